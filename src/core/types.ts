@@ -1,0 +1,154 @@
+/**
+ * The engine's seams. Each interface has a real adapter under src/adapters/ and can be
+ * replaced (a test double, another model, a remote verifier) without touching the engine.
+ * Data flows one way: Camera -> FaceDetector -> Aligner -> Embedder -> matcher -> TemplateStore / Verifier.
+ */
+import type { Point } from './align.js';
+
+/** A video frame or still the detector and aligner can read. */
+export type FrameSource = HTMLVideoElement | HTMLCanvasElement | HTMLImageElement | ImageBitmap | OffscreenCanvas;
+
+export interface Frame {
+  readonly source: FrameSource;
+  readonly width: number;
+  readonly height: number;
+  /** Monotonic milliseconds; strictly increasing between frames of one stream. */
+  readonly timestamp: number;
+}
+
+export interface FaceBox {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * One detected face in frame pixels. Keypoints follow MediaPipe BlazeFace's order: the
+ * subject's right eye (image left), left eye, nose tip, mouth centre, right ear, left ear.
+ */
+export interface Detection {
+  readonly box: FaceBox;
+  readonly score: number;
+  readonly keypoints: readonly Point[];
+}
+
+export interface Camera {
+  /** Starts the stream (idempotent) and resolves with a playing video element. */
+  start(signal?: AbortSignal): Promise<HTMLVideoElement>;
+  /** The current frame, or null when the camera is not running or has no frame yet. */
+  frame(): Frame | null;
+  /** Called once when the stream ends on its own (device unplugged, revoked). */
+  onEnded(listener: () => void): () => void;
+  readonly running: boolean;
+  /** Stops every track. Idempotent. */
+  stop(): void;
+}
+
+export interface FaceDetector {
+  readonly id: string;
+  /** Synchronous detection on one frame; faces at or above the detector's minimum score. */
+  detect(frame: Frame): Detection[];
+  dispose(): void;
+}
+
+/** Produces the model's input crop for one face. */
+export interface Aligner {
+  readonly size: number;
+  align(frame: Frame, face: Detection): ImageData;
+}
+
+export type TfBackendName = 'webgl' | 'wasm' | 'cpu';
+
+export interface Embedder {
+  /** Identifies the model and preprocessing; stored with every template. */
+  readonly modelId: string;
+  readonly size: number;
+  readonly inputSize: number;
+  readonly backend: TfBackendName;
+  /** One L2-normalised embedding per crop. */
+  embed(crops: readonly ImageData[]): Promise<Float32Array[]>;
+  dispose(): void;
+}
+
+export type Pose = 'center' | 'left' | 'right' | 'up' | 'down';
+
+export interface NewTemplate {
+  readonly embedding: Float32Array;
+  readonly pose: Pose;
+}
+
+export interface Template {
+  readonly id: number;
+  readonly userId: string;
+  readonly modelId: string;
+  readonly size: number;
+  readonly embedding: Float32Array;
+  readonly pose: Pose;
+  readonly createdAt: number;
+}
+
+export interface UserRecord {
+  readonly userId: string;
+  readonly displayName?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface TemplateExport {
+  readonly format: 'face-login-templates';
+  readonly version: 1;
+  readonly exportedAt: number;
+  readonly users: readonly UserRecord[];
+  readonly templates: readonly {
+    readonly userId: string;
+    readonly modelId: string;
+    readonly size: number;
+    readonly embedding: readonly number[];
+    readonly pose: Pose;
+    readonly createdAt: number;
+  }[];
+}
+
+export interface TemplateStore {
+  /** Adds templates for a user (creating the user); with `replace`, that user's templates for this model are replaced atomically. */
+  saveTemplates(
+    userId: string,
+    modelId: string,
+    templates: readonly NewTemplate[],
+    options?: { replace?: boolean; displayName?: string },
+  ): Promise<Template[]>;
+  /** Templates of one user made by `modelId` (templates of other models are never returned). */
+  templatesOf(userId: string, modelId: string): Promise<Template[]>;
+  /** All templates made by `modelId`. */
+  allTemplates(modelId: string): Promise<Template[]>;
+  listUsers(): Promise<UserRecord[]>;
+  hasUser(userId: string): Promise<boolean>;
+  /** Deletes the user and every template of theirs. Resolves false when there was no such user. */
+  deleteUser(userId: string): Promise<boolean>;
+  exportAll(): Promise<TemplateExport>;
+  importAll(data: TemplateExport): Promise<{ users: number; templates: number }>;
+  close(): void;
+}
+
+export interface VerifyResult {
+  readonly accepted: boolean;
+  readonly userId: string;
+  /** Present for local decisions; a server never returns it to the page. */
+  readonly score?: number;
+  readonly threshold?: number;
+}
+
+export interface IdentifyResult {
+  /** null means "unknown": nobody enrolled matched at the threshold. */
+  readonly userId: string | null;
+  readonly score?: number;
+  readonly threshold?: number;
+}
+
+/** Decides 1:1 and 1:N from a probe embedding: locally against the TemplateStore, or on a server. */
+export interface Verifier {
+  readonly kind: 'local' | 'remote';
+  verify(userId: string, probe: Float32Array, modelId: string): Promise<VerifyResult>;
+  identify(probe: Float32Array, modelId: string): Promise<IdentifyResult>;
+}

@@ -1,0 +1,71 @@
+import type { FaceLoginErrorCode } from '../core/errors.js';
+import type { TfBackendName } from '../core/types.js';
+import type { FaceLoginStatus } from './i18n.js';
+
+export type FaceLoginMode = 'enroll' | 'verify' | 'identify';
+
+export interface FaceLoginReadyDetail {
+  backend: TfBackendName;
+  /** Why this backend was chosen (e.g. 'software-gl' when WebGL is emulated on the CPU). */
+  backendReason: string;
+  /** Milliseconds from connectedCallback to models loaded and warmed up. */
+  loadMs: number;
+  modelId: string;
+  threshold: number;
+}
+export interface FaceLoginEnrolledDetail {
+  userId: string;
+  templates: number;
+  modelId: string;
+}
+export interface FaceLoginVerifiedDetail {
+  userId: string;
+  /** Present when the decision was made on the device. */
+  score?: number;
+  threshold?: number;
+}
+export interface FaceLoginIdentifiedDetail {
+  userId: string;
+  score?: number;
+  threshold?: number;
+}
+export interface FaceLoginRejectedDetail {
+  mode: 'verify' | 'identify';
+  /** The claimed user (verify), or null: nobody enrolled matched (identify, "unknown"). */
+  userId: string | null;
+  score?: number;
+  threshold?: number;
+}
+export interface FaceLoginErrorDetail {
+  code: FaceLoginErrorCode;
+  message: string;
+}
+export interface FaceLoginStatusDetail {
+  status: FaceLoginStatus;
+  message: string;
+}
+
+/** Every event <face-login> fires: bubbling, composed, detail typed per name. */
+export interface FaceLoginEventMap {
+  'face-login-ready': CustomEvent<FaceLoginReadyDetail>;
+  'face-login-enrolled': CustomEvent<FaceLoginEnrolledDetail>;
+  'face-login-verified': CustomEvent<FaceLoginVerifiedDetail>;
+  'face-login-identified': CustomEvent<FaceLoginIdentifiedDetail>;
+  'face-login-rejected': CustomEvent<FaceLoginRejectedDetail>;
+  'face-login-error': CustomEvent<FaceLoginErrorDetail>;
+  'face-login-status': CustomEvent<FaceLoginStatusDetail>;
+}
+
+export type FaceLoginEventName = keyof FaceLoginEventMap;
+
+export function emit<K extends FaceLoginEventName>(
+  target: EventTarget,
+  name: K,
+  detail: FaceLoginEventMap[K]['detail'],
+): boolean {
+  return target.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+}
+
+declare global {
+  interface GlobalEventHandlersEventMap extends FaceLoginEventMap {}
+}

@@ -1,0 +1,119 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { FaceAuth, FrameObservation } from '../core/engine.js';
+import { FaceLoginError, isFaceLoginError } from '../core/errors.js';
+import type { BackendChoice } from '../adapters/embedder/tf-backend.js';
+import type { CreateFaceAuthOptions, FaceAuthReady } from '../face-auth.js';
+
+export type ControllerState = 'idle' | 'loading' | 'ready' | 'error' | 'disposed';
+
+export interface FaceAuthControllerOptions {
+  /** Builds the engine (createFaceAuth by default); called on every connect. */
+  create: (options: CreateFaceAuthOptions) => Promise<FaceAuthReady>;
+  /** Options read at connect time (attributes may have changed). */
+  options: () => CreateFaceAuthOptions;
+  onReady: (ready: FaceAuthReady, connectedAt: number) => void;
+  onError: (error: FaceLoginError) => void;
+  onFrame: (obs: FrameObservation) => void;
+}
+
+/**
+ * Bridges the headless engine to the element's lifecycle: creates it on connect, starts the
+ * camera, forwards frames, and on disconnect aborts a pending load, stops every camera track
+ * and frees the models. A reconnect starts afresh.
+ */
+export class FaceAuthController implements ReactiveController {
+  state: ControllerState = 'idle';
+  auth: FaceAuth | null = null;
+  backend: BackendChoice | null = null;
+  private abort: AbortController | null = null;
+  private generation = 0;
+
+  constructor(
+    private readonly host: ReactiveControllerHost & HTMLElement,
+    private readonly opts: FaceAuthControllerOptions,
+  ) {
+    host.addController(this);
+  }
+
+  hostConnected(): void {
+    void this.load();
+  }
+
+  hostDisconnected(): void {
+    this.teardown();
+    this.state = 'disposed';
+  }
+
+  /** Reloads the engine (e.g. after the backend attribute changed or a failed load). */
+  async reload(): Promise<void> {
+    this.teardown();
+    await this.load();
+  }
+
+  /** After an error: restarts only the camera when the models are loaded, else reloads everything. */
+  async retry(): Promise<void> {
+    const auth = this.auth;
+    if (!auth || this.state === 'loading') return this.reload();
+    try {
+      await auth.startCamera(this.abort?.signal);
+      this.state = 'ready';
+      this.host.requestUpdate();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private teardown(): void {
+    this.generation++;
+    this.abort?.abort();
+    this.abort = null;
+    this.auth?.dispose();
+    this.auth = null;
+    this.backend = null;
+  }
+
+  private async load(): Promise<void> {
+    const gen = ++this.generation;
+    const abort = new AbortController();
+    this.abort = abort;
+    const connectedAt = performance.now();
+    this.state = 'loading';
+    this.host.requestUpdate();
+    let ready: FaceAuthReady;
+    try {
+      await this.host.updateComplete;
+      ready = await this.opts.create({ ...this.opts.options(), signal: abort.signal });
+    } catch (e) {
+      if (gen !== this.generation) return;
+      this.fail(e);
+      return;
+    }
+    if (gen !== this.generation) {
+      ready.auth.dispose();
+      return;
+    }
+    this.auth = ready.auth;
+    this.backend = ready.backend;
+    ready.auth.addEventListener('frame', (ev) => this.opts.onFrame(ev.detail));
+    ready.auth.addEventListener('cameraended', (ev) => this.opts.onError(ev.detail.error));
+    try {
+      await ready.auth.startCamera(abort.signal);
+    } catch (e) {
+      if (gen !== this.generation) return;
+      this.fail(e);
+      return;
+    }
+    if (gen !== this.generation) return;
+    this.state = 'ready';
+    this.host.requestUpdate();
+    this.opts.onReady(ready, connectedAt);
+  }
+
+  private fail(e: unknown): void {
+    this.state = 'error';
+    this.host.requestUpdate();
+    this.opts.onError(
+      isFaceLoginError(e) ? e : new FaceLoginError('model-load-failed', `Face login could not start: ${(e as Error)?.message ?? e}`, { cause: e }),
+    );
+  }
+}

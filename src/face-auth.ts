@@ -1,0 +1,84 @@
+/**
+ * createFaceAuth: wires the default adapters into a FaceAuth engine. This is the headless
+ * entry most pages need; the <face-login> element calls it too.
+ */
+import { CanvasAligner } from './adapters/aligner/canvas-aligner.js';
+import { UserMediaCamera } from './adapters/camera/user-media-camera.js';
+import { MediaPipeDetector } from './adapters/detector/mediapipe-detector.js';
+import { MobileFaceNetEmbedder } from './adapters/embedder/mobilefacenet-embedder.js';
+import { selectBackend, type BackendChoice, type BackendPreference } from './adapters/embedder/tf-backend.js';
+import { fetchManifest, type LoadProgress } from './adapters/models/model-files.js';
+import { IdbTemplateStore } from './adapters/store/idb-template-store.js';
+import { LocalVerifier } from './adapters/verifier/local-verifier.js';
+import { DEFAULT_THRESHOLD } from './core/calibration.js';
+import { FaceAuth, type FaceAuthOptions } from './core/engine.js';
+import { abortError } from './core/errors.js';
+import type { Camera, TemplateStore, Verifier } from './core/types.js';
+
+export interface CreateFaceAuthOptions {
+  /** Base URL of the prepared models (public/models). Default '/models/'. */
+  modelsUrl?: string;
+  /** Base URL of the runtime wasm (public/wasm). Default '/wasm/'. */
+  wasmUrl?: string;
+  /** TF.js backend: 'auto' (WebGL on a real GPU, else WASM), or force 'webgl' | 'wasm' | 'cpu'. */
+  backend?: BackendPreference;
+  threshold?: number;
+  /** IndexedDB database name. Default 'face-login'. */
+  dbName?: string;
+  store?: TemplateStore;
+  camera?: Camera;
+  /** Video element the default camera renders into. */
+  video?: HTMLVideoElement;
+  deviceId?: string;
+  /** Flip test-time augmentation (embed the mirrored crop too). */
+  flip?: boolean;
+  verifier?: (store: TemplateStore, threshold: () => number) => Verifier;
+  engine?: Partial<Pick<FaceAuthOptions, 'minFaceSize' | 'probeFrames' | 'multipleFacesFrames' | 'sampleIntervalMs'>>;
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface FaceAuthReady {
+  readonly auth: FaceAuth;
+  readonly backend: BackendChoice;
+  /** Milliseconds from the call to a warmed-up engine. */
+  readonly loadMs: number;
+}
+
+export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promise<FaceAuthReady> {
+  const t0 = performance.now();
+  const { modelsUrl = '/models/', wasmUrl = '/wasm/', backend: preference = 'auto', signal, onProgress } = options;
+  const wasmBase = wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/';
+  // The backend is chosen before any model loads: switching later would dispose live tensors.
+  const backend = await selectBackend(preference, wasmBase + 'tfjs/');
+  const manifest = await fetchManifest(modelsUrl, signal);
+  const detectorP = MediaPipeDetector.create({ modelsUrl, wasmUrl: wasmBase + 'mediapipe', manifest, signal, onProgress });
+  const embedderP = MobileFaceNetEmbedder.create({ modelsUrl, manifest, backend: backend.backend, flip: options.flip ?? false, signal, onProgress });
+  const [d, e] = await Promise.allSettled([detectorP, embedderP]);
+  if (d.status === 'rejected' || e.status === 'rejected') {
+    if (d.status === 'fulfilled') d.value.dispose();
+    if (e.status === 'fulfilled') e.value.dispose();
+    throw (d.status === 'rejected' ? d.reason : (e as PromiseRejectedResult).reason) as Error;
+  }
+  if (signal?.aborted) {
+    d.value.dispose();
+    e.value.dispose();
+    throw abortError(signal.reason);
+  }
+  const store = options.store ?? new IdbTemplateStore({ dbName: options.dbName });
+  const camera = options.camera ?? new UserMediaCamera({ video: options.video, deviceId: options.deviceId });
+  let auth: FaceAuth | null = null;
+  const threshold = () => auth?.threshold ?? options.threshold ?? DEFAULT_THRESHOLD;
+  const verifier = options.verifier ? options.verifier(store, threshold) : new LocalVerifier(store, threshold);
+  auth = new FaceAuth({
+    camera,
+    detector: d.value,
+    aligner: new CanvasAligner(),
+    embedder: e.value,
+    store,
+    verifier,
+    threshold: options.threshold ?? DEFAULT_THRESHOLD,
+    ...options.engine,
+  });
+  return { auth, backend, loadMs: performance.now() - t0 };
+}

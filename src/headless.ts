@@ -1,0 +1,22 @@
+/** Headless entry: the engine and adapters, no Lit, no custom element. */
+export { FaceAuth } from './core/engine.js';
+export type { EnginePhase, FaceStatus, FrameObservation, EnrollOptions, EnrollResult, CaptureOptions, FaceAuthOptions, FaceAuthEventMap } from './core/engine.js';
+export { FaceLoginError, ERROR_CODES, isFaceLoginError } from './core/errors.js';
+export type { FaceLoginErrorCode } from './core/errors.js';
+export * from './core/match.js';
+export * from './core/align.js';
+export * from './core/types.js';
+export { DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_SOURCE } from './core/calibration.js';
+export { createFaceAuth } from './face-auth.js';
+export type { CreateFaceAuthOptions, FaceAuthReady } from './face-auth.js';
+export { UserMediaCamera, listCameras } from './adapters/camera/user-media-camera.js';
+export { MediaPipeDetector, DETECTOR_ID } from './adapters/detector/mediapipe-detector.js';
+export { MobileFaceNetEmbedder, MOBILEFACENET_ID, MOBILEFACENET_SIZE } from './adapters/embedder/mobilefacenet-embedder.js';
+export { selectBackend, probeWebGl } from './adapters/embedder/tf-backend.js';
+export type { BackendChoice, BackendPreference } from './adapters/embedder/tf-backend.js';
+export { CanvasAligner, mirrorImageData } from './adapters/aligner/canvas-aligner.js';
+export { IdbTemplateStore, DB_VERSION } from './adapters/store/idb-template-store.js';
+export { MemoryTemplateStore } from './adapters/store/memory-template-store.js';
+export { LocalVerifier } from './adapters/verifier/local-verifier.js';
+export { fetchManifest, fetchModelFile } from './adapters/models/model-files.js';
+export type { LoadProgress, ModelManifest } from './adapters/models/model-files.js';

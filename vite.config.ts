@@ -1,0 +1,50 @@
+import { defineConfig } from 'vite';
+import { resolve } from 'node:path';
+
+/**
+ * Dev server and demo build. The repo root is the Vite root so that the demo (/demo/),
+ * the browser-test harness (/tests/browser/) and the e2e pages share one server;
+ * public/ (models and wasm prepared by scripts/prepare-models.mjs) is served at /.
+ *
+ * The demo is built to demo-dist/. Test photos under ../shared/faces are never imported
+ * by anything in src/ or demo/, so they cannot end up in a build.
+ */
+const csp = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob: mediastream:",
+  "connect-src 'self' ws://localhost:* ws://127.0.0.1:*",
+  "worker-src 'self' blob:",
+].join('; ');
+
+export default defineConfig({
+  root: '.',
+  publicDir: 'public',
+  server: {
+    port: 5173,
+    open: process.env.CI ? false : '/demo/',
+    headers: { 'Content-Security-Policy': csp },
+  },
+  preview: { headers: { 'Content-Security-Policy': csp } },
+  build: {
+    outDir: 'demo-dist',
+    emptyOutDir: true,
+    rollupOptions: { input: { demo: resolve(import.meta.dirname, 'demo/index.html') } },
+  },
+  optimizeDeps: {
+    // Pre-bundle every runtime dependency up front so that a page importing one later never
+    // triggers a re-optimisation and reload in the middle of a test.
+    include: [
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-converter',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-backend-webgl',
+      '@mediapipe/tasks-vision',
+      'lit',
+      'lit/decorators.js',
+      'idb',
+    ],
+  },
+});
