@@ -34,6 +34,14 @@ export async function launchWithCamera(userDataDir: string, baseURL: string, opt
       if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) sink.push(`${r.method()} ${u}`);
     });
   }
+  if (opts.offOrigin) {
+    // The dev server sends CSP connect-src 'self', and a CSP-blocked fetch is not reported as a
+    // request: count the browser's CSP violation reports as attempted off-origin traffic too.
+    const sink = opts.offOrigin;
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) sink.push(`CSP: ${m.text()}`);
+    });
+  }
   page.on('pageerror', (e) => console.error('[pageerror]', e.message));
   return { context, page };
 }

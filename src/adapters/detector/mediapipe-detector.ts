@@ -1,6 +1,7 @@
 import { FaceDetector as MpFaceDetector, FilesetResolver } from '@mediapipe/tasks-vision';
 import { FaceLoginError } from '../../core/errors.js';
 import type { Detection, FaceDetector, Frame } from '../../core/types.js';
+import { disableUsageLogging } from './mediapipe-telemetry.js';
 import { fetchModelFile, joinUrl, manifestEntry, type FetchModelOptions, type ModelManifest } from '../models/model-files.js';
 
 export const DETECTOR_FILE = 'face_detection_short_range.tflite';
@@ -29,10 +30,15 @@ export class MediaPipeDetector implements FaceDetector {
   readonly id = DETECTOR_ID;
   private closed = false;
 
+  /** How many tasks-vision usage loggers were switched off (1 expected; see mediapipe-telemetry.ts). */
+  readonly usageLoggersDisabled: number;
+
   private constructor(
     private readonly task: MpFaceDetector,
     private readonly runningMode: 'VIDEO' | 'IMAGE',
-  ) {}
+  ) {
+    this.usageLoggersDisabled = disableUsageLogging(task);
+  }
 
   static async create(options: MediaPipeDetectorOptions): Promise<MediaPipeDetector> {
     const { modelsUrl, wasmUrl, manifest, minScore = 0.6, runningMode = 'VIDEO', signal, onProgress } = options;
