@@ -1,0 +1,290 @@
+// @ts-check
+/**
+ * Independent, plain-JS float64 reference interpreter for float32 TFLite graphs
+ * made of CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, ABS, RELU and RESHAPE.
+ *
+ * Works on NHWC activations and the TFLite weight layouts directly (conv OHWI,
+ * depthwise [1,H,W,C*M]); shares nothing with tflite-to-tfjs.mjs except the
+ * flatbuffer reader. Each op is evaluated exactly as written in the graph (the
+ * written-out PReLU stays relu(x) + c*(x - |x|)). Slow but simple: it exists to
+ * check conversions, not to run in production.
+ *
+ * The batch is free: shapes are recomputed from the actual input, and a RESHAPE
+ * whose leading target dim is the model's fixed batch uses the actual batch.
+ */
+import { readTflite } from './tflite-reader.mjs';
+
+/**
+ * @typedef {{ shape: number[], data: Float64Array }} Value
+ */
+
+/** @param {number[]} s */
+const numel = (s) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * TFLite padding: returns [outSize, padBefore].
+ * @param {'SAME'|'VALID'} padding @param {number} inSize @param {number} k
+ * @param {number} stride @param {number} dil
+ */
+function convDim(padding, inSize, k, stride, dil) {
+  const effK = (k - 1) * dil + 1;
+  if (padding === 'SAME') {
+    const out = Math.floor((inSize + stride - 1) / stride);
+    const total = Math.max((out - 1) * stride + effK - inSize, 0);
+    return [out, Math.floor(total / 2)];
+  }
+  const out = Math.floor((inSize - effK + stride) / stride);
+  return [out, 0];
+}
+
+/** @param {string|undefined} act @param {Float64Array} d */
+function applyActivation(act, d) {
+  switch (act ?? 'NONE') {
+    case 'NONE':
+      return;
+    case 'RELU':
+      for (let i = 0; i < d.length; i++) if (d[i] < 0) d[i] = 0;
+      return;
+    case 'RELU6':
+      for (let i = 0; i < d.length; i++) d[i] = Math.min(6, Math.max(0, d[i]));
+      return;
+    case 'RELU_N1_TO_1':
+      for (let i = 0; i < d.length; i++) d[i] = Math.min(1, Math.max(-1, d[i]));
+      return;
+    case 'TANH':
+      for (let i = 0; i < d.length; i++) d[i] = Math.tanh(d[i]);
+      return;
+    default:
+      throw new Error(`tflite-reference: unsupported activation ${act}`);
+  }
+}
+
+/**
+ * CONV_2D with OHWI filter.
+ * @param {Value} x @param {Float32Array} w @param {number[]} wShape @param {Float32Array|null} bias
+ * @param {any} o options
+ * @returns {Value}
+ */
+function conv2d(x, w, wShape, bias, o) {
+  const [N, H, W, C] = x.shape;
+  const [O, KH, KW, I] = wShape;
+  if (I !== C) throw new Error(`tflite-reference: conv in-channels ${I} != ${C}`);
+  const [OH, padT] = convDim(o.padding, H, KH, o.strideH, o.dilationH);
+  const [OW, padL] = convDim(o.padding, W, KW, o.strideW, o.dilationW);
+  const out = new Float64Array(N * OH * OW * O);
+  const wd = Float64Array.from(w);
+  const xd = x.data;
+  const acc = new Float64Array(O);
+  for (let n = 0; n < N; n++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        for (let oc = 0; oc < O; oc++) acc[oc] = bias ? bias[oc] : 0;
+        for (let ky = 0; ky < KH; ky++) {
+          const iy = oy * o.strideH - padT + ky * o.dilationH;
+          if (iy < 0 || iy >= H) continue;
+          for (let kx = 0; kx < KW; kx++) {
+            const ix = ox * o.strideW - padL + kx * o.dilationW;
+            if (ix < 0 || ix >= W) continue;
+            const xBase = ((n * H + iy) * W + ix) * C;
+            for (let oc = 0; oc < O; oc++) {
+              const wBase = ((oc * KH + ky) * KW + kx) * I;
+              let s = 0;
+              for (let ic = 0; ic < C; ic++) s += xd[xBase + ic] * wd[wBase + ic];
+              acc[oc] += s;
+            }
+          }
+        }
+        out.set(acc, ((n * OH + oy) * OW + ox) * O);
+      }
+    }
+  }
+  applyActivation(o.fusedActivation, out);
+  return { shape: [N, OH, OW, O], data: out };
+}
+
+/**
+ * DEPTHWISE_CONV_2D with [1,KH,KW,C*M] filter; output channel c*M+m reads input channel c.
+ * @param {Value} x @param {Float32Array} w @param {number[]} wShape @param {Float32Array|null} bias
+ * @param {any} o options
+ * @returns {Value}
+ */
+function depthwiseConv2d(x, w, wShape, bias, o) {
+  const [N, H, W, C] = x.shape;
+  const [, KH, KW, OC] = wShape;
+  const M = OC / C;
+  if (!Number.isInteger(M)) throw new Error(`tflite-reference: depthwise channels ${OC} not a multiple of ${C}`);
+  const [OH, padT] = convDim(o.padding, H, KH, o.strideH, o.dilationH);
+  const [OW, padL] = convDim(o.padding, W, KW, o.strideW, o.dilationW);
+  const out = new Float64Array(N * OH * OW * OC);
+  const xd = x.data;
+  for (let n = 0; n < N; n++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const oBase = ((n * OH + oy) * OW + ox) * OC;
+        for (let oc = 0; oc < OC; oc++) {
+          const ic = Math.floor(oc / M);
+          let s = bias ? bias[oc] : 0;
+          for (let ky = 0; ky < KH; ky++) {
+            const iy = oy * o.strideH - padT + ky * o.dilationH;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < KW; kx++) {
+              const ix = ox * o.strideW - padL + kx * o.dilationW;
+              if (ix < 0 || ix >= W) continue;
+              s += xd[((n * H + iy) * W + ix) * C + ic] * w[(ky * KW + kx) * OC + oc];
+            }
+          }
+          out[oBase + oc] = s;
+        }
+      }
+    }
+  }
+  applyActivation(o.fusedActivation, out);
+  return { shape: [N, OH, OW, OC], data: out };
+}
+
+/**
+ * Numpy-style broadcasting binary op.
+ * @param {Value} a @param {Value} b @param {(p: number, q: number) => number} f
+ * @returns {Value}
+ */
+function broadcast(a, b, f) {
+  const rank = Math.max(a.shape.length, b.shape.length);
+  const as = [...Array(rank - a.shape.length).fill(1), ...a.shape];
+  const bs = [...Array(rank - b.shape.length).fill(1), ...b.shape];
+  const os = as.map((d, i) => {
+    if (d === bs[i] || bs[i] === 1) return d;
+    if (d === 1) return bs[i];
+    throw new Error(`tflite-reference: cannot broadcast [${a.shape}] with [${b.shape}]`);
+  });
+  const total = numel(os);
+  const out = new Float64Array(total);
+  // strides (0 where broadcast)
+  /** @param {number[]} s */
+  const strides = (s) => {
+    const st = new Array(rank).fill(0);
+    let acc = 1;
+    for (let i = rank - 1; i >= 0; i--) {
+      st[i] = s[i] === 1 ? 0 : acc;
+      acc *= s[i];
+    }
+    return st;
+  };
+  const sa = strides(as);
+  const sb = strides(bs);
+  const idx = new Array(rank).fill(0);
+  let ia = 0;
+  let ib = 0;
+  for (let k = 0; k < total; k++) {
+    out[k] = f(a.data[ia], b.data[ib]);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      ia += sa[d];
+      ib += sb[d];
+      if (idx[d] < os[d]) break;
+      ia -= sa[d] * os[d];
+      ib -= sb[d] * os[d];
+      idx[d] = 0;
+    }
+  }
+  return { shape: os, data: out };
+}
+
+/**
+ * Run the TFLite graph in float64.
+ * @param {Uint8Array} tfliteBytes
+ * @param {Float32Array|Float64Array} input  NHWC, `batch` images
+ * @param {number} batch
+ * @returns {Float64Array} flat output (batch x ...)
+ */
+export function runTfliteReference(tfliteBytes, input, batch) {
+  const g = readTflite(tfliteBytes);
+  if (g.inputs.length !== 1 || g.outputs.length !== 1) {
+    throw new Error('tflite-reference: expected a single-input, single-output graph');
+  }
+  const inT = g.tensors[g.inputs[0]];
+  const fixedBatch = inT.shape[0];
+  const inShape = [batch, ...inT.shape.slice(1)];
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`tflite-reference: bad batch ${batch}`);
+  if (input.length !== numel(inShape)) {
+    throw new Error(`tflite-reference: input has ${input.length} values, [${inShape}] needs ${numel(inShape)}`);
+  }
+
+  /** @type {Map<number, Value>} */
+  const values = new Map();
+  values.set(g.inputs[0], { shape: inShape, data: Float64Array.from(input) });
+
+  /** @param {number} t @returns {Value} */
+  const get = (t) => {
+    const v = values.get(t);
+    if (v) return v;
+    const tensor = g.tensors[t];
+    if (tensor.data) {
+      const c = { shape: tensor.shape, data: Float64Array.from(tensor.data) };
+      values.set(t, c);
+      return c;
+    }
+    throw new Error(`tflite-reference: tensor ${t} ("${tensor.name}") has no value`);
+  };
+
+  for (const op of g.operators) {
+    /** @type {Value} */
+    let out;
+    switch (op.op) {
+      case 'CONV_2D':
+      case 'DEPTHWISE_CONV_2D': {
+        const [xi, wi, bi = -1] = op.inputs;
+        const wT = g.tensors[wi];
+        if (!wT.data || !(wT.data instanceof Float32Array)) throw new Error('tflite-reference: non-constant filter');
+        const bias = bi >= 0 ? /** @type {Float32Array} */ (g.tensors[bi].data) : null;
+        out = op.op === 'CONV_2D'
+          ? conv2d(get(xi), wT.data, wT.shape, bias, op.options)
+          : depthwiseConv2d(get(xi), wT.data, wT.shape, bias, op.options);
+        break;
+      }
+      case 'ADD':
+        out = broadcast(get(op.inputs[0]), get(op.inputs[1]), (p, q) => p + q);
+        applyActivation(op.options.fusedActivation, out.data);
+        break;
+      case 'SUB':
+        out = broadcast(get(op.inputs[0]), get(op.inputs[1]), (p, q) => p - q);
+        applyActivation(op.options.fusedActivation, out.data);
+        break;
+      case 'MUL':
+        out = broadcast(get(op.inputs[0]), get(op.inputs[1]), (p, q) => p * q);
+        applyActivation(op.options.fusedActivation, out.data);
+        break;
+      case 'ABS': {
+        const x = get(op.inputs[0]);
+        out = { shape: x.shape, data: x.data.map(Math.abs) };
+        break;
+      }
+      case 'RELU': {
+        const x = get(op.inputs[0]);
+        out = { shape: x.shape, data: x.data.map((v) => (v > 0 ? v : 0)) };
+        break;
+      }
+      case 'RESHAPE': {
+        const x = get(op.inputs[0]);
+        const st = op.inputs.length > 1 && op.inputs[1] >= 0 ? g.tensors[op.inputs[1]] : null;
+        /** @type {number[]} */
+        let target = st && st.data ? Array.from(st.data) : op.options.newShape;
+        if (!target) throw new Error('tflite-reference: reshape without a target shape');
+        // Treat the reshape's batch as -1 when it is the model's fixed batch.
+        if (target[0] === fixedBatch && g.tensors[op.inputs[0]].shape[0] === fixedBatch) {
+          target = [-1, ...target.slice(1)];
+        }
+        const known = target.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+        const shape = target.map((d) => (d === -1 ? x.data.length / known : d));
+        if (numel(shape) !== x.data.length || shape.some((d) => !Number.isInteger(d))) {
+          throw new Error(`tflite-reference: cannot reshape [${x.shape}] to [${target}]`);
+        }
+        out = { shape, data: x.data };
+        break;
+      }
+      default:
+        throw new Error(`tflite-reference: unsupported op ${op.op}`);
+    }
+    values.set(op.outputs[0], out);
+  }
+  return get(g.outputs[0]).data;
+}

@@ -1,0 +1,149 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDB } from 'idb';
+import { DB_VERSION, IdbTemplateStore } from '../../src/adapters/store/idb-template-store.js';
+import { MemoryTemplateStore } from '../../src/adapters/store/memory-template-store.js';
+import type { TemplateStore } from '../../src/core/types.js';
+
+const emb = (seed: number, n = 192) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 31 + i));
+const MODEL = 'mobilefacenet-expo-1.0.24';
+
+beforeEach(() => {
+  // A fresh, empty IndexedDB for every test.
+  globalThis.indexedDB = new IDBFactory();
+});
+
+const stores: [string, (name?: string) => TemplateStore][] = [
+  ['IdbTemplateStore', (name = 'test') => new IdbTemplateStore({ dbName: name })],
+  ['MemoryTemplateStore', () => new MemoryTemplateStore()],
+];
+
+describe.each(stores)('%s contract', (_name, make) => {
+  let store: TemplateStore;
+  beforeEach(() => {
+    store = make();
+  });
+  afterEach(() => store.close());
+
+  it('saves several templates per user and returns Float32Arrays tagged with model and size', async () => {
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }, { embedding: emb(2), pose: 'left' }]);
+    const t = await store.templatesOf('ann', MODEL);
+    expect(t).toHaveLength(2);
+    expect(t[0]!.embedding).toBeInstanceOf(Float32Array);
+    expect(Array.from(t[0]!.embedding)).toEqual(Array.from(emb(1)));
+    expect(t.map((x) => [x.pose, x.size, x.modelId])).toEqual([['center', 192, MODEL], ['left', 192, MODEL]]);
+    expect(await store.hasUser('ann')).toBe(true);
+  });
+
+  it('never returns templates of another model', async () => {
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }]);
+    await store.saveTemplates('ann', 'other-model-128', [{ embedding: emb(3, 128), pose: 'center' }]);
+    expect((await store.templatesOf('ann', MODEL)).map((t) => t.size)).toEqual([192]);
+    expect((await store.allTemplates('other-model-128')).map((t) => t.size)).toEqual([128]);
+    expect(await store.allTemplates('unknown')).toEqual([]);
+  });
+
+  it('replace swaps that user\'s templates for the model, add keeps them', async () => {
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }]);
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(2), pose: 'center' }]);
+    expect(await store.templatesOf('ann', MODEL)).toHaveLength(2);
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(5), pose: 'up' }], { replace: true });
+    const t = await store.templatesOf('ann', MODEL);
+    expect(t.map((x) => x.pose)).toEqual(['up']);
+  });
+
+  it('rejects bad templates and writes nothing', async () => {
+    await expect(store.saveTemplates('ann', MODEL, [{ embedding: Float32Array.of(1, NaN), pose: 'center' }])).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }, { embedding: emb(1, 10), pose: 'center' }])).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(store.saveTemplates('', MODEL, [{ embedding: emb(1), pose: 'center' }])).rejects.toMatchObject({ code: 'invalid-input' });
+    expect(await store.listUsers()).toEqual([]);
+  });
+
+  it('deletes a user with every template, and only that user', async () => {
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }]);
+    await store.saveTemplates('bob', MODEL, [{ embedding: emb(2), pose: 'center' }]);
+    expect(await store.deleteUser('ann')).toBe(true);
+    expect(await store.deleteUser('ann')).toBe(false);
+    expect(await store.templatesOf('ann', MODEL)).toEqual([]);
+    expect((await store.listUsers()).map((u) => u.userId)).toEqual(['bob']);
+    expect(await store.allTemplates(MODEL)).toHaveLength(1);
+  });
+
+  it('exports and imports everything; a malformed import changes nothing', async () => {
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }], { displayName: 'Ann' });
+    const dump = JSON.parse(JSON.stringify(await store.exportAll()));
+    expect(dump).toMatchObject({ format: 'face-login-templates', version: 1, users: [{ userId: 'ann', displayName: 'Ann' }] });
+    const other = make('other');
+    try {
+      await expect(other.importAll({ ...dump, templates: [{ ...dump.templates[0], embedding: [1, 2] }] })).rejects.toMatchObject({ code: 'invalid-input' });
+      expect(await other.listUsers()).toEqual([]);
+      expect(await other.importAll(dump)).toEqual({ users: 1, templates: 1 });
+      const t = await other.templatesOf('ann', MODEL);
+      expect(Array.from(t[0]!.embedding)).toEqual(Array.from(emb(1)));
+    } finally {
+      other.close();
+    }
+  });
+
+  it('fails with "disposed" after close', async () => {
+    store.close();
+    await expect(store.listUsers()).rejects.toMatchObject({ code: 'disposed' });
+  });
+});
+
+describe('IdbTemplateStore schema migrations', () => {
+  it('is at schema version 2', () => {
+    expect(DB_VERSION).toBe(2);
+  });
+
+  it('upgrades a v1 database in place: keeps users and templates, backfills size, adds the per-model indexes', async () => {
+    // A database as schema v1 left it: templates without `size`, indexed by user only.
+    const v1 = await openDB('legacy', 1, {
+      upgrade(db) {
+        db.createObjectStore('users', { keyPath: 'userId' });
+        db.createObjectStore('templates', { keyPath: 'id', autoIncrement: true }).createIndex('byUser', 'userId');
+      },
+    });
+    await v1.put('users', { userId: 'ann', createdAt: 1, updatedAt: 1 });
+    await v1.add('templates', { userId: 'ann', modelId: MODEL, embedding: emb(7), pose: 'center', createdAt: 1 });
+    await v1.add('templates', { userId: 'ann', modelId: 'old-model', embedding: emb(8, 128), pose: 'center', createdAt: 1 });
+    v1.close();
+
+    const store = new IdbTemplateStore({ dbName: 'legacy' });
+    const t = await store.templatesOf('ann', MODEL);
+    expect(t).toHaveLength(1);
+    expect(t[0]!.size).toBe(192);
+    expect(Array.from(t[0]!.embedding)).toEqual(Array.from(emb(7)));
+    expect((await store.allTemplates('old-model'))[0]!.size).toBe(128);
+    expect((await store.listUsers()).map((u) => u.userId)).toEqual(['ann']);
+    store.close();
+
+    const raw = await openDB('legacy');
+    expect(raw.version).toBe(2);
+    expect([...raw.transaction('templates').store.indexNames].sort()).toEqual(['byModel', 'byUser', 'byUserModel']);
+    raw.close();
+  });
+
+  it('maps an unavailable IndexedDB to storage-unavailable', async () => {
+    const saved = globalThis.indexedDB;
+    // @ts-expect-error simulate a context without IndexedDB (blocked storage)
+    delete globalThis.indexedDB;
+    try {
+      const store = new IdbTemplateStore({ dbName: 'x' });
+      await expect(store.listUsers()).rejects.toMatchObject({ code: 'storage-unavailable' });
+    } finally {
+      globalThis.indexedDB = saved;
+    }
+  });
+
+  it('maps a failing open (e.g. SecurityError in a sandboxed frame) to storage-unavailable', async () => {
+    const saved = globalThis.indexedDB;
+    globalThis.indexedDB = { open: () => { throw new DOMException('denied', 'SecurityError'); } } as unknown as IDBFactory;
+    try {
+      await expect(new IdbTemplateStore().listUsers()).rejects.toMatchObject({ code: 'storage-unavailable', message: expect.stringContaining('SecurityError') });
+    } finally {
+      globalThis.indexedDB = saved;
+    }
+  });
+});
