@@ -1,0 +1,21 @@
+/** Loaded by harness.html through Vite: the product's modules, one copy each, for page.evaluate. */
+import * as tf from '@tensorflow/tfjs-core';
+import * as det from '../../src/adapters/detector/mediapipe-detector.js';
+import * as emb from '../../src/adapters/embedder/mobilefacenet-embedder.js';
+import * as be from '../../src/adapters/embedder/tf-backend.js';
+import * as files from '../../src/adapters/models/model-files.js';
+import * as align from '../../src/adapters/aligner/canvas-aligner.js';
+import * as match from '../../src/core/match.js';
+import * as cal from '../../src/core/calibration.js';
+
+export const api = { tf, det, emb, be, files, align, match, cal };
+export type Api = typeof api;
+
+declare global {
+  interface Window {
+    api: Api;
+    apiReady: boolean;
+  }
+}
+window.api = api;
+window.apiReady = true;
