@@ -31,6 +31,8 @@ export default defineConfig({
   build: {
     outDir: 'demo-dist',
     emptyOutDir: true,
+    // TF.js (WebGL + WASM backends) and tasks-vision are one ~1.1 MB (290 KB gzip) chunk by nature.
+    chunkSizeWarningLimit: 1500,
     rollupOptions: { input: { demo: resolve(import.meta.dirname, 'demo/index.html') } },
   },
   optimizeDeps: {

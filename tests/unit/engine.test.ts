@@ -1,0 +1,222 @@
+/**
+ * The engine's capture logic with scripted adapters: which frames are kept, when an operation
+ * is refused (several faces), gives up (no face), is aborted, or the camera disappears. The
+ * real detector and model run in tests/browser and e2e; here only the orchestration is under test.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FaceAuth } from '../../src/core/engine.js';
+import { MemoryTemplateStore } from '../../src/adapters/store/memory-template-store.js';
+import { LocalVerifier } from '../../src/adapters/verifier/local-verifier.js';
+import { l2normalize } from '../../src/core/match.js';
+import type { Aligner, Camera, Detection, Embedder, FaceDetector, Frame } from '../../src/core/types.js';
+
+const face = (x: number, width = 120): Detection => ({
+  box: { x, y: 100, width, height: width },
+  score: 0.9,
+  keypoints: [
+    { x: x + 30, y: 140 }, { x: x + 90, y: 140 }, { x: x + 60, y: 170 }, { x: x + 60, y: 200 },
+  ],
+});
+
+class ScriptedCamera implements Camera {
+  running = false;
+  ts = 0;
+  private ended = new Set<() => void>();
+  stops = 0;
+  async start() {
+    this.running = true;
+    return {} as HTMLVideoElement;
+  }
+  frame(): Frame | null {
+    if (!this.running) return null;
+    return { source: {} as HTMLCanvasElement, width: 640, height: 480, timestamp: (this.ts += 50) };
+  }
+  onEnded(l: () => void) {
+    this.ended.add(l);
+    return () => this.ended.delete(l);
+  }
+  unplug() {
+    this.running = false;
+    for (const l of this.ended) l();
+  }
+  stop() {
+    this.running = false;
+    this.stops++;
+  }
+}
+
+/** Each frame shows what `scene` says: a person id (their face), 'none', or 'two'. */
+class ScriptedDetector implements FaceDetector {
+  id = 'scripted';
+  scene: string = 'none';
+  small = false;
+  disposed = 0;
+  detect(): Detection[] {
+    if (this.scene === 'none') return [];
+    if (this.scene === 'two') return [face(50), face(350)];
+    return [face(200, this.small ? 30 : 120)];
+  }
+  dispose() {
+    this.disposed++;
+  }
+}
+
+/** The "crop" carries who was in view; the embedder maps each person to a fixed direction. */
+class TaggingAligner implements Aligner {
+  size = 112;
+  constructor(private readonly det: ScriptedDetector) {}
+  align() {
+    return { person: this.det.scene } as unknown as ImageData;
+  }
+}
+
+const DIRECTIONS: Record<string, number[]> = { ann: [1, 0, 0], bob: [0, 1, 0], eve: [0.2, 0.2, 1] };
+class DirectionEmbedder implements Embedder {
+  modelId = 'test-model';
+  size = 3;
+  inputSize = 112;
+  backend = 'cpu' as const;
+  disposed = 0;
+  async embed(crops: readonly ImageData[]) {
+    return crops.map((c) => l2normalize(DIRECTIONS[(c as unknown as { person: string }).person]!));
+  }
+  dispose() {
+    this.disposed++;
+  }
+}
+
+let camera: ScriptedCamera;
+let detector: ScriptedDetector;
+let embedder: DirectionEmbedder;
+let store: MemoryTemplateStore;
+let auth: FaceAuth;
+
+beforeEach(async () => {
+  vi.useFakeTimers();
+  camera = new ScriptedCamera();
+  detector = new ScriptedDetector();
+  embedder = new DirectionEmbedder();
+  store = new MemoryTemplateStore();
+  auth = new FaceAuth({
+    camera,
+    detector,
+    aligner: new TaggingAligner(detector),
+    embedder,
+    store,
+    verifier: new LocalVerifier(store, () => auth.threshold),
+    threshold: 0.8,
+  });
+  await auth.startCamera();
+});
+afterEach(() => {
+  auth.dispose();
+  vi.useRealTimers();
+});
+
+async function settle<T>(p: Promise<T>, ms = 2000): Promise<T> {
+  await vi.advanceTimersByTimeAsync(ms);
+  return p;
+}
+
+describe('FaceAuth', () => {
+  it('enrolls from distinct good frames and stores one template per frame', async () => {
+    detector.scene = 'ann';
+    const r = await settle(auth.enroll('ann', { samples: 3 }));
+    expect(r).toEqual({ userId: 'ann', templates: 3, modelId: 'test-model' });
+    expect(await store.templatesOf('ann', 'test-model')).toHaveLength(3);
+  });
+
+  it('verify accepts the enrolled person and rejects another; identify is open set', async () => {
+    detector.scene = 'ann';
+    await settle(auth.enroll('ann'));
+    expect(await settle(auth.verify('ann'))).toMatchObject({ accepted: true, userId: 'ann' });
+    detector.scene = 'bob';
+    expect(await settle(auth.verify('ann'))).toMatchObject({ accepted: false, userId: 'ann' });
+    expect(await settle(auth.identify())).toMatchObject({ userId: null });
+    detector.scene = 'ann';
+    expect(await settle(auth.identify())).toMatchObject({ userId: 'ann' });
+  });
+
+  it('verify of a user with no templates fails fast with not-enrolled', async () => {
+    detector.scene = 'ann';
+    await expect(auth.verify('zoe')).rejects.toMatchObject({ code: 'not-enrolled' });
+  });
+
+  it('refuses with multiple-faces after a run of frames with two faces, and stores nothing', async () => {
+    detector.scene = 'two';
+    const p = auth.enroll('ann');
+    const check = expect(p).rejects.toMatchObject({ code: 'multiple-faces' });
+    await vi.advanceTimersByTimeAsync(2000);
+    await check;
+    expect(await store.listUsers()).toEqual([]);
+  });
+
+  it('keeps waiting while no face is in view, reports it per frame, then gives up with no-face', async () => {
+    detector.scene = 'none';
+    const statuses: string[] = [];
+    auth.addEventListener('frame', (e) => statuses.push(e.detail.status));
+    await store.saveTemplates('ann', 'test-model', [{ embedding: l2normalize([1, 0, 0]), pose: 'center' }]);
+    const p = auth.verify('ann', { timeoutMs: 5000 }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(statuses.length).toBeGreaterThan(10);
+    expect(new Set(statuses)).toEqual(new Set(['no-face']));
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(await p).toMatchObject({ code: 'no-face' });
+  });
+
+  it('does not use a face that is too small', async () => {
+    detector.scene = 'ann';
+    detector.small = true;
+    const statuses: string[] = [];
+    auth.addEventListener('frame', (e) => statuses.push(e.detail.status));
+    const p = auth.enroll('ann', { timeoutMs: 1000 }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(await p).toMatchObject({ code: 'no-face' });
+    expect(statuses.every((s) => s === 'too-small')).toBe(true);
+  });
+
+  it('an abort signal cancels a capture with aborted', async () => {
+    detector.scene = 'none';
+    const ac = new AbortController();
+    const p = auth.identify({ signal: ac.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(200);
+    ac.abort();
+    expect(await p).toMatchObject({ code: 'aborted' });
+  });
+
+  it('a camera unplugged mid-capture fails the capture with camera-ended and reports it', async () => {
+    detector.scene = 'none';
+    const ended: string[] = [];
+    auth.addEventListener('cameraended', (e) => ended.push(e.detail.error.code));
+    const p = auth.identify().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(200);
+    camera.unplug();
+    expect(await p).toMatchObject({ code: 'camera-ended' });
+    expect(ended).toEqual(['camera-ended']);
+    expect(auth.phase).toBe('stopped');
+  });
+
+  it('runs one operation at a time', async () => {
+    detector.scene = 'none';
+    const first = auth.identify({ timeoutMs: 500 }).catch(() => undefined);
+    await expect(auth.identify()).rejects.toMatchObject({ code: 'invalid-input' });
+    await vi.advanceTimersByTimeAsync(600);
+    await first;
+  });
+
+  it('dispose stops the camera, closes the detector, frees the model and the store; idempotent', async () => {
+    auth.dispose();
+    auth.dispose();
+    expect(camera.running).toBe(false);
+    expect(detector.disposed).toBe(1);
+    expect(embedder.disposed).toBe(1);
+    await expect(store.listUsers()).rejects.toMatchObject({ code: 'disposed' });
+    await expect(auth.identify()).rejects.toMatchObject({ code: 'disposed' });
+  });
+
+  it('rejects an invalid threshold', () => {
+    expect(() => {
+      auth.threshold = 2;
+    }).toThrow(expect.objectContaining({ code: 'invalid-input' }));
+  });
+});
