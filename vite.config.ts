@@ -15,7 +15,7 @@ const csp = [
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "media-src 'self' blob: mediastream:",
-  "connect-src 'self' ws://localhost:* ws://127.0.0.1:*",
+  "connect-src 'self'",
   "worker-src 'self' blob:",
 ].join('; ');
 
