@@ -10,6 +10,8 @@ import { selectBackend, type BackendChoice, type BackendPreference } from './ada
 import { fetchManifest, type LoadProgress } from './adapters/models/model-files.js';
 import { IdbTemplateStore } from './adapters/store/idb-template-store.js';
 import { LocalVerifier } from './adapters/verifier/local-verifier.js';
+import { HttpVerifier } from './adapters/verifier/http-verifier.js';
+import { OnlineVerifier } from './adapters/verifier/online-verifier.js';
 import { DEFAULT_THRESHOLD } from './core/calibration.js';
 import { FaceAuth, type FaceAuthOptions } from './core/engine.js';
 import { abortError } from './core/errors.js';
@@ -32,6 +34,12 @@ export interface CreateFaceAuthOptions {
   deviceId?: string;
   /** Flip test-time augmentation (embed the mirrored crop too). */
   flip?: boolean;
+  /**
+   * Server-side verification (server/ in this repo): the server decides; with allowOffline the
+   * device decides when the server cannot be reached, and offline enrolments are backed up later.
+   */
+  server?: { url: string; allowOffline?: boolean; timeoutMs?: number };
+  /** A custom Verifier (overrides `server`). */
   verifier?: (store: TemplateStore, threshold: () => number) => Verifier;
   engine?: Partial<Pick<FaceAuthOptions, 'minFaceSize' | 'probeFrames' | 'multipleFacesFrames' | 'sampleIntervalMs'>>;
   onProgress?: (p: LoadProgress) => void;
@@ -69,7 +77,13 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   const camera = options.camera ?? new UserMediaCamera({ video: options.video, deviceId: options.deviceId });
   let auth: FaceAuth | null = null;
   const threshold = () => auth?.threshold ?? options.threshold ?? DEFAULT_THRESHOLD;
-  const verifier = options.verifier ? options.verifier(store, threshold) : new LocalVerifier(store, threshold);
+  const verifier = options.verifier
+    ? options.verifier(store, threshold)
+    : options.server
+      ? new OnlineVerifier(new HttpVerifier({ baseUrl: options.server.url, timeoutMs: options.server.timeoutMs }), store, threshold, {
+          allowOffline: options.server.allowOffline ?? false,
+        })
+      : new LocalVerifier(store, threshold);
   auth = new FaceAuth({
     camera,
     detector: d.value,

@@ -349,12 +349,13 @@ export class FaceAuth extends EventTarget {
       const crops = await this.captureCrops(samples, options);
       this.setPhase('processing');
       const embeddings = await this.embedder.embed(crops);
-      const saved = await this.store.saveTemplates(
-        userId,
-        this.embedder.modelId,
-        embeddings.map((embedding) => ({ embedding, pose })),
-        { replace, ...(displayName ? { displayName } : {}) },
-      );
+      const templates = embeddings.map((embedding) => ({ embedding, pose }));
+      // The server (if any) decides first: a refused enrolment leaves nothing on the device.
+      await this.verifier.enroll?.(userId, this.embedder.modelId, templates, { replace });
+      const saved = await this.store.saveTemplates(userId, this.embedder.modelId, templates, {
+        replace,
+        ...(displayName ? { displayName } : {}),
+      });
       return { userId, templates: saved.length, modelId: this.embedder.modelId };
     });
   }
@@ -389,6 +390,7 @@ export class FaceAuth extends EventTarget {
     this.emit('phase', { phase: 'disposed' });
     this.detector.dispose();
     this.embedder.dispose();
+    this.verifier.dispose?.();
     this.store.close();
   }
 }

@@ -18,6 +18,11 @@ export const ERROR_CODES = [
   'invalid-input',
   'aborted',
   'disposed',
+  'backend-unavailable',
+  'backend-error',
+  'locked-out',
+  'rate-limited',
+  'duplicate-enrollment',
 ] as const;
 
 export type FaceLoginErrorCode = (typeof ERROR_CODES)[number];

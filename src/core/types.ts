@@ -110,7 +110,14 @@ export interface TemplateExport {
   }[];
 }
 
-export interface TemplateStore {
+/** Users whose device templates still have to be backed up to the server (survives reloads). */
+export interface BackupQueue {
+  enqueueBackup(userId: string, modelId: string): Promise<void>;
+  pendingBackups(): Promise<{ userId: string; modelId: string; queuedAt: number }[]>;
+  backupDone(userId: string, queuedAt: number): Promise<void>;
+}
+
+export interface TemplateStore extends BackupQueue {
   /** Adds templates for a user (creating the user); with `replace`, that user's templates for this model are replaced atomically. */
   saveTemplates(
     userId: string,
@@ -137,6 +144,10 @@ export interface VerifyResult {
   /** Present for local decisions; a server never returns it to the page. */
   readonly score?: number;
   readonly threshold?: number;
+  /** Server decisions: a signed, short-lived token the portal's own backend checks. */
+  readonly assertion?: string;
+  /** Where the decision was made: 'device' (offline / local) or 'server'. */
+  readonly decidedBy?: 'device' | 'server';
 }
 
 export interface IdentifyResult {
@@ -144,6 +155,8 @@ export interface IdentifyResult {
   readonly userId: string | null;
   readonly score?: number;
   readonly threshold?: number;
+  readonly assertion?: string;
+  readonly decidedBy?: 'device' | 'server';
 }
 
 /** Decides 1:1 and 1:N from a probe embedding: locally against the TemplateStore, or on a server. */
@@ -151,4 +164,12 @@ export interface Verifier {
   readonly kind: 'local' | 'remote';
   verify(userId: string, probe: Float32Array, modelId: string): Promise<VerifyResult>;
   identify(probe: Float32Array, modelId: string): Promise<IdentifyResult>;
+  /**
+   * Called before templates are saved on the device: a remote verifier enrols them on the
+   * server (which may refuse, e.g. duplicate-enrollment: then nothing is saved anywhere) or, when
+   * the server cannot be reached and offline use is allowed, queues a backup. Local verifiers
+   * need nothing and leave it undefined.
+   */
+  enroll?(userId: string, modelId: string, templates: readonly NewTemplate[], options: { replace: boolean }): Promise<void>;
+  dispose?(): void;
 }

@@ -20,14 +20,19 @@ export interface FaceLoginEnrolledDetail {
 }
 export interface FaceLoginVerifiedDetail {
   userId: string;
-  /** Present when the decision was made on the device. */
+  /** Present when the decision was made on the device; a server never reveals it. */
   score?: number;
   threshold?: number;
+  /** Server decisions: a signed, short-lived token for the portal's backend to check. */
+  assertion?: string;
+  decidedBy: 'device' | 'server';
 }
 export interface FaceLoginIdentifiedDetail {
   userId: string;
   score?: number;
   threshold?: number;
+  assertion?: string;
+  decidedBy: 'device' | 'server';
 }
 export interface FaceLoginRejectedDetail {
   mode: 'verify' | 'identify';
@@ -35,6 +40,7 @@ export interface FaceLoginRejectedDetail {
   userId: string | null;
   score?: number;
   threshold?: number;
+  decidedBy: 'device' | 'server';
 }
 export interface FaceLoginErrorDetail {
   code: FaceLoginErrorCode;

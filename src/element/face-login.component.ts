@@ -5,6 +5,7 @@ import { DEFAULT_THRESHOLD } from '../core/calibration.js';
 import { createFaceAuth, type CreateFaceAuthOptions, type FaceAuthReady } from '../face-auth.js';
 import type { BackendPreference } from '../adapters/embedder/tf-backend.js';
 import { FaceAuthController } from './face-auth-controller.js';
+import { parseBackend } from './backend-attribute.js';
 import { emit, type FaceLoginMode } from './events.js';
 import { messagesFor, type FaceLoginStatus } from './i18n.js';
 import { styles } from './face-login.styles.js';
@@ -50,6 +51,8 @@ export class FaceLoginElement extends LitElement {
     userId: { type: String, attribute: 'user-id' },
     threshold: { type: Number },
     backend: { type: String },
+    compute: { type: String },
+    offline: { type: String },
     autostart: { type: Boolean },
     modelsUrl: { type: String, attribute: 'models-url' },
     wasmUrl: { type: String, attribute: 'wasm-url' },
@@ -65,8 +68,16 @@ export class FaceLoginElement extends LitElement {
   userId = '';
   /** Cosine threshold; defaults to the calibrated DEFAULT_THRESHOLD. */
   threshold: number = DEFAULT_THRESHOLD;
-  /** auto | webgl | wasm | cpu. Read when the element connects. */
-  backend: BackendPreference = 'auto';
+  /**
+   * Either a verification server URL (https://… or a same-origin path like /api): the server
+   * decides; or a TF.js backend name (auto | webgl | wasm | cpu) for the on-device model.
+   * Read when the element connects.
+   */
+  backend = '';
+  /** TF.js backend for the model: auto (WebGL on a real GPU, else WASM) | webgl | wasm | cpu. */
+  compute: BackendPreference | '' = '';
+  /** With a server backend: "allow" lets the device decide when the server is unreachable. */
+  offline: 'allow' | 'deny' = 'deny';
   /** Run the action as soon as the camera is ready instead of waiting for the button. */
   autostart = false;
   modelsUrl = '/models/';
@@ -88,7 +99,7 @@ export class FaceLoginElement extends LitElement {
     options: () => ({
       modelsUrl: this.modelsUrl,
       wasmUrl: this.wasmUrl,
-      backend: this.backend,
+      ...parseBackend(this.backend, this.compute, this.offline),
       threshold: this.threshold,
       dbName: this.dbName,
       video: this.renderRoot.querySelector('video') ?? undefined,
@@ -200,19 +211,19 @@ export class FaceLoginElement extends LitElement {
         const r = await auth.verify(this.userId, { signal });
         if (r.accepted) {
           this.setStatus('verified');
-          emit(this, 'face-login-verified', { userId: r.userId, score: r.score, threshold: r.threshold });
+          emit(this, 'face-login-verified', { userId: r.userId, score: r.score, threshold: r.threshold, assertion: r.assertion, decidedBy: r.decidedBy ?? 'device' });
         } else {
           this.setStatus('rejected');
-          emit(this, 'face-login-rejected', { mode: 'verify', userId: r.userId, score: r.score, threshold: r.threshold });
+          emit(this, 'face-login-rejected', { mode: 'verify', userId: r.userId, score: r.score, threshold: r.threshold, decidedBy: r.decidedBy ?? 'device' });
         }
       } else {
         const r = await auth.identify({ signal });
         if (r.userId !== null) {
           this.setStatus('identified', `${this.messages.identified} ${r.userId}`);
-          emit(this, 'face-login-identified', { userId: r.userId, score: r.score, threshold: r.threshold });
+          emit(this, 'face-login-identified', { userId: r.userId, score: r.score, threshold: r.threshold, assertion: r.assertion, decidedBy: r.decidedBy ?? 'device' });
         } else {
           this.setStatus('unknown');
-          emit(this, 'face-login-rejected', { mode: 'identify', userId: null, score: r.score, threshold: r.threshold });
+          emit(this, 'face-login-rejected', { mode: 'identify', userId: null, score: r.score, threshold: r.threshold, decidedBy: r.decidedBy ?? 'device' });
         }
       }
     } catch (e) {

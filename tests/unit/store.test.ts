@@ -93,8 +93,8 @@ describe.each(stores)('%s contract', (_name, make) => {
 });
 
 describe('IdbTemplateStore schema migrations', () => {
-  it('is at schema version 2', () => {
-    expect(DB_VERSION).toBe(2);
+  it('is at schema version 3', () => {
+    expect(DB_VERSION).toBe(3);
   });
 
   it('upgrades a v1 database in place: keeps users and templates, backfills size, adds the per-model indexes', async () => {
@@ -120,7 +120,7 @@ describe('IdbTemplateStore schema migrations', () => {
     store.close();
 
     const raw = await openDB('legacy');
-    expect(raw.version).toBe(2);
+    expect(raw.version).toBe(3);
     expect([...raw.transaction('templates').store.indexNames].sort()).toEqual(['byModel', 'byUser', 'byUserModel']);
     raw.close();
   });

@@ -14,8 +14,15 @@ interface TemplateRow {
   createdAt: number;
 }
 
+interface OutboxRow {
+  userId: string;
+  modelId: string;
+  queuedAt: number;
+}
+
 export interface FaceLoginDB extends DBSchema {
   users: { key: string; value: UserRecord };
+  outbox: { key: string; value: OutboxRow };
   templates: {
     key: number;
     value: TemplateRow;
@@ -23,7 +30,7 @@ export interface FaceLoginDB extends DBSchema {
   };
 }
 
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 export const DEFAULT_DB_NAME = 'face-login';
 
 type UpgradeTx = IDBPTransaction<FaceLoginDB, StoreNames<FaceLoginDB>[], 'versionchange'>;
@@ -50,6 +57,10 @@ export async function migrate(db: IDBPDatabase<FaceLoginDB>, oldVersion: number,
       if (typeof row.size !== 'number') await cursor.update({ ...row, size: row.embedding.length });
       cursor = await cursor.continue();
     }
+  }
+  if (oldVersion < 3) {
+    // v3: users whose templates must still be backed up to the server (offline enrolment).
+    db.createObjectStore('outbox', { keyPath: 'userId' });
   }
 }
 
@@ -184,9 +195,10 @@ export class IdbTemplateStore implements TemplateStore {
 
   deleteUser(userId: string): Promise<boolean> {
     return this.run(async (db) => {
-      const tx = db.transaction(['users', 'templates'], 'readwrite');
+      const tx = db.transaction(['users', 'templates', 'outbox'], 'readwrite');
       const existed = (await tx.objectStore('users').count(userId)) > 0;
       await tx.objectStore('users').delete(userId);
+      await tx.objectStore('outbox').delete(userId);
       const store = tx.objectStore('templates');
       for (const key of await store.index('byUser').getAllKeys(userId)) await store.delete(key);
       await tx.done;
@@ -213,6 +225,25 @@ export class IdbTemplateStore implements TemplateStore {
       }
       await tx.done;
       return { users: checked.users.length, templates: checked.templates.length };
+    });
+  }
+
+  enqueueBackup(userId: string, modelId: string): Promise<void> {
+    return this.run(async (db) => {
+      await db.put('outbox', { userId, modelId, queuedAt: Date.now() });
+    });
+  }
+
+  pendingBackups(): Promise<OutboxRow[]> {
+    return this.run((db) => db.getAll('outbox'));
+  }
+
+  backupDone(userId: string, queuedAt: number): Promise<void> {
+    return this.run(async (db) => {
+      const tx = db.transaction('outbox', 'readwrite');
+      // Only clear the entry that was sent: a newer enrolment queued meanwhile stays queued.
+      if ((await tx.store.get(userId))?.queuedAt === queuedAt) await tx.store.delete(userId);
+      await tx.done;
     });
   }
 

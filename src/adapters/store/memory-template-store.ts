@@ -7,6 +7,7 @@ export class MemoryTemplateStore implements TemplateStore {
   private users = new Map<string, UserRecord>();
   private templates: Template[] = [];
   private nextId = 1;
+  private outbox = new Map<string, { userId: string; modelId: string; queuedAt: number }>();
   private closed = false;
 
   private check(): void {
@@ -69,6 +70,7 @@ export class MemoryTemplateStore implements TemplateStore {
   async deleteUser(userId: string): Promise<boolean> {
     this.check();
     const existed = this.users.delete(userId);
+    this.outbox.delete(userId);
     this.templates = this.templates.filter((t) => t.userId !== userId);
     return existed;
   }
@@ -84,6 +86,21 @@ export class MemoryTemplateStore implements TemplateStore {
     for (const u of checked.users) this.users.set(u.userId, { ...u });
     for (const t of checked.templates) this.templates.push({ ...t, id: this.nextId++, embedding: new Float32Array(t.embedding) });
     return { users: checked.users.length, templates: checked.templates.length };
+  }
+
+  async enqueueBackup(userId: string, modelId: string): Promise<void> {
+    this.check();
+    this.outbox.set(userId, { userId, modelId, queuedAt: Date.now() });
+  }
+
+  async pendingBackups(): Promise<{ userId: string; modelId: string; queuedAt: number }[]> {
+    this.check();
+    return [...this.outbox.values()];
+  }
+
+  async backupDone(userId: string, queuedAt: number): Promise<void> {
+    this.check();
+    if (this.outbox.get(userId)?.queuedAt === queuedAt) this.outbox.delete(userId);
   }
 
   close(): void {

@@ -12,11 +12,11 @@ export class LocalVerifier implements Verifier {
 
   async verify(userId: string, probe: Float32Array, modelId: string): Promise<VerifyResult> {
     const templates = await this.store.templatesOf(userId, modelId);
-    return decideVerify(probe, userId, templates, this.threshold());
+    return { ...decideVerify(probe, userId, templates, this.threshold()), decidedBy: 'device' };
   }
 
   async identify(probe: Float32Array, modelId: string): Promise<IdentifyResult> {
     const d = decideIdentify(probe, await this.store.allTemplates(modelId), this.threshold());
-    return { userId: d.userId, score: d.score, threshold: d.threshold };
+    return { userId: d.userId, score: d.score, threshold: d.threshold, decidedBy: 'device' };
   }
 }
