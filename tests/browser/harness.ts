@@ -7,8 +7,10 @@ import * as files from '../../src/adapters/models/model-files.js';
 import * as align from '../../src/adapters/aligner/canvas-aligner.js';
 import * as match from '../../src/core/match.js';
 import * as cal from '../../src/core/calibration.js';
+import * as quality from '../../src/core/quality.js';
+import * as pose from '../../src/core/pose.js';
 
-export const api = { tf, det, emb, be, files, align, match, cal };
+export const api = { tf, det, emb, be, files, align, match, cal, quality, pose };
 export type Api = typeof api;
 
 declare global {
