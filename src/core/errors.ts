@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'locked-out',
   'rate-limited',
   'duplicate-enrollment',
+  'liveness-failed',
 ] as const;
 
 export type FaceLoginErrorCode = (typeof ERROR_CODES)[number];

@@ -58,6 +58,19 @@ export interface Aligner {
   align(frame: Frame, face: Detection): ImageData;
 }
 
+/**
+ * Passive presentation-attack detection: scores a crop of the face (its own framing, made
+ * synchronously from the frame) as live (1) or spoof (0).
+ */
+export interface PassiveLiveness {
+  readonly modelId: string;
+  /** Scores at or above this count as live. */
+  readonly threshold: number;
+  crop(frame: Frame, face: Detection): ImageData;
+  score(crops: readonly ImageData[]): Promise<number[]>;
+  dispose(): void;
+}
+
 export type TfBackendName = 'webgl' | 'wasm' | 'cpu';
 
 export interface Embedder {

@@ -56,6 +56,7 @@ export const en: Messages = {
   'locked-out': 'Too many failed attempts. Please wait before trying again.',
   'rate-limited': 'Too many requests. Please wait a moment.',
   'duplicate-enrollment': 'This face is already enrolled under another user.',
+  'liveness-failed': 'The liveness check failed. Follow the prompts and try again.',
   actionEnroll: 'Enroll my face',
   actionVerify: 'Log in with my face',
   actionIdentify: 'Identify',

@@ -13,8 +13,10 @@ import type { Aligner, Camera, Detection, Embedder, FaceDetector, Frame } from '
 const face = (x: number, width = 120): Detection => ({
   box: { x, y: 100, width, height: width },
   score: 0.9,
+  // A frontal face: eyes, nose, mouth, ear tragions (BlazeFace order).
   keypoints: [
-    { x: x + 30, y: 140 }, { x: x + 90, y: 140 }, { x: x + 60, y: 170 }, { x: x + 60, y: 200 },
+    { x: x + 30, y: 140 }, { x: x + 90, y: 140 }, { x: x + 60, y: 165 }, { x: x + 60, y: 193 },
+    { x: x - 5, y: 152 }, { x: x + 125, y: 152 },
   ],
 });
 
@@ -50,11 +52,15 @@ class ScriptedDetector implements FaceDetector {
   id = 'scripted';
   scene: string = 'none';
   small = false;
+  /** Head yaw in degrees (moves the nose between the ears like a turning head). */
+  yaw = 0;
   disposed = 0;
   detect(): Detection[] {
     if (this.scene === 'none') return [];
     if (this.scene === 'two') return [face(50), face(350)];
-    return [face(200, this.small ? 30 : 120)];
+    const f = face(200, this.small ? 30 : 120);
+    const shift = Math.tan((this.yaw * Math.PI) / 180) * 65 * (110 / 70) * (this.small ? 0.25 : 1);
+    return [{ ...f, keypoints: f.keypoints.map((k, i) => (i === 2 ? { x: k.x + shift, y: k.y } : k)) }];
   }
   dispose() {
     this.disposed++;
@@ -66,7 +72,10 @@ class TaggingAligner implements Aligner {
   size = 112;
   constructor(private readonly det: ScriptedDetector) {}
   align() {
-    return { person: this.det.scene } as unknown as ImageData;
+    // A well-lit, textured 112x112 crop (passes the exposure and sharpness gates), tagged with who is in view.
+    const data = new Uint8ClampedArray(112 * 112 * 4);
+    for (let i = 0; i < 112 * 112; i++) data.fill(i % 7 === 0 ? 200 : 110, i * 4, i * 4 + 3), (data[i * 4 + 3] = 255);
+    return { data, width: 112, height: 112, person: this.det.scene } as unknown as ImageData;
   }
 }
 
@@ -162,6 +171,47 @@ describe('FaceAuth', () => {
     expect(new Set(statuses)).toEqual(new Set(['no-face']));
     await vi.advanceTimersByTimeAsync(2000);
     expect(await p).toMatchObject({ code: 'no-face' });
+  });
+
+  it('guided enrolment keeps one frame per pose, in order, and says which way to turn', async () => {
+    detector.scene = 'ann';
+    const hints: string[] = [];
+    auth.addEventListener('guidance', (e) => hints.push(`${e.detail.step}:${e.detail.hint}:${e.detail.done}/${e.detail.total}`));
+    const p = auth.enroll('ann', { guided: ['center', 'left', 'right'] });
+    await vi.advanceTimersByTimeAsync(500); // centre is kept; now it waits for a left turn
+    expect(hints).toContain('left:turn-left:1/3');
+    detector.yaw = 30;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(hints).toContain('right:turn-right:2/3');
+    detector.yaw = -30;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await p).toMatchObject({ templates: 3 });
+    expect((await store.templatesOf('ann', 'test-model')).map((t) => t.pose)).toEqual(['center', 'left', 'right']);
+  });
+
+  it('active liveness: a still face never completes the turn challenge', async () => {
+    detector.scene = 'ann';
+    await settle(auth.enroll('ann'));
+    const p = auth.verify('ann', { liveness: 'active' }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(await p).toMatchObject({ code: 'liveness-failed' });
+  });
+
+  it('active liveness: turning left and right (in the asked order) passes, then verifies', async () => {
+    detector.scene = 'ann';
+    await settle(auth.enroll('ann'));
+    const steps: string[] = [];
+    auth.addEventListener('guidance', (e) => steps.push(e.detail.hint));
+    const p = auth.verify('ann', { liveness: 'active' });
+    await vi.advanceTimersByTimeAsync(300);
+    const first = steps.find((h) => h === 'turn-left' || h === 'turn-right')!;
+    detector.yaw = first === 'turn-left' ? 30 : -30;
+    await vi.advanceTimersByTimeAsync(300);
+    detector.yaw = -detector.yaw;
+    await vi.advanceTimersByTimeAsync(300);
+    detector.yaw = 0;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await p).toMatchObject({ accepted: true });
   });
 
   it('does not use a face that is too small', async () => {
