@@ -43,6 +43,7 @@ export default defineConfig({
       '@tensorflow/tfjs-converter',
       '@tensorflow/tfjs-backend-wasm',
       '@tensorflow/tfjs-backend-webgl',
+      '@tensorflow/tfjs-backend-cpu',
       '@mediapipe/tasks-vision',
       'lit',
       'lit/decorators.js',

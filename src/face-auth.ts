@@ -41,7 +41,7 @@ export interface CreateFaceAuthOptions {
   server?: { url: string; allowOffline?: boolean; timeoutMs?: number };
   /** A custom Verifier (overrides `server`). */
   verifier?: (store: TemplateStore, threshold: () => number) => Verifier;
-  engine?: Partial<Pick<FaceAuthOptions, 'minFaceSize' | 'probeFrames' | 'multipleFacesFrames' | 'sampleIntervalMs'>>;
+  engine?: Partial<Pick<FaceAuthOptions, 'minFaceSize' | 'probeFrames' | 'multipleFacesFrames' | 'sampleIntervalMs' | 'liveness' | 'challengeTimeoutMs' | 'enrollQuality' | 'verifyQuality' | 'passiveLiveness'>>;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }

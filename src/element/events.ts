@@ -46,6 +46,11 @@ export interface FaceLoginErrorDetail {
   code: FaceLoginErrorCode;
   message: string;
 }
+export interface FaceLoginProgressDetail {
+  /** Model bytes received so far and expected in total (all files). */
+  loaded: number;
+  total: number;
+}
 export interface FaceLoginStatusDetail {
   status: FaceLoginStatus;
   message: string;
@@ -54,6 +59,7 @@ export interface FaceLoginStatusDetail {
 /** Every event <face-login> fires: bubbling, composed, detail typed per name. */
 export interface FaceLoginEventMap {
   'face-login-ready': CustomEvent<FaceLoginReadyDetail>;
+  'face-login-progress': CustomEvent<FaceLoginProgressDetail>;
   'face-login-enrolled': CustomEvent<FaceLoginEnrolledDetail>;
   'face-login-verified': CustomEvent<FaceLoginVerifiedDetail>;
   'face-login-identified': CustomEvent<FaceLoginIdentifiedDetail>;

@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { FaceAuth, FrameObservation } from '../core/engine.js';
+import type { FaceAuth, FrameObservation, Guidance } from '../core/engine.js';
 import { FaceLoginError, isFaceLoginError } from '../core/errors.js';
 import type { BackendChoice } from '../adapters/embedder/tf-backend.js';
 import type { CreateFaceAuthOptions, FaceAuthReady } from '../face-auth.js';
@@ -14,6 +14,7 @@ export interface FaceAuthControllerOptions {
   onReady: (ready: FaceAuthReady, connectedAt: number) => void;
   onError: (error: FaceLoginError) => void;
   onFrame: (obs: FrameObservation) => void;
+  onGuidance: (g: Guidance) => void;
 }
 
 /**
@@ -95,7 +96,12 @@ export class FaceAuthController implements ReactiveController {
     this.auth = ready.auth;
     this.backend = ready.backend;
     ready.auth.addEventListener('frame', (ev) => this.opts.onFrame(ev.detail));
-    ready.auth.addEventListener('cameraended', (ev) => this.opts.onError(ev.detail.error));
+    ready.auth.addEventListener('guidance', (ev) => this.opts.onGuidance(ev.detail));
+    ready.auth.addEventListener('cameraended', (ev) => {
+      this.state = 'error';
+      this.host.requestUpdate();
+      this.opts.onError(ev.detail.error);
+    });
     try {
       await ready.auth.startCamera(abort.signal);
     } catch (e) {

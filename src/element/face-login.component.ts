@@ -1,38 +1,67 @@
-import { LitElement, html, type PropertyValues } from 'lit';
-import type { FrameObservation } from '../core/engine.js';
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import type { FrameObservation, Guidance, Hint, LivenessMode } from '../core/engine.js';
 import { FaceLoginError, isFaceLoginError } from '../core/errors.js';
 import { DEFAULT_THRESHOLD } from '../core/calibration.js';
-import { createFaceAuth, type CreateFaceAuthOptions, type FaceAuthReady } from '../face-auth.js';
+import { runKiosk } from '../core/kiosk.js';
+import type { PoseName } from '../core/pose.js';
+import { listCameras } from '../adapters/camera/user-media-camera.js';
 import type { BackendPreference } from '../adapters/embedder/tf-backend.js';
+import type { LoadProgress } from '../adapters/models/model-files.js';
+import { createFaceAuth, type CreateFaceAuthOptions, type FaceAuthReady } from '../face-auth.js';
 import { FaceAuthController } from './face-auth-controller.js';
 import { parseBackend } from './backend-attribute.js';
 import { emit, type FaceLoginMode } from './events.js';
-import { messagesFor, type FaceLoginStatus } from './i18n.js';
+import { messagesFor, type FaceLoginStatus, type Messages } from './i18n.js';
 import { styles } from './face-login.styles.js';
 
 const OK_STATUSES: ReadonlySet<FaceLoginStatus> = new Set(['enrolled', 'verified', 'identified']);
 const BAD_STATUSES: ReadonlySet<FaceLoginStatus> = new Set(['rejected', 'unknown', 'no-face', 'multiple-faces']);
+const ARROWS: Partial<Record<Hint, string>> = { 'turn-left': '←', 'turn-right': '→', 'look-up': '↑', 'look-down': '↓' };
+const CAMERA_KEY = 'face-login:camera';
+const POSES: ReadonlySet<string> = new Set(['center', 'left', 'right', 'up', 'down']);
 
 /**
- * A face login box: live camera preview with the face outlined, a spoken status line, and one
- * action (enroll, verify or identify). Runs fully on the device: MediaPipe face detection,
- * ArcFace alignment, MobileFaceNet embeddings on TF.js, templates in IndexedDB.
+ * A face login box: live camera preview with the face outlined and a hint drawn over it, a
+ * spoken status line, and one action (enroll, verify, identify, or continuous identify for an
+ * attendance kiosk). Runs on the device (MediaPipe detection, ArcFace alignment, MobileFaceNet on
+ * TF.js, templates in IndexedDB) or lets a face-login server decide (`backend="https://…"`).
  *
  * @summary Face enrolment, 1:1 verification and 1:N identification in one tag.
  *
+ * @attr mode - enroll | verify | identify
+ * @attr user-id - The user to enroll or verify.
+ * @attr threshold - Cosine similarity needed to accept (default: the calibrated DEFAULT_THRESHOLD).
+ * @attr backend - A verification server URL (the server decides), or a TF.js backend name: auto | webgl | wasm | cpu.
+ * @attr compute - The TF.js backend when `backend` is a URL: auto | webgl | wasm | cpu.
+ * @attr offline - allow | deny (default): with a server, may the device decide while it is unreachable?
+ * @attr guided - Enroll from five guided poses (centre, left, right, up, down) instead of three frontal frames.
+ * @attr liveness - off (default) | active (turn left/right in a random order) | passive (model) | both.
+ * @attr continuous - With mode="identify": kiosk mode, identify everyone who steps in front, one event per person per cooldown.
+ * @attr cooldown - Kiosk: seconds before the same person is announced again (default 10).
+ * @attr autostart - Run the action as soon as the camera is ready.
+ * @attr camera - deviceId of the camera to use (else the last one picked on this site, else the default).
+ * @attr models-url - Where public/models is served (default /models/).
+ * @attr wasm-url - Where public/wasm is served (default /wasm/).
+ * @attr db-name - IndexedDB database name (default face-login).
+ * @attr lang - Message language: en, zh-CN (default: the page's language).
+ *
  * @event face-login-ready - Models loaded and camera running. detail: { backend, backendReason, loadMs, modelId, threshold }
+ * @event face-login-progress - Model bytes arriving. detail: { loaded, total }
  * @event face-login-enrolled - Templates were saved. detail: { userId, templates, modelId }
- * @event face-login-verified - The claimed user was accepted. detail: { userId, score?, threshold? }
- * @event face-login-identified - Someone enrolled was recognised. detail: { userId, score?, threshold? }
- * @event face-login-rejected - Verify failed, or identify found nobody (userId null). detail: { mode, userId, score?, threshold? }
+ * @event face-login-verified - The claimed user was accepted. detail: { userId, score?, threshold?, assertion?, decidedBy }
+ * @event face-login-identified - Someone enrolled was recognised. detail: { userId, score?, threshold?, assertion?, decidedBy }
+ * @event face-login-rejected - Verify failed, or identify found nobody (userId null = unknown). detail: { mode, userId, score?, threshold?, decidedBy }
  * @event face-login-error - Something went wrong. detail: { code, message } (code is stable, see FaceLoginErrorCode)
  * @event face-login-status - The status line changed. detail: { status, message }
  *
- * @csspart preview - The box holding the video and the overlay.
- * @csspart video - The camera video.
+ * @csspart preview - The box holding the video, the overlay and the hint.
+ * @csspart video - The camera video (mirrored).
  * @csspart overlay - The canvas the face box is drawn on.
+ * @csspart hint - The hint drawn over the preview (arrow and text).
+ * @csspart progress - The model download progress bar.
  * @csspart status - The aria-live status line.
  * @csspart action - The action button.
+ * @csspart camera-select - The camera picker (shown when there are several cameras).
  *
  * @cssproperty --face-login-width - Width of the element (default 320px).
  * @cssproperty --face-login-radius - Corner radius of the preview.
@@ -53,33 +82,35 @@ export class FaceLoginElement extends LitElement {
     backend: { type: String },
     compute: { type: String },
     offline: { type: String },
+    guided: { type: Boolean },
+    liveness: { type: String },
+    continuous: { type: Boolean },
+    cooldown: { type: Number },
     autostart: { type: Boolean },
+    camera: { type: String },
     modelsUrl: { type: String, attribute: 'models-url' },
     wasmUrl: { type: String, attribute: 'wasm-url' },
     dbName: { type: String, attribute: 'db-name' },
     lang: { type: String },
     status: { state: true },
     busy: { state: true },
+    hint: { state: true },
+    progress: { state: true },
+    cameras: { state: true },
   };
 
-  /** enroll | verify | identify */
   mode: FaceLoginMode = 'verify';
-  /** The user to enroll or verify (not used by identify). */
   userId = '';
-  /** Cosine threshold; defaults to the calibrated DEFAULT_THRESHOLD. */
   threshold: number = DEFAULT_THRESHOLD;
-  /**
-   * Either a verification server URL (https://… or a same-origin path like /api): the server
-   * decides; or a TF.js backend name (auto | webgl | wasm | cpu) for the on-device model.
-   * Read when the element connects.
-   */
   backend = '';
-  /** TF.js backend for the model: auto (WebGL on a real GPU, else WASM) | webgl | wasm | cpu. */
   compute: BackendPreference | '' = '';
-  /** With a server backend: "allow" lets the device decide when the server is unreachable. */
   offline: 'allow' | 'deny' = 'deny';
-  /** Run the action as soon as the camera is ready instead of waiting for the button. */
+  guided = false;
+  liveness: LivenessMode = 'off';
+  continuous = false;
+  cooldown = 10;
   autostart = false;
+  camera = '';
   modelsUrl = '/models/';
   wasmUrl = '/wasm/';
   dbName = 'face-login';
@@ -87,26 +118,37 @@ export class FaceLoginElement extends LitElement {
 
   protected status: FaceLoginStatus = 'loading';
   protected busy = false;
+  protected hint: Guidance | null = null;
+  protected progress: { loaded: number; total: number } | null = null;
+  protected cameras: MediaDeviceInfo[] = [];
   private statusMessage = '';
   private action: AbortController | null = null;
-  private lastFaceStatus: FrameObservation['status'] | null = null;
+  private readonly loaded = new Map<string, LoadProgress>();
 
   /** Factory used to build the engine; replaceable before connect (tests, custom adapters). */
   createEngine: (options: CreateFaceAuthOptions) => Promise<FaceAuthReady> = createFaceAuth;
 
   private readonly controller = new FaceAuthController(this, {
     create: (o) => this.createEngine(o),
-    options: () => ({
-      modelsUrl: this.modelsUrl,
-      wasmUrl: this.wasmUrl,
-      ...parseBackend(this.backend, this.compute, this.offline),
-      threshold: this.threshold,
-      dbName: this.dbName,
-      video: this.renderRoot.querySelector('video') ?? undefined,
-    }),
+    options: () => {
+      this.loaded.clear();
+      this.progress = null;
+      return {
+        modelsUrl: this.modelsUrl,
+        wasmUrl: this.wasmUrl,
+        ...parseBackend(this.backend, this.compute, this.offline),
+        threshold: this.threshold,
+        dbName: this.dbName,
+        video: this.renderRoot.querySelector('video') ?? undefined,
+        deviceId: this.camera || rememberedCamera(),
+        engine: { liveness: this.liveness },
+        onProgress: (p) => this.onProgress(p),
+      };
+    },
     onReady: (ready, connectedAt) => this.onReady(ready, connectedAt),
     onError: (e) => this.onError(e),
-    onFrame: (obs) => this.onFrame(obs),
+    onFrame: (obs) => this.drawOverlay(obs),
+    onGuidance: (g) => this.onGuidance(g),
   });
 
   /** The headless engine, once ready (null before and after). */
@@ -114,17 +156,18 @@ export class FaceLoginElement extends LitElement {
     return this.controller.auth;
   }
 
-  get messages() {
+  get messages(): Messages {
     return messagesFor(this.lang || this.closest('[lang]')?.getAttribute('lang') || globalThis.navigator?.language);
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('threshold') && this.controller.auth) {
-      try {
-        this.controller.auth.threshold = this.threshold;
-      } catch (e) {
-        this.onError(e);
-      }
+    const auth = this.controller.auth;
+    if (!auth) return;
+    try {
+      if (changed.has('threshold')) auth.threshold = this.threshold;
+      if (changed.has('liveness')) auth.liveness = this.liveness;
+    } catch (e) {
+      this.onError(e);
     }
   }
 
@@ -142,8 +185,23 @@ export class FaceLoginElement extends LitElement {
     emit(this, 'face-login-status', { status, message: text });
   }
 
+  private onProgress(p: LoadProgress): void {
+    this.loaded.set(p.file, p);
+    let loaded = 0;
+    let total = 0;
+    for (const f of this.loaded.values()) {
+      loaded += f.loaded;
+      total += f.total;
+    }
+    this.progress = { loaded, total };
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    this.setStatus('loading', this.messages.loadingBytes(mb(loaded), mb(total)));
+    emit(this, 'face-login-progress', { loaded, total });
+  }
+
   private onReady(ready: FaceAuthReady, connectedAt: number): void {
-    this.setStatus('ready');
+    this.progress = null;
+    this.setStatus(this.continuous && this.mode === 'identify' ? 'watching' : 'ready');
     emit(this, 'face-login-ready', {
       backend: ready.backend.backend,
       backendReason: ready.backend.reason,
@@ -151,21 +209,25 @@ export class FaceLoginElement extends LitElement {
       modelId: ready.auth.modelId,
       threshold: ready.auth.threshold,
     });
+    void listCameras().then((c) => (this.cameras = c)).catch(() => undefined);
     if (this.autostart) void this.start();
   }
 
   private onError(e: unknown): void {
     const err = isFaceLoginError(e) ? e : new FaceLoginError('invalid-input', String((e as Error)?.message ?? e));
+    this.hint = null;
     this.setStatus(err.code);
     emit(this, 'face-login-error', { code: err.code, message: err.message });
   }
 
-  private onFrame(obs: FrameObservation): void {
-    this.drawOverlay(obs);
-    // Guidance only while an action waits for a face; otherwise keep the last outcome visible.
-    if (!this.busy || obs.status === this.lastFaceStatus) return;
-    this.lastFaceStatus = obs.status;
-    this.setStatus(obs.status === 'ok' ? 'hold-still' : obs.status);
+  private onGuidance(g: Guidance): void {
+    if (!this.busy) return;
+    this.hint = g;
+    const m = this.messages;
+    let text = m[g.hint];
+    if (POSES.has(g.step) && g.total > 1) text = `${m.step(g.done, g.total, m.poses[g.step as PoseName])} ${text}`;
+    else if (g.step.startsWith('liveness-')) text = `${m.livenessStep(g.done, g.total)} ${text}`;
+    this.setStatus(g.hint, text);
   }
 
   private drawOverlay(obs: FrameObservation): void {
@@ -187,73 +249,125 @@ export class FaceLoginElement extends LitElement {
     }
   }
 
-  /** Runs the current mode's action once. Resolves when it has an outcome (events carry it). */
+  /** Runs the current mode's action (or the kiosk loop). Resolves when it has an outcome (events carry it). */
   async start(): Promise<void> {
-    const auth = this.controller.auth;
-    if (!auth || this.busy) return;
+    if (!this.controller.auth || this.busy) return;
     if (this.controller.state === 'error') {
       await this.controller.retry();
       if ((this.controller.state as string) !== 'ready') return;
     }
+    const auth = this.controller.auth;
+    if (!auth) return;
     this.action?.abort();
     const action = new AbortController();
     this.action = action;
     this.busy = true;
-    this.lastFaceStatus = null;
-    this.setStatus('hold-still');
+    this.hint = null;
     const signal = action.signal;
     try {
-      if (this.mode === 'enroll') {
-        const r = await auth.enroll(this.userId, { signal });
+      if (this.mode === 'identify' && this.continuous) {
+        this.setStatus('watching');
+        await runKiosk(auth, {
+          signal,
+          cooldownMs: this.cooldown * 1000,
+          liveness: this.liveness,
+          onResult: (r) => this.announceIdentify(r),
+        });
+      } else if (this.mode === 'enroll') {
+        const r = await auth.enroll(this.userId, { signal, guided: this.guided });
         this.setStatus('enrolled');
         emit(this, 'face-login-enrolled', { ...r });
       } else if (this.mode === 'verify') {
         const r = await auth.verify(this.userId, { signal });
+        const decidedBy = r.decidedBy ?? 'device';
         if (r.accepted) {
           this.setStatus('verified');
-          emit(this, 'face-login-verified', { userId: r.userId, score: r.score, threshold: r.threshold, assertion: r.assertion, decidedBy: r.decidedBy ?? 'device' });
+          emit(this, 'face-login-verified', { userId: r.userId, score: r.score, threshold: r.threshold, assertion: r.assertion, decidedBy });
         } else {
           this.setStatus('rejected');
-          emit(this, 'face-login-rejected', { mode: 'verify', userId: r.userId, score: r.score, threshold: r.threshold, decidedBy: r.decidedBy ?? 'device' });
+          emit(this, 'face-login-rejected', { mode: 'verify', userId: r.userId, score: r.score, threshold: r.threshold, decidedBy });
         }
       } else {
-        const r = await auth.identify({ signal });
-        if (r.userId !== null) {
-          this.setStatus('identified', `${this.messages.identified} ${r.userId}`);
-          emit(this, 'face-login-identified', { userId: r.userId, score: r.score, threshold: r.threshold, assertion: r.assertion, decidedBy: r.decidedBy ?? 'device' });
-        } else {
-          this.setStatus('unknown');
-          emit(this, 'face-login-rejected', { mode: 'identify', userId: null, score: r.score, threshold: r.threshold, decidedBy: r.decidedBy ?? 'device' });
-        }
+        this.announceIdentify(await auth.identify({ signal }));
       }
     } catch (e) {
       if (!signal.aborted) this.onError(e);
     } finally {
       if (this.action === action) this.action = null;
       this.busy = false;
+      this.hint = null;
     }
   }
 
-  /** Cancels a running action. */
+  private announceIdentify(r: { userId: string | null; score?: number; threshold?: number; assertion?: string; decidedBy?: 'device' | 'server' }): void {
+    const decidedBy = r.decidedBy ?? 'device';
+    if (r.userId !== null) {
+      this.setStatus('identified', this.messages.identifiedAs(r.userId));
+      emit(this, 'face-login-identified', { userId: r.userId, score: r.score, threshold: r.threshold, assertion: r.assertion, decidedBy });
+    } else {
+      this.setStatus('unknown');
+      emit(this, 'face-login-rejected', { mode: 'identify', userId: null, score: r.score, threshold: r.threshold, decidedBy });
+    }
+  }
+
+  /** Cancels a running action (or stops the kiosk loop). */
   cancel(): void {
     this.action?.abort();
+  }
+
+  private pickCamera(deviceId: string): void {
+    try {
+      localStorage.setItem(CAMERA_KEY, deviceId);
+    } catch {
+      // Storage blocked: the choice lasts for this page only.
+    }
+    this.camera = deviceId;
+    this.cancel();
+    void this.controller.reload();
   }
 
   protected override render() {
     const m = this.messages;
     const state = this.controller.state;
-    const label = this.mode === 'enroll' ? m.actionEnroll : this.mode === 'identify' ? m.actionIdentify : m.actionVerify;
+    const kiosk = this.mode === 'identify' && this.continuous;
+    const label = this.mode === 'enroll' ? m.actionEnroll : kiosk ? m.actionKiosk : this.mode === 'identify' ? m.actionIdentify : m.actionVerify;
     const text = this.statusMessage || m[this.status];
     const tone = OK_STATUSES.has(this.status) ? 'ok' : BAD_STATUSES.has(this.status) || state === 'error' ? 'bad' : 'info';
+    const hint = this.busy ? this.hint : null;
     return html`
       <div class="frame" part="preview" role="img" aria-label=${m.previewLabel}>
         <video part="video" muted playsinline autoplay></video>
         <canvas part="overlay" aria-hidden="true"></canvas>
+        ${hint && hint.hint !== 'hold-still'
+          ? html`<div class="hint" part="hint" aria-hidden="true" data-hint=${hint.hint}>
+              ${ARROWS[hint.hint] ? html`<span class="arrow">${ARROWS[hint.hint]}</span>` : nothing}<span>${m[hint.hint]}</span>
+            </div>`
+          : nothing}
+        ${this.progress
+          ? html`<progress part="progress" max=${this.progress.total || 1} value=${this.progress.loaded} aria-label=${m.loading}></progress>`
+          : nothing}
       </div>
       <p class="status" part="status" role="status" aria-live="polite" data-status=${this.status} data-tone=${tone}>${text}</p>
-      <button part="action" type="button" ?disabled=${this.busy || state === 'loading' || state === 'disposed'} @click=${() => void this.start()}>
-        ${state === 'error' ? m.actionRetry : label}
-      </button>
+      ${this.cameras.length > 1
+        ? html`<label class="camera">${m.cameraLabel}
+            <select part="camera-select" @change=${(e: Event) => this.pickCamera((e.target as HTMLSelectElement).value)}>
+              ${this.cameras.map((c, i) => html`<option value=${c.deviceId} ?selected=${c.deviceId === (this.camera || rememberedCamera())}>${c.label || `${m.cameraLabel} ${i + 1}`}</option>`)}
+            </select>
+          </label>`
+        : nothing}
+      ${this.busy && kiosk
+        ? html`<button part="action" type="button" @click=${() => this.cancel()}>${m.actionCancel}</button>`
+        : html`<button part="action" type="button" ?disabled=${this.busy || state === 'loading' || state === 'disposed'} @click=${() => void this.start()}>
+            ${state === 'error' ? m.actionRetry : label}
+          </button>`}
     `;
+  }
+}
+
+function rememberedCamera(): string | undefined {
+  try {
+    return localStorage.getItem(CAMERA_KEY) ?? undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -35,6 +35,41 @@ export const styles = css`
     /* A mirror image is what people expect from a front camera. */
     transform: scaleX(-1);
   }
+  .hint {
+    position: absolute;
+    left: 0.5rem;
+    right: 0.5rem;
+    bottom: 0.5rem;
+    display: flex;
+    align-items: center;
+    gap: 0.5rem;
+    padding: 0.4rem 0.6rem;
+    border-radius: 6px;
+    background: rgb(0 0 0 / 0.65);
+    color: #fff;
+    font-size: 0.95em;
+  }
+  .hint .arrow {
+    font-size: 2em;
+    line-height: 1;
+  }
+  progress {
+    position: absolute;
+    left: 10%;
+    right: 10%;
+    top: 50%;
+    width: 80%;
+  }
+  .camera {
+    display: flex;
+    gap: 0.5rem;
+    align-items: center;
+    margin-bottom: 0.5rem;
+  }
+  .camera select {
+    flex: 1;
+    font: inherit;
+  }
   .status {
     margin: 0.5rem 0;
     min-height: 2.5em;

@@ -1,44 +1,68 @@
+import type { Hint } from '../core/engine.js';
 import type { FaceLoginErrorCode } from '../core/errors.js';
+import type { PoseName } from '../core/pose.js';
 
-/** What the status line can say. Error codes are statuses too. */
+/** What the status line can say: a phase, an outcome, a capture hint, or an error code. */
 export type FaceLoginStatus =
   | 'loading'
   | 'starting-camera'
   | 'ready'
-  | 'no-face'
-  | 'multiple-faces'
-  | 'too-small'
-  | 'hold-still'
   | 'processing'
   | 'enrolled'
   | 'verified'
   | 'rejected'
   | 'identified'
   | 'unknown'
+  | 'watching'
+  | Hint
   | FaceLoginErrorCode;
 
+/**
+ * One typed table per language. A missing key is a compile error, so every language says
+ * everything; parameterised texts are functions.
+ */
 export type Messages = Record<FaceLoginStatus, string> & {
   actionEnroll: string;
   actionVerify: string;
   actionIdentify: string;
+  actionKiosk: string;
   actionRetry: string;
+  actionCancel: string;
   previewLabel: string;
+  cameraLabel: string;
+  poses: Record<PoseName, string>;
+  identifiedAs: (name: string) => string;
+  step: (done: number, total: number, pose: string) => string;
+  livenessStep: (done: number, total: number) => string;
+  loadingBytes: (loadedMb: string, totalMb: string) => string;
 };
 
 export const en: Messages = {
   loading: 'Loading face models…',
   'starting-camera': 'Starting the camera…',
   ready: 'Ready. Look at the camera.',
-  'no-face': 'No face found. Look straight at the camera.',
-  'multiple-faces': 'More than one face is in view. Only one person, please.',
-  'too-small': 'Move closer to the camera.',
-  'hold-still': 'Hold still…',
   processing: 'Checking…',
   enrolled: 'Your face is enrolled.',
   verified: 'Verified. Welcome!',
   rejected: 'Face not recognised.',
   identified: 'Recognised.',
   unknown: 'Unknown person.',
+  watching: 'Step in front of the camera.',
+  'no-face': 'No face found. Look straight at the camera.',
+  'multiple-faces': 'More than one face is in view. Only one person, please.',
+  'too-far': 'Move closer to the camera.',
+  'too-close': 'Move back a little.',
+  'off-center': 'Move into the middle of the picture.',
+  'low-score': 'Your face is hard to see. Face the camera in good light.',
+  'too-dark': 'It is too dark. Turn on a light or face a window.',
+  'too-bright': 'Too much light. Avoid direct light on the camera.',
+  blurry: 'The picture is blurry. Hold still.',
+  'turn-left': 'Slowly turn your head to your left.',
+  'turn-right': 'Slowly turn your head to your right.',
+  'look-up': 'Tilt your head up a little.',
+  'look-down': 'Tilt your head down a little.',
+  'face-forward': 'Look straight at the camera.',
+  'hold-still': 'Hold still…',
   'camera-denied': 'Camera access was denied. Allow the camera in your browser settings and try again.',
   'camera-not-found': 'No camera was found. Connect a camera and try again.',
   'camera-busy': 'The camera is in use by another application or could not start.',
@@ -60,13 +84,80 @@ export const en: Messages = {
   actionEnroll: 'Enroll my face',
   actionVerify: 'Log in with my face',
   actionIdentify: 'Identify',
+  actionKiosk: 'Start attendance',
   actionRetry: 'Try again',
+  actionCancel: 'Cancel',
   previewLabel: 'Camera preview',
+  cameraLabel: 'Camera',
+  poses: { center: 'straight ahead', left: 'left', right: 'right', up: 'up', down: 'down' },
+  identifiedAs: (name) => `Recognised: ${name}.`,
+  step: (done, total, pose) => `Pose ${done + 1} of ${total}: ${pose}.`,
+  livenessStep: (done, total) => `Liveness check ${done + 1} of ${total}.`,
+  loadingBytes: (loaded, total) => `Loading face models… ${loaded} of ${total} MB`,
 };
 
-const tables: Record<string, Messages> = { en };
+export const zhCN: Messages = {
+  loading: '正在加载人脸模型…',
+  'starting-camera': '正在启动摄像头…',
+  ready: '准备就绪，请看向摄像头。',
+  processing: '正在验证…',
+  enrolled: '人脸已录入。',
+  verified: '验证通过，欢迎！',
+  rejected: '人脸未能识别。',
+  identified: '已识别。',
+  unknown: '未知人员。',
+  watching: '请站到摄像头前。',
+  'no-face': '未检测到人脸，请正视摄像头。',
+  'multiple-faces': '画面中有多张人脸，请只保留一人。',
+  'too-far': '请靠近摄像头。',
+  'too-close': '请稍微后退。',
+  'off-center': '请移动到画面中央。',
+  'low-score': '人脸不够清楚，请在光线充足处正对摄像头。',
+  'too-dark': '光线太暗，请打开灯或面向窗户。',
+  'too-bright': '光线太强，请避免强光直射摄像头。',
+  blurry: '画面模糊，请保持不动。',
+  'turn-left': '请慢慢向左转头。',
+  'turn-right': '请慢慢向右转头。',
+  'look-up': '请稍微抬头。',
+  'look-down': '请稍微低头。',
+  'face-forward': '请正视摄像头。',
+  'hold-still': '请保持不动…',
+  'camera-denied': '摄像头权限被拒绝。请在浏览器设置中允许使用摄像头后重试。',
+  'camera-not-found': '未找到摄像头。请连接摄像头后重试。',
+  'camera-busy': '摄像头正被其他应用占用或无法启动。',
+  'camera-ended': '摄像头已断开。',
+  'camera-unsupported': '此页面无法使用摄像头（需要 HTTPS）。',
+  'model-load-failed': '人脸模型加载失败。请检查网络后刷新页面。',
+  'not-enrolled': '该用户尚未录入人脸。',
+  'storage-unavailable': '浏览器存储不可用（隐私模式或被禁用），无法在此保存人脸。',
+  'storage-full': '浏览器存储空间已满。',
+  'invalid-input': '此页面的配置有误。',
+  aborted: '已取消。',
+  disposed: '已停止。',
+  'backend-unavailable': '无法连接验证服务器，请检查网络后重试。',
+  'backend-error': '验证服务器返回错误，请稍后再试。',
+  'locked-out': '失败次数过多，请稍后再试。',
+  'rate-limited': '请求过于频繁，请稍候。',
+  'duplicate-enrollment': '此人脸已录入到其他用户名下。',
+  'liveness-failed': '活体检测未通过，请按提示操作后重试。',
+  actionEnroll: '录入我的人脸',
+  actionVerify: '刷脸登录',
+  actionIdentify: '识别',
+  actionKiosk: '开始考勤',
+  actionRetry: '重试',
+  actionCancel: '取消',
+  previewLabel: '摄像头预览',
+  cameraLabel: '摄像头',
+  poses: { center: '正面', left: '向左', right: '向右', up: '向上', down: '向下' },
+  identifiedAs: (name) => `已识别：${name}。`,
+  step: (done, total, pose) => `姿势 ${done + 1}/${total}：${pose}。`,
+  livenessStep: (done, total) => `活体检测 ${done + 1}/${total}。`,
+  loadingBytes: (loaded, total) => `正在加载人脸模型… ${loaded}/${total} MB`,
+};
 
-/** Messages for a BCP 47 language tag, falling back to English. */
+const tables: Record<string, Messages> = { en, 'zh-CN': zhCN, zh: zhCN };
+
+/** Messages for a BCP 47 language tag (exact, then its language), falling back to English. */
 export function messagesFor(lang: string | null | undefined): Messages {
   if (!lang) return en;
   return tables[lang] ?? tables[lang.split('-')[0]!] ?? en;

@@ -46,16 +46,21 @@ export class UserMediaCamera implements Camera {
       throw new FaceLoginError('camera-unsupported', 'This browser cannot open a camera (getUserMedia is unavailable; the page must be served over HTTPS or from localhost).');
     }
     const { deviceId, width = 640, height = 480 } = this.options;
+    const open = (id: string | undefined) =>
+      navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { ...(id ? { deviceId: { exact: id } } : { facingMode: 'user' }), width: { ideal: width }, height: { ideal: height } },
+      });
     let stream: MediaStream;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: false,
-        video: {
-          ...(deviceId ? { deviceId: { exact: deviceId } } : { facingMode: 'user' }),
-          width: { ideal: width },
-          height: { ideal: height },
-        },
-      });
+      try {
+        stream = await open(deviceId);
+      } catch (e) {
+        // A remembered camera that is gone (unplugged, another machine): fall back to the default one.
+        const name = (e as { name?: string }).name;
+        if (!deviceId || (name !== 'OverconstrainedError' && name !== 'NotFoundError')) throw e;
+        stream = await open(undefined);
+      }
     } catch (e) {
       throw cameraErrorFrom(e);
     }

