@@ -270,3 +270,33 @@ describe('FaceAuth', () => {
     }).toThrow(expect.objectContaining({ code: 'invalid-input' }));
   });
 });
+
+describe('kiosk', () => {
+  it('announces each arriving person once, strangers as unknown, and respects the cooldown', async () => {
+    const { runKiosk } = await import('../../src/core/kiosk.js');
+    detector.scene = 'ann';
+    await settle(auth.enroll('ann'));
+    detector.scene = 'bob';
+    await settle(auth.enroll('bob'));
+    const seen: (string | null)[] = [];
+    const ac = new AbortController();
+    const done = runKiosk(auth, { cooldownMs: 20_000, signal: ac.signal, onResult: (r) => seen.push(r.userId) });
+    const scene = async (who: string, ms: number) => {
+      detector.scene = who;
+      await vi.advanceTimersByTimeAsync(ms);
+    };
+    await scene('ann', 3000); // ann stands there for 3 s: one announcement
+    await scene('bob', 3000); // bob steps in right after her
+    await scene('none', 1000);
+    await scene('eve', 3000); // a stranger
+    await scene('none', 1000);
+    await scene('ann', 2000); // ann again within her cooldown: not announced
+    await scene('none', 1000);
+    await vi.advanceTimersByTimeAsync(20_000);
+    await scene('ann', 2000); // after the cooldown: announced again
+    ac.abort();
+    await vi.advanceTimersByTimeAsync(500);
+    await done;
+    expect(seen).toEqual(['ann', 'bob', null, 'ann']);
+  });
+});

@@ -66,7 +66,7 @@ describe('estimateHeadPose', () => {
     // Colin_Powell_0001.jpg keypoints measured by tests/browser/detector.spec.ts (normalised).
     const kp = [[0.421, 0.465], [0.579, 0.464], [0.528, 0.541], [0.517, 0.63], [0.29, 0.519], [0.623, 0.513]].map(([x, y]) => ({ x: x!, y: y! }));
     const p = estimateHeadPose(kp);
-    expect(Math.abs(p.pitch)).toBeLessThan(12);
+    expect(Math.abs(p.pitch)).toBeLessThan(20);
     expect(p.yaw).toBeGreaterThan(0); // his nose is right of the ear midpoint: turned a little to his left
     expect(p.yaw).toBeLessThan(25);
   });

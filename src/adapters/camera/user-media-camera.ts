@@ -16,6 +16,11 @@ export class UserMediaCamera implements Camera {
   private readonly videoEl: HTMLVideoElement;
   private readonly endedListeners = new Set<() => void>();
   private lastTs = 0;
+  /** Video frames presented so far (requestVideoFrameCallback), and the count last handed out. */
+  private presented = 0;
+  private consumed = -1;
+  private lastMediaTime = -1;
+  private frameCallback = 0;
   private starting: Promise<HTMLVideoElement> | null = null;
 
   constructor(private readonly options: UserMediaCameraOptions = {}) {
@@ -83,6 +88,7 @@ export class UserMediaCamera implements Camera {
     if (this.videoEl.videoWidth === 0) {
       await new Promise<void>((resolve) => this.videoEl.addEventListener('loadedmetadata', () => resolve(), { once: true }));
     }
+    this.watchFrames();
     return this.videoEl;
   }
 
@@ -92,9 +98,28 @@ export class UserMediaCamera implements Camera {
     for (const l of [...this.endedListeners]) l();
   }
 
+  /** Counts presented video frames, so the same frame is never processed twice. */
+  private watchFrames(): void {
+    const v = this.videoEl;
+    if (typeof v.requestVideoFrameCallback !== 'function') return;
+    const onFrame = () => {
+      this.presented++;
+      if (this.stream) this.frameCallback = v.requestVideoFrameCallback(onFrame);
+    };
+    this.frameCallback = v.requestVideoFrameCallback(onFrame);
+  }
+
+  /** The current frame if it is new since the last call, else null (nothing new to look at). */
   frame(): Frame | null {
     const v = this.videoEl;
     if (!this.running || v.readyState < 2 || v.videoWidth === 0) return null;
+    if (typeof v.requestVideoFrameCallback === 'function') {
+      if (this.presented === this.consumed) return null;
+      this.consumed = this.presented;
+    } else {
+      if (v.currentTime === this.lastMediaTime) return null;
+      this.lastMediaTime = v.currentTime;
+    }
     // Strictly increasing timestamps, as MediaPipe's VIDEO mode requires.
     const now = performance.now();
     this.lastTs = now > this.lastTs ? now : this.lastTs + 0.001;
@@ -109,6 +134,8 @@ export class UserMediaCamera implements Camera {
   stop(): void {
     const s = this.stream;
     this.stream = null;
+    if (this.frameCallback && typeof this.videoEl.cancelVideoFrameCallback === 'function') this.videoEl.cancelVideoFrameCallback(this.frameCallback);
+    this.frameCallback = 0;
     if (s) for (const t of s.getTracks()) t.stop();
     if (this.videoEl.srcObject) {
       this.videoEl.pause();
