@@ -50,3 +50,26 @@ export function clipNoFace(name = 'no-face'): string {
 }
 
 export const fixture = (file: string) => join(FIXTURES, file);
+
+export type Segment = { photo: string; seconds: number } | { blank: true; seconds: number };
+
+/**
+ * Several photos (and empty frames) in a row, each held for `seconds`: a head turning through
+ * poses, or people stepping in front of a kiosk one after another. The clip loops when it ends.
+ */
+export function clipSequence(segments: Segment[], name: string, fps = 8): string {
+  mkdirSync(CLIPS, { recursive: true });
+  const out = join(CLIPS, `${name}.y4m`);
+  const photos = segments.flatMap((s) => ('photo' in s ? [s.photo] : []));
+  if (fresh(out, photos)) return out;
+  const inputs: string[] = [];
+  const chains: string[] = [];
+  segments.forEach((s, i) => {
+    if ('photo' in s) inputs.push('-loop', '1', '-framerate', String(fps), '-t', String(s.seconds), '-i', s.photo);
+    else inputs.push('-f', 'lavfi', '-t', String(s.seconds), '-i', `color=c=0x202020:size=640x480:rate=${fps}`);
+    chains.push(`[${i}:v]${FIT},fps=${fps},setsar=1[v${i}]`);
+  });
+  const concat = `${segments.map((_, i) => `[v${i}]`).join('')}concat=n=${segments.length}:v=1:a=0[out]`;
+  ffmpeg([...inputs, '-filter_complex', `${chains.join(';')};${concat}`, '-map', '[out]', '-r', String(fps), out]);
+  return out;
+}
