@@ -6,7 +6,7 @@ export default defineConfig({
   publicDir: false,
   build: {
     outDir: 'dist',
-    emptyOutDir: false,
+    emptyOutDir: true,
     lib: {
       entry: {
         'face-login': resolve(import.meta.dirname, 'src/index.ts'),
