@@ -42,6 +42,6 @@ export default defineConfig({
     url: `http://127.0.0.1:${PORT}/demo/`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
-    env: { CI: '1' },
+    env: { FACE_LOGIN_TEST: '1' },
   },
 });

@@ -24,8 +24,10 @@ export default defineConfig({
   publicDir: 'public',
   server: {
     port: 5173,
-    open: process.env.CI ? false : '/demo/',
+    open: process.env.CI || process.env.FACE_LOGIN_TEST ? false : '/demo/',
     headers: { 'Content-Security-Policy': csp },
+    // Under test no file watching and no HMR: an edit elsewhere must never reload a page mid-test.
+    ...(process.env.FACE_LOGIN_TEST ? { hmr: false, watch: null } : {}),
   },
   preview: { headers: { 'Content-Security-Policy': csp } },
   build: {
