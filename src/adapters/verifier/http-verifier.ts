@@ -19,6 +19,7 @@ export interface BackupTemplate {
 
 /** Server error codes that keep their meaning on the page; everything else is backend-error. */
 const SERVER_CODES: Record<string, FaceLoginErrorCode> = {
+  'proof-required': 'backend-error',
   'locked-out': 'locked-out',
   'rate-limited': 'rate-limited',
   'duplicate-enrollment': 'duplicate-enrollment',
@@ -140,9 +141,10 @@ export class HttpVerifier implements Verifier {
     });
   }
 
-  async restore(userId: string): Promise<{ modelId: string; templates: BackupTemplate[] }> {
+  /** Restore needs proof of being the user: the assertion from an accepted verify. */
+  async restore(userId: string, assertion: string): Promise<{ modelId: string; templates: BackupTemplate[] }> {
     const nonce = await this.challenge('restore', userId);
-    const r = await this.request('POST', `/v1/restore/${encodeURIComponent(userId)}`, { nonce });
+    const r = await this.request('POST', `/v1/restore/${encodeURIComponent(userId)}`, { nonce }, { authorization: `Bearer ${assertion}` });
     if (!isRecord(r) || typeof r.modelId !== 'string' || !Array.isArray(r.templates)) throw this.bad('no templates');
     const templates = r.templates.map((t: unknown) => {
       if (!isRecord(t) || !Array.isArray(t.embedding) || !t.embedding.every((x) => typeof x === 'number' && Number.isFinite(x))) throw this.bad('malformed template');
@@ -151,8 +153,9 @@ export class HttpVerifier implements Verifier {
     return { modelId: r.modelId, templates };
   }
 
-  async deleteUser(userId: string): Promise<void> {
+  /** Erasure needs proof of being the user: the assertion from an accepted verify. */
+  async deleteUser(userId: string, assertion: string): Promise<void> {
     const nonce = await this.challenge('delete', userId);
-    await this.request('DELETE', `/v1/users/${encodeURIComponent(userId)}`, undefined, { 'x-face-login-nonce': nonce });
+    await this.request('DELETE', `/v1/users/${encodeURIComponent(userId)}`, undefined, { 'x-face-login-nonce': nonce, authorization: `Bearer ${assertion}` });
   }
 }

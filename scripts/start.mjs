@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the verification backend and the demo's Vite dev server, side by side.
+ *
+ * - backend: node --import tsx server/server.ts (SQLite at ./.data/face-login.sqlite unless
+ *   DATABASE_URL / FACE_LOGIN_SQLITE say otherwise), on http://127.0.0.1:8787 (PORT / HOST);
+ * - demo: Vite on http://localhost:5173 (strict port: the backend's CORS list names it). Vite
+ *   proxies nothing: the widget calls the backend by absolute URL, given to the page as
+ *   import.meta.env.VITE_FACE_LOGIN_SERVER.
+ *
+ * Ctrl-C (or SIGTERM) stops both; if either exits on its own, the other is stopped too and the
+ * exit code is passed on. Extra arguments go to Vite (e.g. `npm start -- --host`).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+const host = process.env.HOST || '127.0.0.1';
+const port = process.env.PORT || '8787';
+const backendUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+const demoPort = process.env.DEMO_PORT || '5173';
+// Vite's CLI through its package.json "bin" (no npx layer, so signals reach it directly).
+const vitePkg = require.resolve('vite/package.json');
+const viteBin = join(dirname(vitePkg), JSON.parse(readFileSync(vitePkg, 'utf8')).bin.vite);
+
+const children = new Map();
+let stopping = false;
+let exitCode = 0;
+
+function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  exitCode = code;
+  for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  // Hard stop if a child ignores SIGTERM.
+  setTimeout(() => {
+    for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    process.exit(exitCode);
+  }, 8000).unref();
+}
+
+function run(name, args, env) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['inherit', 'pipe', 'inherit'] });
+  children.set(name, child);
+  child.stdout.on('data', (b) => {
+    process.stdout.write(b);
+    if (name === 'backend' && /listening on /.test(String(b))) {
+      console.log(`\n  face-login backend:  ${backendUrl}  (OpenAPI: ${backendUrl}/openapi.json)`);
+      console.log(`  face-login demo:     http://localhost:${demoPort}/demo/\n`);
+    }
+  });
+  child.on('exit', (code, signal) => {
+    children.delete(name);
+    if (!stopping) {
+      console.error(`${name} exited (${signal ?? code}); stopping the rest.`);
+      stopAll(code ?? 1);
+    }
+    if (children.size === 0) process.exit(exitCode);
+  });
+  return child;
+}
+
+process.on('SIGINT', () => stopAll(0));
+process.on('SIGTERM', () => stopAll(0));
+
+run('backend', ['--import', 'tsx', 'server/server.ts'], { HOST: host, PORT: port });
+run('vite', [viteBin, '--config', 'vite.config.ts', '--port', demoPort, '--strictPort', ...process.argv.slice(2)], {
+  VITE_FACE_LOGIN_SERVER: backendUrl,
+});

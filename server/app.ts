@@ -1,0 +1,145 @@
+/**
+ * The verification backend as one Fastify instance: `buildApp(config)` opens (or takes) the
+ * store, migrates it, loads the 1:N galleries, and registers CORS, rate limits, the error
+ * handler and every route under /v1. It listens on nothing: server/server.ts is the runner, tests
+ * call `app.inject()`.
+ *
+ * The server decides: clients send embeddings, never scores or decisions, and get back accept /
+ * reject (plus who, for identify, and a signed assertion on accept), never a score.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { ServerConfig } from './config.js';
+import { ApiError } from './errors.js';
+import { corsHook, errorHandler, notFoundHandler } from './http.js';
+import { GalleryIndex } from './index/gallery-index.js';
+import { buildOpenApi, recordRoute, type RouteRecord } from './openapi.js';
+import adminRoutes from './routes/admin.js';
+import backupRoutes from './routes/backup.js';
+import challengeRoutes from './routes/challenges.js';
+import decisionRoutes from './routes/decisions.js';
+import enrollRoutes from './routes/enroll.js';
+import metaRoutes from './routes/meta.js';
+import userRoutes from './routes/users.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/types.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: ServerConfig;
+    store: Store;
+    gallery: GalleryIndex;
+    /** Counts one request against the per-user limit; throws rate-limited when over. */
+    limitUser(req: FastifyRequest, userId: string): Promise<void>;
+    /** Runs enrollments of this process one at a time (see routes/enroll.ts). */
+    serializeEnroll<T>(fn: () => Promise<T>): Promise<T>;
+    /** The OpenAPI document of the routes registered so far. */
+    openapi(): object;
+  }
+}
+
+export interface BuildOptions {
+  /** Fastify logger options; default: the config's level, or off under tests (logger: false). */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** An already open store (not closed by the app); default: opened from config.db and closed on app.close(). */
+  readonly store?: Store;
+}
+
+const NONCE_PURGE_MS = 60_000;
+
+export async function buildApp(config: ServerConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
+    logController: new LogController({ disableRequestLogging: !config.logRequests }),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+  });
+
+  const ownStore = options.store === undefined;
+  const store = options.store ?? (await openStore(config.db));
+  try {
+    await store.migrate();
+    const gallery = new GalleryIndex(store, config.models);
+    await gallery.load();
+    app.decorate('config', config);
+    app.decorate('store', store);
+    app.decorate('gallery', gallery);
+  } catch (e) {
+    if (ownStore) await store.close().catch(() => {});
+    throw e;
+  }
+
+  const routes: RouteRecord[] = [];
+  app.addHook('onRoute', (r) => recordRoute(routes, r));
+  app.decorate('openapi', () =>
+    buildOpenApi(routes, {
+      title: 'face-login verification backend',
+      version: '1',
+      description:
+        'The server decides: it stores templates, answers accept / reject (never the score), and signs an assertion on accept. ' +
+        'Errors are { error: { code, message } } with stable codes.',
+    }),
+  );
+
+  // JSON only: without Fastify's text/plain parser, any other content type is 415.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', corsHook(config.origins));
+
+  const rl = config.rateLimit;
+  await app.register(rateLimit, {
+    global: rl.perIp > 0,
+    max: rl.perIp > 0 ? rl.perIp : 1,
+    timeWindow: rl.windowMs,
+    cache: 100_000,
+    errorResponseBuilder: (_req, ctx) =>
+      new ApiError('rate-limited', `Too many requests from this address; retry in ${ctx.after}.`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)),
+      }),
+  });
+  const perUser = rl.perUser > 0 ? app.createRateLimit({ max: rl.perUser, timeWindow: rl.windowMs, keyGenerator: (req) => perUserKey(req) }) : null;
+  app.decorate('limitUser', async (req: FastifyRequest, userId: string) => {
+    if (!perUser) return;
+    userKeys.set(req, userId);
+    const r = await perUser(req);
+    if (!r.isAllowed && r.isExceeded) {
+      throw new ApiError('rate-limited', 'Too many requests for this user; retry later.', { retryAfterSeconds: Math.max(1, r.ttlInSeconds) });
+    }
+  });
+
+  let enrollQueue: Promise<unknown> = Promise.resolve();
+  app.decorate('serializeEnroll', <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = enrollQueue.then(fn, fn);
+    enrollQueue = run.catch(() => {});
+    return run;
+  });
+
+  await app.register(metaRoutes);
+  await app.register(challengeRoutes);
+  await app.register(enrollRoutes);
+  await app.register(decisionRoutes);
+  await app.register(userRoutes);
+  await app.register(backupRoutes);
+  await app.register(adminRoutes);
+
+  const purge = setInterval(() => {
+    store.purgeExpiredNonces(config.now()).catch((err: unknown) => app.log.warn({ err }, 'nonce purge failed'));
+  }, NONCE_PURGE_MS);
+  purge.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(purge);
+    if (ownStore) await store.close();
+  });
+  return app;
+}
+
+const userKeys = new WeakMap<FastifyRequest, string>();
+
+function perUserKey(req: FastifyRequest): string {
+  return `user:${userKeys.get(req) ?? ''}`;
+}

@@ -1,0 +1,129 @@
+/**
+ * HTTP plumbing shared by the routes: the one error handler (log everything, show only what is
+ * safe), the not-found handler, CORS, client info for the audit log, and proof of identity for
+ * the actions that touch a user's data.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { verifyAssertion } from './assertion.js';
+import type { ModelSpec, ServerConfig } from './config.js';
+import { ApiError } from './errors.js';
+import type { ClientInfo } from './store/types.js';
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as Partial<FastifyError> & { validationContext?: string };
+  if (Array.isArray(e.validation) && e.validation.length > 0) {
+    const first = e.validation[0]!;
+    const path = `${e.validationContext ?? 'request'}${first.instancePath ?? ''}`;
+    const message = `${path} ${first.message ?? 'is invalid'}`;
+    if (/\/embedding(\/|$)/.test(first.instancePath ?? '')) return new ApiError('invalid-embedding', message);
+    return new ApiError('invalid-body', message);
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('body-too-large', 'The request body is larger than the server accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('unsupported-media-type', 'Send JSON with content-type: application/json.');
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    // Fastify's own 4xx messages (malformed JSON, empty body, bad URL) are safe to show.
+    return new ApiError('invalid-body', typeof e.message === 'string' && e.message ? e.message : 'Bad request.');
+  }
+  return new ApiError('internal', 'Internal server error.');
+}
+
+export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const api = toApiError(err);
+  if (api.statusCode >= 500) req.log.error({ err }, 'request failed');
+  else req.log.info({ code: api.code, reason: (err as Error)?.message }, 'request refused');
+  void reply.code(api.statusCode).send({ error: { code: api.code, message: api.message, ...api.extra } });
+}
+
+export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(404).send({ error: { code: 'not-found', message: `No route ${req.method} ${req.url.split('?')[0]}.` } });
+}
+
+const ALLOWED_HEADERS = 'content-type, authorization, x-face-login-nonce';
+const EXPOSED_HEADERS = 'retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset';
+
+/**
+ * CORS for the configured origins (exact match). A request that carries an Origin header not in
+ * the list is refused (403 origin-not-allowed) whatever its method: server-to-server callers send
+ * no Origin and are unaffected. Preflights are answered here.
+ */
+export function corsHook(origins: readonly string[]) {
+  const allowed = new Set(origins);
+  return async function cors(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const origin = req.headers.origin;
+    if (origin === undefined) return;
+    if (!allowed.has(origin)) throw new ApiError('origin-not-allowed', `Origin ${origin} is not allowed (FACE_LOGIN_ORIGINS).`);
+    void reply.header('access-control-allow-origin', origin);
+    void reply.header('vary', 'Origin');
+    void reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+    if (req.method === 'OPTIONS') {
+      void reply.header('access-control-allow-methods', 'GET, POST, PUT, DELETE');
+      void reply.header('access-control-allow-headers', ALLOWED_HEADERS);
+      void reply.header('access-control-max-age', '600');
+      await reply.code(204).send();
+    }
+  };
+}
+
+export function clientInfo(req: FastifyRequest): ClientInfo {
+  const ua = req.headers['user-agent'];
+  const origin = req.headers.origin;
+  return {
+    ip: req.ip,
+    userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null,
+    origin: typeof origin === 'string' ? origin.slice(0, 256) : null,
+  };
+}
+
+export function modelOf(config: ServerConfig, modelId: string): ModelSpec {
+  const m = Object.hasOwn(config.models, modelId) ? config.models[modelId] : undefined;
+  if (!m) throw new ApiError('unknown-model', `Unknown model "${modelId.slice(0, 64)}"; this server has ${Object.keys(config.models).join(', ')}.`);
+  return m;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Constant-time comparison (both sides hashed first, so lengths never leak). */
+export function isAdminKey(given: string, config: ServerConfig): boolean {
+  if (!config.adminKey) return false;
+  return timingSafeEqual(digest(given), digest(config.adminKey));
+}
+
+export function requireAdmin(req: FastifyRequest, config: ServerConfig): void {
+  const key = req.headers['x-face-login-admin-key'];
+  if (typeof key !== 'string' || !isAdminKey(key, config)) {
+    throw new ApiError('unauthorized', config.adminKey ? 'A valid x-face-login-admin-key is required.' : 'Admin access is disabled (FACE_LOGIN_ADMIN_KEY is not set).');
+  }
+}
+
+export type Proof = 'admin' | 'assertion' | null;
+
+/**
+ * Proof that the caller acts for `userId`: the admin key (a portal backend) or a fresh assertion
+ * whose subject is the user (they just passed verify / identify). Null when neither header is
+ * sent; a header that is sent but wrong is an error (unauthorized / invalid-assertion).
+ */
+export function proofOf(req: FastifyRequest, userId: string, config: ServerConfig): Proof {
+  const key = req.headers['x-face-login-admin-key'];
+  if (typeof key === 'string') {
+    if (!isAdminKey(key, config)) throw new ApiError('unauthorized', 'The x-face-login-admin-key is wrong.');
+    return 'admin';
+  }
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    if (!m) throw new ApiError('invalid-assertion', 'Authorization must be "Bearer <assertion>".');
+    const check = verifyAssertion(m[1]!, config.secret, { sub: userId, nowMs: config.now(), leewayS: 0 });
+    if (!check.ok) throw new ApiError('invalid-assertion', `The assertion is not valid for this user (${check.reason}).`);
+    return 'assertion';
+  }
+  return null;
+}

@@ -1,0 +1,106 @@
+/**
+ * Enrollment. Order of checks: schema -> model -> every embedding -> nonce (consumed) -> proof
+ * -> duplicate check -> one durable transaction.
+ *
+ * Who may enroll: a user id with no data yet is open (unless FACE_LOGIN_OPEN_ENROLLMENT=0, then
+ * only with the admin key). A user id that already has data may be re-enrolled only with proof
+ * that it is the same person: one of the new templates matches one of the old ones (enrolled
+ * templates or backup, same model) at the threshold, or an assertion for the user, or the admin
+ * key. Without that rule anyone could replace alice's face with theirs and log in as alice.
+ *
+ * Duplicate enrollment: no new template may match ANOTHER user's template at the threshold. The
+ * check runs against this instance's gallery synced to the database, and the write only commits
+ * if the change sequence has not moved since (optimistic; on a move, sync and check again), so
+ * two instances cannot both admit the same face for two users.
+ */
+import type { FastifyInstance } from 'fastify';
+import { bestScore, toUnitVector } from '../embedding.js';
+import { ApiError } from '../errors.js';
+import { modelOf, proofOf } from '../http.js';
+import { hashNonce, nonceMatches } from '../nonce.js';
+import { enrollSchema } from '../schemas/routes.js';
+import type { NewTemplate, Pose } from '../store/types.js';
+
+interface Body {
+  nonce: string;
+  userId: string;
+  modelId: string;
+  templates: { embedding: unknown[]; pose: Pose }[];
+  replace?: boolean;
+}
+
+const MAX_TRIES = 50;
+
+/** True when any new embedding matches any old one at the threshold. */
+export function sameFace(fresh: readonly Float32Array[], old: readonly Float32Array[], threshold: number): boolean {
+  return fresh.some((e) => bestScore(e, old) >= threshold);
+}
+
+export default async function enrollRoutes(app: FastifyInstance): Promise<void> {
+  const { config, store } = app;
+
+  app.post<{ Body: Body }>('/v1/enroll', { schema: enrollSchema }, async (req, reply) => {
+    const { nonce, userId, modelId, templates, replace = true } = req.body;
+    await app.limitUser(req, userId);
+    const model = modelOf(config, modelId);
+    const fresh: NewTemplate[] = templates.map((t, i) => ({
+      pose: t.pose,
+      embedding: toUnitVector(t.embedding, model, `templates[${i}].embedding`),
+    }));
+    const proof = proofOf(req, userId, config);
+    const now = config.now();
+    const consumed = await store.consumeNonce(hashNonce(nonce));
+    if (!nonceMatches(consumed.nonce, 'enroll', userId, now)) {
+      throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for enroll of this user.');
+    }
+
+    if (await store.userExists(userId)) {
+      if (proof === null) {
+        const backup = await store.getBackup(userId);
+        const old = [
+          ...(await store.templatesOf(userId, modelId)),
+          ...(backup?.modelId === modelId ? backup.templates.map((t) => t.embedding) : []),
+        ];
+        if (!sameFace(fresh.map((t) => t.embedding), old, model.threshold)) {
+          throw new ApiError(
+            'proof-required',
+            'This user id already has data: re-enrolling needs the same face, an assertion for the user (Authorization: Bearer), or the admin key.',
+          );
+        }
+      }
+    } else if (!config.openEnrollment && proof !== 'admin') {
+      throw new ApiError('proof-required', 'Enrollment is closed on this server: a new user needs the admin key.');
+    }
+
+    const probes = fresh.map((t) => t.embedding);
+    const result = await app.serializeEnroll(async () => {
+      for (let i = 0; i < MAX_TRIES; i++) {
+        await app.gallery.sync();
+        const other = app.gallery.best(modelId, probes, userId);
+        if (other && other.score >= model.threshold) {
+          throw new ApiError('duplicate-enrollment', 'This face is already enrolled for another user.');
+        }
+        const out = await store.enroll({
+          userId,
+          modelId,
+          templates: fresh,
+          replace,
+          now,
+          expectSeq: app.gallery.seq,
+          maxTemplates: config.maxTemplatesPerUser,
+        });
+        if (out.kind === 'conflict') continue;
+        if (out.kind === 'too-many') {
+          throw new ApiError(
+            'too-many-templates',
+            `This user has ${out.existing} templates for the model; adding ${fresh.length} would exceed ${config.maxTemplatesPerUser} (use replace).`,
+          );
+        }
+        await app.gallery.sync(out.seq);
+        return out;
+      }
+      throw new Error(`enroll: the change sequence kept moving for ${MAX_TRIES} tries`);
+    });
+    return reply.code(201).send({ userId, templates: result.templates });
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * The runner: configuration from the environment (validated; a bad value exits with code 2 and
+ * the variable's name), listen, and a graceful close on SIGTERM / SIGINT (stop accepting, finish
+ * in-flight requests, close the database) with a hard exit if that takes over 10 s.
+ *
+ *   tsx server/server.ts                        # SQLite at ./.data/face-login.sqlite, port 8787
+ *   DATABASE_URL=postgres://... tsx server/server.ts
+ *
+ * Prints one line `face-login server listening on http://HOST:PORT (db: ...)` when ready (the
+ * durability test and scripts/start.mjs wait for it).
+ */
+import { buildApp } from './app.js';
+import { ConfigError, configFromEnv } from './config.js';
+
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = configFromEnv(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`face-login server: bad configuration: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const { config, warnings } = env;
+  const app = await buildApp(config);
+  for (const w of warnings) app.log.warn(w);
+
+  let closing = false;
+  const close = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'closing');
+    const hard = setTimeout(() => {
+      app.log.error('graceful close took over 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    hard.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => close('SIGTERM'));
+  process.on('SIGINT', () => close('SIGINT'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const where = config.db.kind === 'sqlite' ? `sqlite ${config.db.path}` : 'postgres';
+  // Plain stdout line (not JSON logs) so parents can wait for it.
+  process.stdout.write(`face-login server listening on ${address} (db: ${where})\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error('face-login server failed to start:', err);
+  process.exit(1);
+});

@@ -1,0 +1,164 @@
+/**
+ * Schema migrations, one ladder per dialect with the same versions. A migration is applied once,
+ * in a transaction, and recorded in schema_migrations; add new versions at the end, never edit
+ * an applied one.
+ *
+ * Tables
+ * - users(user_id, created_at, updated_at): a user exists once enrolled or backed up.
+ * - templates: enrolled server templates, one row per pose, the unit float32 vector as bytes.
+ * - backups: the offline-first widget's own templates, one row per user (latest backup), kept
+ *   apart from `templates`: they are never matched against by verify / identify.
+ * - nonces: SHA-256 of each outstanding challenge, with its action, user and expiry. Only the
+ *   primary key is indexed (every verify writes here); the purge of expired rows (once a minute)
+ *   and a user's deletion scan the table, which holds only outstanding challenges.
+ * - attempts: the audit log (time, action, claimed / matched user, decision, score, model,
+ *   client ip / user-agent / origin) and its genuine / impostor label. Invariant: when
+ *   claimed_user is set, matched_user is set to the same user (verify), so the one index on
+ *   matched_user finds every attempt that names a user (export, delete).
+ * - guards: lockout state per key.
+ * - changes + change_counter: the change feed the in-memory galleries follow. Every write to
+ *   `templates` bumps change_counter (row-locked in the same transaction, so sequence order is
+ *   commit order) and logs the user id in `changes`.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE users (
+  user_id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE templates (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  pose TEXT NOT NULL,
+  embedding BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX templates_by_user ON templates (user_id, model_id);
+CREATE TABLE backups (
+  user_id TEXT PRIMARY KEY,
+  model_id TEXT NOT NULL,
+  templates TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE nonces (
+  hash TEXT PRIMARY KEY,
+  action TEXT NOT NULL,
+  user_id TEXT,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  claimed_user TEXT,
+  matched_user TEXT,
+  decision TEXT NOT NULL,
+  score REAL,
+  model_id TEXT NOT NULL,
+  ip TEXT,
+  user_agent TEXT,
+  origin TEXT,
+  label TEXT,
+  labeled_at INTEGER
+);
+CREATE INDEX attempts_by_matched ON attempts (matched_user);
+CREATE INDEX attempts_labeled ON attempts (label) WHERE label IS NOT NULL;
+CREATE TABLE guards (
+  key TEXT PRIMARY KEY,
+  failures TEXT NOT NULL,
+  locked_until INTEGER NOT NULL,
+  level INTEGER NOT NULL,
+  last_lock_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE changes (
+  seq INTEGER PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE TABLE change_counter (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+);
+INSERT INTO change_counter (id, seq) VALUES (1, 0);
+`,
+  },
+];
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE users (
+  user_id TEXT PRIMARY KEY,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE templates (
+  id BIGSERIAL PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  pose TEXT NOT NULL,
+  embedding BYTEA NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX templates_by_user ON templates (user_id, model_id);
+CREATE TABLE backups (
+  user_id TEXT PRIMARY KEY,
+  model_id TEXT NOT NULL,
+  templates TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE nonces (
+  hash TEXT PRIMARY KEY,
+  action TEXT NOT NULL,
+  user_id TEXT,
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE attempts (
+  id BIGSERIAL PRIMARY KEY,
+  at BIGINT NOT NULL,
+  action TEXT NOT NULL,
+  claimed_user TEXT,
+  matched_user TEXT,
+  decision TEXT NOT NULL,
+  score DOUBLE PRECISION,
+  model_id TEXT NOT NULL,
+  ip TEXT,
+  user_agent TEXT,
+  origin TEXT,
+  label TEXT,
+  labeled_at BIGINT
+);
+CREATE INDEX attempts_by_matched ON attempts (matched_user);
+CREATE INDEX attempts_labeled ON attempts (label) WHERE label IS NOT NULL;
+CREATE TABLE guards (
+  key TEXT PRIMARY KEY,
+  failures TEXT NOT NULL,
+  locked_until BIGINT NOT NULL,
+  level INTEGER NOT NULL,
+  last_lock_at BIGINT NOT NULL
+);
+CREATE TABLE changes (
+  seq BIGINT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE TABLE change_counter (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq BIGINT NOT NULL
+);
+INSERT INTO change_counter (id, seq) VALUES (1, 0);
+`,
+  },
+];

@@ -1,0 +1,425 @@
+/**
+ * The scale-out store: PostgreSQL through a pg Pool. Every connection runs with
+ * synchronous_commit=off (the hot path, see types.ts); the durable writes (enroll, delete,
+ * backup, seeding) open a transaction with `SET LOCAL synchronous_commit = on`.
+ *
+ * The verify hot path is two round trips: one statement consumes the nonce and reads the lockout
+ * state and the user's templates; one statement logs the attempt (and clears the lockout on an
+ * accept). A reject takes a short transaction that row-locks the lockout state so concurrent
+ * failures all count.
+ */
+import pg from 'pg';
+import { afterFailure, lockRemainingMs } from '../audit/lockout.js';
+import { decodeEmbedding, encodeEmbedding } from '../embedding.js';
+import { nonceMatches, type NonceRow } from '../nonce.js';
+import {
+  ATTEMPT_COLUMNS,
+  attemptFromRow,
+  decodeBackupTemplates,
+  encodeBackupTemplates,
+  guardFromRow,
+  guardToParams,
+  nonceFromRow,
+  type AttemptDbRow,
+  type GuardDbRow,
+  type NonceDbRow,
+} from './codec.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+import type {
+  AttemptInput,
+  AttemptLabel,
+  AttemptRow,
+  Backup,
+  EnrollInput,
+  EnrollOutcome,
+  GalleryRow,
+  LabeledScore,
+  NonceSeed,
+  Pose,
+  SeedRow,
+  Store,
+  StoreStats,
+  UserExport,
+  VerifyInput,
+  VerifyOutcome,
+} from './types.js';
+
+const INT8 = 20;
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    // BIGINT columns hold epoch milliseconds and ids: exact as JS numbers.
+    if (oid === INT8) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface PostgresStoreOptions {
+  readonly url: string;
+  /** search_path for every connection; must already exist (tests create one per run). */
+  readonly schema?: string;
+  readonly poolSize?: number;
+}
+
+const ATTEMPT_INSERT = `INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+
+function attemptParams(a: AttemptInput): unknown[] {
+  return [a.at, a.action, a.claimedUser, a.matchedUser, a.decision, a.score, a.modelId, a.client.ip, a.client.userAgent, a.client.origin];
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly pool: pg.Pool;
+  private closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
+      throw new Error(`Bad PostgreSQL schema name "${options.schema}".`);
+    }
+    const settings = ['-c synchronous_commit=off'];
+    if (options.schema) settings.push(`-c search_path=${options.schema}`);
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      options: settings.join(' '),
+      types,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client's error (server restart) must not crash the process; the pool drops it.
+    this.pool.on('error', () => {});
+  }
+
+  private async tx<T>(durable: boolean, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query(durable ? 'BEGIN; SET LOCAL synchronous_commit = on' : 'BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.tx(true, async (c) => {
+      // One migrator at a time across instances starting together.
+      await c.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.face-login-migrate'))");
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const done = new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      for (const m of POSTGRES_MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  async createNonce(hash: string, row: NonceRow, now: number): Promise<void> {
+    await this.pool.query('INSERT INTO nonces (hash, action, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      hash,
+      row.action,
+      row.userId,
+      row.expiresAt,
+      now,
+    ]);
+  }
+
+  async consumeNonce(hash: string): Promise<{ nonce: NonceRow | null; seq: number }> {
+    const r = await this.pool.query<{ nonce: NonceDbRow | null; seq: number }>({
+      name: 'face-login-consume-nonce',
+      text: `WITH n AS (DELETE FROM nonces WHERE hash = $1 RETURNING action, user_id, expires_at)
+       SELECT (SELECT row_to_json(n) FROM n) AS nonce, (SELECT seq FROM change_counter WHERE id = 1) AS seq`,
+      values: [hash],
+    });
+    const row = r.rows[0]!;
+    return { nonce: nonceFromRow(row.nonce), seq: Number(row.seq) };
+  }
+
+  async purgeExpiredNonces(now: number): Promise<number> {
+    return (await this.pool.query('DELETE FROM nonces WHERE expires_at <= $1', [now])).rowCount ?? 0;
+  }
+
+  async verifyAttempt(input: VerifyInput, decide: (templates: readonly Float32Array[]) => number): Promise<VerifyOutcome> {
+    // Templates come back as one comma-separated hex string: decoding hex is native in Node,
+    // whereas pg parses a bytea[] in JS character by character (measured: the dominant cost).
+    const r = await this.pool.query<{ nonce: NonceDbRow | null; guard: GuardDbRow | null; templates: string | null }>({
+      name: 'face-login-verify',
+      text: `WITH n AS (DELETE FROM nonces WHERE hash = $1 RETURNING action, user_id, expires_at)
+       SELECT (SELECT row_to_json(n) FROM n) AS nonce,
+              (SELECT row_to_json(g) FROM guards g WHERE g.key = $2) AS guard,
+              (SELECT string_agg(encode(embedding, 'hex'), ',' ORDER BY id) FROM templates WHERE user_id = $3 AND model_id = $4) AS templates`,
+      values: [input.nonceHash, input.guardKey, input.userId, input.modelId],
+    });
+    const row = r.rows[0]!;
+    const templates = row.templates ? row.templates.split(',').map((h) => decodeEmbedding(Buffer.from(h, 'hex'))) : [];
+    if (!nonceMatches(nonceFromRow(row.nonce), 'verify', input.userId, input.now)) return { kind: 'invalid-nonce' };
+    const guard = guardFromRow(row.guard);
+    const attempt = {
+      at: input.now,
+      action: 'verify' as const,
+      claimedUser: input.userId,
+      matchedUser: input.userId,
+      modelId: input.modelId,
+      client: input.client,
+    };
+    const locked = lockRemainingMs(guard, input.now);
+    if (locked > 0) {
+      const attemptId = await this.recordAttempt({ ...attempt, decision: 'locked-out', score: null });
+      return { kind: 'locked-out', retryAfterMs: locked, attemptId };
+    }
+    if (templates.length === 0) return { kind: 'unknown-user' };
+    const score = decide(templates);
+    const accepted = score >= input.threshold;
+    if (accepted) {
+      const ins = await this.pool.query<{ id: number }>({
+        name: 'face-login-accept',
+        text: `WITH d AS (DELETE FROM guards WHERE $11::boolean AND key = $12)
+         ${ATTEMPT_INSERT} RETURNING id`,
+        values: [...attemptParams({ ...attempt, decision: 'accept', score }), guard !== null, input.guardKey],
+      });
+      return { kind: 'decided', accepted, score, attemptId: Number(ins.rows[0]!.id) };
+    }
+    const attemptId = await this.tx(false, async (c) => {
+      await c.query(`INSERT INTO guards (key, failures, locked_until, level, last_lock_at) VALUES ($1, '[]', 0, 0, 0) ON CONFLICT (key) DO NOTHING`, [
+        input.guardKey,
+      ]);
+      const g = guardFromRow((await c.query<GuardDbRow>('SELECT failures, locked_until, level, last_lock_at FROM guards WHERE key = $1 FOR UPDATE', [input.guardKey])).rows[0]);
+      await c.query('UPDATE guards SET failures = $2, locked_until = $3, level = $4, last_lock_at = $5 WHERE key = $1', [
+        input.guardKey,
+        ...guardToParams(afterFailure(g, input.now, input.lockout)),
+      ]);
+      const ins = await c.query<{ id: number }>(`${ATTEMPT_INSERT} RETURNING id`, attemptParams({ ...attempt, decision: 'reject', score }));
+      return Number(ins.rows[0]!.id);
+    });
+    return { kind: 'decided', accepted, score, attemptId };
+  }
+
+  async recordAttempt(a: AttemptInput): Promise<number> {
+    const r = await this.pool.query<{ id: number }>({ name: 'face-login-attempt', text: `${ATTEMPT_INSERT} RETURNING id`, values: attemptParams(a) });
+    return Number(r.rows[0]!.id);
+  }
+
+  async userExists(userId: string): Promise<boolean> {
+    return ((await this.pool.query('SELECT 1 FROM users WHERE user_id = $1', [userId])).rowCount ?? 0) > 0;
+  }
+
+  async templatesOf(userId: string, modelId: string): Promise<Float32Array[]> {
+    const r = await this.pool.query<{ embedding: Buffer }>('SELECT embedding FROM templates WHERE user_id = $1 AND model_id = $2 ORDER BY id', [
+      userId,
+      modelId,
+    ]);
+    return r.rows.map((x) => decodeEmbedding(x.embedding));
+  }
+
+  private async bumpSeq(c: pg.PoolClient, userIds: readonly string[], now: number): Promise<number> {
+    const r = await c.query<{ seq: number }>('UPDATE change_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq', [userIds.length]);
+    const last = Number(r.rows[0]!.seq);
+    await c.query(
+      'INSERT INTO changes (seq, user_id, at) SELECT $1::bigint + o - 1, u, $3 FROM unnest($2::text[]) WITH ORDINALITY AS x(u, o)',
+      [last - userIds.length + 1, userIds, now],
+    );
+    return last;
+  }
+
+  async enroll(input: EnrollInput): Promise<EnrollOutcome> {
+    return this.tx(true, async (c): Promise<EnrollOutcome> => {
+      // Row lock: template writers commit in sequence order.
+      const seq = Number((await c.query<{ seq: number }>('SELECT seq FROM change_counter WHERE id = 1 FOR UPDATE')).rows[0]!.seq);
+      if (seq !== input.expectSeq) return { kind: 'conflict' };
+      if (!input.replace) {
+        const existing = Number(
+          (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM templates WHERE user_id = $1 AND model_id = $2', [input.userId, input.modelId]))
+            .rows[0]!.n,
+        );
+        if (existing + input.templates.length > input.maxTemplates) return { kind: 'too-many', existing };
+      }
+      await c.query(
+        `INSERT INTO users (user_id, created_at, updated_at) VALUES ($1, $2, $2)
+         ON CONFLICT (user_id) DO UPDATE SET updated_at = EXCLUDED.updated_at`,
+        [input.userId, input.now],
+      );
+      if (input.replace) await c.query('DELETE FROM templates WHERE user_id = $1 AND model_id = $2', [input.userId, input.modelId]);
+      await c.query(
+        `INSERT INTO templates (user_id, model_id, pose, embedding, created_at)
+         SELECT $1, $2, p, e, $5 FROM unnest($3::text[], $4::bytea[]) AS x(p, e)`,
+        [input.userId, input.modelId, input.templates.map((t) => t.pose), input.templates.map((t) => encodeEmbedding(t.embedding)), input.now],
+      );
+      const next = await this.bumpSeq(c, [input.userId], input.now);
+      const n = Number(
+        (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM templates WHERE user_id = $1 AND model_id = $2', [input.userId, input.modelId])).rows[0]!.n,
+      );
+      return { kind: 'ok', templates: n, seq: next };
+    });
+  }
+
+  async deleteUser(userId: string, now: number): Promise<boolean> {
+    return this.tx(true, async (c) => {
+      await c.query('SELECT seq FROM change_counter WHERE id = 1 FOR UPDATE');
+      const existed = ((await c.query('DELETE FROM users WHERE user_id = $1', [userId])).rowCount ?? 0) > 0;
+      const templates = (await c.query('DELETE FROM templates WHERE user_id = $1', [userId])).rowCount ?? 0;
+      await c.query('DELETE FROM backups WHERE user_id = $1', [userId]);
+      await c.query('DELETE FROM attempts WHERE matched_user = $1', [userId]);
+      await c.query('DELETE FROM guards WHERE key = $1', [`user:${userId}`]);
+      await c.query('DELETE FROM nonces WHERE user_id = $1', [userId]);
+      if (existed || templates > 0) await this.bumpSeq(c, [userId], now);
+      return existed;
+    });
+  }
+
+  async exportUser(userId: string): Promise<UserExport | null> {
+    return this.tx(false, async (c) => {
+      await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const u = (await c.query<{ created_at: number; updated_at: number }>('SELECT created_at, updated_at FROM users WHERE user_id = $1', [userId])).rows[0];
+      if (!u) return null;
+      const t = await c.query<{ id: number; user_id: string; model_id: string; pose: string; embedding: Buffer; created_at: number }>(
+        'SELECT id, user_id, model_id, pose, embedding, created_at FROM templates WHERE user_id = $1 ORDER BY id',
+        [userId],
+      );
+      const a = await c.query<AttemptDbRow>(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE matched_user = $1 ORDER BY id`, [userId]);
+      const b = (await c.query<{ model_id: string; templates: string; updated_at: number }>('SELECT model_id, templates, updated_at FROM backups WHERE user_id = $1', [userId])).rows[0];
+      return {
+        userId,
+        createdAt: u.created_at,
+        updatedAt: u.updated_at,
+        templates: t.rows.map((r) => ({
+          id: Number(r.id),
+          userId: r.user_id,
+          modelId: r.model_id,
+          pose: r.pose as Pose,
+          embedding: decodeEmbedding(r.embedding),
+          createdAt: r.created_at,
+        })),
+        backup: b ? { userId, modelId: b.model_id, templates: decodeBackupTemplates(b.templates), updatedAt: b.updated_at } : null,
+        attempts: a.rows.map(attemptFromRow),
+      };
+    });
+  }
+
+  async putBackup(b: Backup): Promise<void> {
+    await this.tx(true, async (c) => {
+      await c.query(
+        `INSERT INTO users (user_id, created_at, updated_at) VALUES ($1, $2, $2)
+         ON CONFLICT (user_id) DO UPDATE SET updated_at = EXCLUDED.updated_at`,
+        [b.userId, b.updatedAt],
+      );
+      await c.query(
+        `INSERT INTO backups (user_id, model_id, templates, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id) DO UPDATE SET model_id = EXCLUDED.model_id, templates = EXCLUDED.templates, updated_at = EXCLUDED.updated_at`,
+        [b.userId, b.modelId, encodeBackupTemplates(b.templates), b.updatedAt],
+      );
+    });
+  }
+
+  async getBackup(userId: string): Promise<Backup | null> {
+    const r = (await this.pool.query<{ model_id: string; templates: string; updated_at: number }>('SELECT model_id, templates, updated_at FROM backups WHERE user_id = $1', [userId])).rows[0];
+    return r ? { userId, modelId: r.model_id, templates: decodeBackupTemplates(r.templates), updatedAt: r.updated_at } : null;
+  }
+
+  async changeSeq(): Promise<number> {
+    return Number((await this.pool.query<{ seq: number }>('SELECT seq FROM change_counter WHERE id = 1')).rows[0]!.seq);
+  }
+
+  async changesSince(seq: number, limit: number): Promise<{ seq: number; userId: string }[]> {
+    const r = await this.pool.query<{ seq: number; user_id: string }>('SELECT seq, user_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2', [seq, limit]);
+    return r.rows.map((x) => ({ seq: Number(x.seq), userId: x.user_id }));
+  }
+
+  async templatesOfUsers(userIds: readonly string[]): Promise<GalleryRow[]> {
+    if (userIds.length === 0) return [];
+    const r = await this.pool.query<{ id: number; user_id: string; model_id: string; embedding: Buffer }>(
+      'SELECT id, user_id, model_id, embedding FROM templates WHERE user_id = ANY($1::text[])',
+      [userIds],
+    );
+    return r.rows.map((x) => ({ id: Number(x.id), userId: x.user_id, modelId: x.model_id, embedding: decodeEmbedding(x.embedding) }));
+  }
+
+  async scanTemplates(afterId: number, limit: number): Promise<GalleryRow[]> {
+    const r = await this.pool.query<{ id: number; user_id: string; model_id: string; embedding: Buffer }>(
+      'SELECT id, user_id, model_id, embedding FROM templates WHERE id > $1 ORDER BY id LIMIT $2',
+      [afterId, limit],
+    );
+    return r.rows.map((x) => ({ id: Number(x.id), userId: x.user_id, modelId: x.model_id, embedding: decodeEmbedding(x.embedding) }));
+  }
+
+  async labelAttempt(id: number, label: AttemptLabel, now: number): Promise<boolean> {
+    return ((await this.pool.query('UPDATE attempts SET label = $2, labeled_at = $3 WHERE id = $1', [id, label, now])).rowCount ?? 0) > 0;
+  }
+
+  async listAttempts(afterId: number, limit: number): Promise<AttemptRow[]> {
+    const r = await this.pool.query<AttemptDbRow>(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
+    return r.rows.map(attemptFromRow);
+  }
+
+  async labeledScores(modelId?: string): Promise<LabeledScore[]> {
+    const r = await this.pool.query<{ score: number; label: string; model_id: string; action: string }>(
+      `SELECT score, label, model_id, action FROM attempts
+       WHERE label IS NOT NULL AND score IS NOT NULL AND ($1::text IS NULL OR model_id = $1)`,
+      [modelId ?? null],
+    );
+    return r.rows.map((x) => ({ score: x.score, label: x.label as AttemptLabel, modelId: x.model_id, action: x.action as LabeledScore['action'] }));
+  }
+
+  async stats(): Promise<StoreStats> {
+    const r = await this.pool.query<Record<string, number>>(
+      `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM templates)::int AS templates,
+              (SELECT count(*) FROM backups)::int AS backups, (SELECT count(*) FROM attempts)::int AS attempts,
+              (SELECT count(*) FROM nonces)::int AS nonces, (SELECT count(*) FROM guards)::int AS guards,
+              (SELECT seq FROM change_counter WHERE id = 1) AS change_seq`,
+    );
+    const x = r.rows[0]!;
+    return {
+      users: x.users!,
+      templates: x.templates!,
+      backups: x.backups!,
+      attempts: x.attempts!,
+      nonces: x.nonces!,
+      guards: x.guards!,
+      changeSeq: Number(x.change_seq),
+    };
+  }
+
+  async seedTemplates(rows: readonly SeedRow[], now: number): Promise<void> {
+    await this.tx(true, async (c) => {
+      await c.query('SELECT seq FROM change_counter WHERE id = 1 FOR UPDATE');
+      const users = [...new Set(rows.map((r) => r.userId))];
+      for (let i = 0; i < users.length; i += 5000) {
+        await c.query(
+          `INSERT INTO users (user_id, created_at, updated_at) SELECT u, $2, $2 FROM unnest($1::text[]) AS x(u)
+           ON CONFLICT (user_id) DO NOTHING`,
+          [users.slice(i, i + 5000), now],
+        );
+      }
+      for (let i = 0; i < rows.length; i += 5000) {
+        const part = rows.slice(i, i + 5000);
+        await c.query(
+          `INSERT INTO templates (user_id, model_id, pose, embedding, created_at)
+           SELECT u, m, 'center', e, $4 FROM unnest($1::text[], $2::text[], $3::bytea[]) AS x(u, m, e)`,
+          [part.map((r) => r.userId), part.map((r) => r.modelId), part.map((r) => encodeEmbedding(r.embedding)), now],
+        );
+      }
+      if (users.length > 0) await this.bumpSeq(c, users, now);
+    });
+  }
+
+  async seedNonces(rows: readonly NonceSeed[], now: number): Promise<void> {
+    for (let i = 0; i < rows.length; i += 10_000) {
+      const part = rows.slice(i, i + 10_000);
+      await this.pool.query(
+        `INSERT INTO nonces (hash, action, user_id, expires_at, created_at)
+         SELECT h, a, u, e, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS x(h, a, u, e)`,
+        [part.map((r) => r.hash), part.map((r) => r.row.action), part.map((r) => r.row.userId), part.map((r) => r.row.expiresAt), now],
+      );
+    }
+  }
+}

@@ -1,0 +1,417 @@
+/**
+ * The embedded store: one SQLite file through better-sqlite3 (synchronous, so every method below
+ * runs its whole transaction without yielding to the event loop). WAL mode; template and user
+ * writes commit with synchronous=FULL (fsync), the hot path with synchronous=NORMAL (see
+ * types.ts). Several processes may share the file (busy_timeout); writes take the write lock at
+ * BEGIN (IMMEDIATE) so two writers never deadlock on an upgrade.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterFailure, lockRemainingMs } from '../audit/lockout.js';
+import { decodeEmbedding, encodeEmbedding } from '../embedding.js';
+import { nonceMatches, type NonceRow } from '../nonce.js';
+import {
+  ATTEMPT_COLUMNS,
+  attemptFromRow,
+  decodeBackupTemplates,
+  encodeBackupTemplates,
+  guardFromRow,
+  guardToParams,
+  nonceFromRow,
+  type AttemptDbRow,
+  type GuardDbRow,
+  type NonceDbRow,
+} from './codec.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+import type {
+  AttemptInput,
+  AttemptLabel,
+  AttemptRow,
+  Backup,
+  EnrollInput,
+  EnrollOutcome,
+  GalleryRow,
+  LabeledScore,
+  NonceSeed,
+  Pose,
+  SeedRow,
+  Store,
+  StoreStats,
+  StoredTemplate,
+  UserExport,
+  VerifyInput,
+  VerifyOutcome,
+} from './types.js';
+
+type Db = Database.Database;
+
+interface TemplateDbRow {
+  id: number;
+  user_id: string;
+  model_id: string;
+  pose: string;
+  embedding: Buffer;
+  created_at: number;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Db;
+  private closed = false;
+  private readonly st: ReturnType<SqliteStore['prepare']>;
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    // Reads straight from the OS page cache (no read syscall per page) and a larger page cache:
+    // verify reads a random user's templates, so a small cache means a miss per request.
+    this.db.pragma('mmap_size = 1073741824');
+    this.db.pragma('cache_size = -65536');
+    this.migrateSync();
+    this.st = this.prepare();
+  }
+
+  private migrateSync(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const apply = this.db.transaction(() => {
+      const done = new Set(
+        (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+      );
+      for (const m of SQLITE_MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+      }
+    });
+    apply.immediate();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      insertNonce: db.prepare('INSERT INTO nonces (hash, action, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)'),
+      consumeNonce: db.prepare('DELETE FROM nonces WHERE hash = ? RETURNING action, user_id, expires_at'),
+      purgeNonces: db.prepare('DELETE FROM nonces WHERE expires_at <= ?'),
+      seq: db.prepare('SELECT seq FROM change_counter WHERE id = 1').pluck(),
+      bumpSeq: db.prepare('UPDATE change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq').pluck(),
+      insertChange: db.prepare('INSERT INTO changes (seq, user_id, at) VALUES (?, ?, ?)'),
+      getGuard: db.prepare('SELECT failures, locked_until, level, last_lock_at FROM guards WHERE key = ?'),
+      putGuard: db.prepare(
+        `INSERT INTO guards (key, failures, locked_until, level, last_lock_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
+           level = excluded.level, last_lock_at = excluded.last_lock_at`,
+      ),
+      deleteGuard: db.prepare('DELETE FROM guards WHERE key = ?'),
+      embeddingsOf: db.prepare('SELECT embedding FROM templates WHERE user_id = ? AND model_id = ?').pluck(),
+      countOf: db.prepare('SELECT count(*) FROM templates WHERE user_id = ? AND model_id = ?').pluck(),
+      insertAttempt: db.prepare(
+        `INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      userExists: db.prepare('SELECT 1 FROM users WHERE user_id = ?').pluck(),
+      upsertUser: db.prepare(
+        `INSERT INTO users (user_id, created_at, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at`,
+      ),
+      deleteTemplatesOf: db.prepare('DELETE FROM templates WHERE user_id = ? AND model_id = ?'),
+      insertTemplate: db.prepare(
+        'INSERT INTO templates (user_id, model_id, pose, embedding, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getBackup: db.prepare('SELECT user_id, model_id, templates, updated_at FROM backups WHERE user_id = ?'),
+      putBackup: db.prepare(
+        `INSERT INTO backups (user_id, model_id, templates, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET model_id = excluded.model_id, templates = excluded.templates,
+           updated_at = excluded.updated_at`,
+      ),
+    };
+  }
+
+  /** Runs `fn` as one IMMEDIATE transaction committed with fsync (synchronous=FULL). */
+  private durable<T>(fn: () => T): T {
+    this.st.syncFull.run();
+    try {
+      return this.hot(fn);
+    } finally {
+      this.st.syncNormal.run();
+    }
+  }
+
+  /** Runs `fn` as one IMMEDIATE transaction on the hot path (synchronous=NORMAL). */
+  private hot<T>(fn: () => T): T {
+    this.st.begin.run();
+    try {
+      const out = fn();
+      this.st.commit.run();
+      return out;
+    } catch (e) {
+      if (this.db.inTransaction) this.st.rollback.run();
+      throw e;
+    }
+  }
+
+  async migrate(): Promise<void> {
+    // Done in the constructor (statements are prepared against the migrated schema).
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  async createNonce(hash: string, row: NonceRow, now: number): Promise<void> {
+    this.st.insertNonce.run(hash, row.action, row.userId, row.expiresAt, now);
+  }
+
+  async consumeNonce(hash: string): Promise<{ nonce: NonceRow | null; seq: number }> {
+    return this.hot(() => {
+      const nonce = nonceFromRow(this.st.consumeNonce.get(hash) as NonceDbRow | undefined);
+      return { nonce, seq: this.st.seq.get() as number };
+    });
+  }
+
+  async purgeExpiredNonces(now: number): Promise<number> {
+    return this.st.purgeNonces.run(now).changes;
+  }
+
+  private insertAttempt(a: AttemptInput): number {
+    return Number(
+      this.st.insertAttempt.run(
+        a.at,
+        a.action,
+        a.claimedUser,
+        a.matchedUser,
+        a.decision,
+        a.score,
+        a.modelId,
+        a.client.ip,
+        a.client.userAgent,
+        a.client.origin,
+      ).lastInsertRowid,
+    );
+  }
+
+  async verifyAttempt(input: VerifyInput, decide: (templates: readonly Float32Array[]) => number): Promise<VerifyOutcome> {
+    return this.hot((): VerifyOutcome => {
+      const nonce = nonceFromRow(this.st.consumeNonce.get(input.nonceHash) as NonceDbRow | undefined);
+      if (!nonceMatches(nonce, 'verify', input.userId, input.now)) return { kind: 'invalid-nonce' };
+      const guard = guardFromRow(this.st.getGuard.get(input.guardKey) as GuardDbRow | undefined);
+      const attempt = {
+        at: input.now,
+        action: 'verify' as const,
+        claimedUser: input.userId,
+        matchedUser: input.userId,
+        modelId: input.modelId,
+        client: input.client,
+      };
+      const locked = lockRemainingMs(guard, input.now);
+      if (locked > 0) {
+        const attemptId = this.insertAttempt({ ...attempt, decision: 'locked-out', score: null });
+        return { kind: 'locked-out', retryAfterMs: locked, attemptId };
+      }
+      const blobs = this.st.embeddingsOf.all(input.userId, input.modelId) as Buffer[];
+      if (blobs.length === 0) return { kind: 'unknown-user' };
+      const score = decide(blobs.map(decodeEmbedding));
+      const accepted = score >= input.threshold;
+      const attemptId = this.insertAttempt({ ...attempt, decision: accepted ? 'accept' : 'reject', score });
+      if (accepted) {
+        if (guard) this.st.deleteGuard.run(input.guardKey);
+      } else {
+        this.st.putGuard.run(input.guardKey, ...guardToParams(afterFailure(guard, input.now, input.lockout)));
+      }
+      return { kind: 'decided', accepted, score, attemptId };
+    });
+  }
+
+  async recordAttempt(a: AttemptInput): Promise<number> {
+    return this.hot(() => this.insertAttempt(a));
+  }
+
+  async userExists(userId: string): Promise<boolean> {
+    return this.st.userExists.get(userId) !== undefined;
+  }
+
+  async templatesOf(userId: string, modelId: string): Promise<Float32Array[]> {
+    return (this.st.embeddingsOf.all(userId, modelId) as Buffer[]).map(decodeEmbedding);
+  }
+
+  async enroll(input: EnrollInput): Promise<EnrollOutcome> {
+    return this.durable((): EnrollOutcome => {
+      if ((this.st.seq.get() as number) !== input.expectSeq) return { kind: 'conflict' };
+      if (!input.replace) {
+        const existing = this.st.countOf.get(input.userId, input.modelId) as number;
+        if (existing + input.templates.length > input.maxTemplates) return { kind: 'too-many', existing };
+      }
+      this.st.upsertUser.run(input.userId, input.now, input.now);
+      if (input.replace) this.st.deleteTemplatesOf.run(input.userId, input.modelId);
+      for (const t of input.templates) {
+        this.st.insertTemplate.run(input.userId, input.modelId, t.pose, encodeEmbedding(t.embedding), input.now);
+      }
+      const seq = this.st.bumpSeq.get() as number;
+      this.st.insertChange.run(seq, input.userId, input.now);
+      const templates = this.st.countOf.get(input.userId, input.modelId) as number;
+      return { kind: 'ok', templates, seq };
+    });
+  }
+
+  async deleteUser(userId: string, now: number): Promise<boolean> {
+    return this.durable(() => {
+      const db = this.db;
+      const existed = db.prepare('DELETE FROM users WHERE user_id = ?').run(userId).changes > 0;
+      const templates = db.prepare('DELETE FROM templates WHERE user_id = ?').run(userId).changes;
+      db.prepare('DELETE FROM backups WHERE user_id = ?').run(userId);
+      db.prepare('DELETE FROM attempts WHERE matched_user = ?').run(userId);
+      db.prepare('DELETE FROM guards WHERE key = ?').run(`user:${userId}`);
+      db.prepare('DELETE FROM nonces WHERE user_id = ?').run(userId);
+      if (templates > 0 || existed) {
+        const seq = this.st.bumpSeq.get() as number;
+        this.st.insertChange.run(seq, userId, now);
+      }
+      return existed;
+    });
+  }
+
+  async exportUser(userId: string): Promise<UserExport | null> {
+    const db = this.db;
+    return db.transaction((): UserExport | null => {
+      const user = db.prepare('SELECT created_at, updated_at FROM users WHERE user_id = ?').get(userId) as
+        | { created_at: number; updated_at: number }
+        | undefined;
+      if (!user) return null;
+      const templates = (
+        db.prepare('SELECT id, user_id, model_id, pose, embedding, created_at FROM templates WHERE user_id = ? ORDER BY id').all(userId) as TemplateDbRow[]
+      ).map(templateFromRow);
+      const attempts = (
+        db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE matched_user = ? ORDER BY id`).all(userId) as AttemptDbRow[]
+      ).map(attemptFromRow);
+      return {
+        userId,
+        createdAt: user.created_at,
+        updatedAt: user.updated_at,
+        templates,
+        backup: this.getBackupSync(userId),
+        attempts,
+      };
+    })();
+  }
+
+  private getBackupSync(userId: string): Backup | null {
+    const r = this.st.getBackup.get(userId) as { user_id: string; model_id: string; templates: string; updated_at: number } | undefined;
+    if (!r) return null;
+    return { userId: r.user_id, modelId: r.model_id, templates: decodeBackupTemplates(r.templates), updatedAt: r.updated_at };
+  }
+
+  async putBackup(b: Backup): Promise<void> {
+    this.durable(() => {
+      this.st.upsertUser.run(b.userId, b.updatedAt, b.updatedAt);
+      this.st.putBackup.run(b.userId, b.modelId, encodeBackupTemplates(b.templates), b.updatedAt);
+    });
+  }
+
+  async getBackup(userId: string): Promise<Backup | null> {
+    return this.getBackupSync(userId);
+  }
+
+  async changeSeq(): Promise<number> {
+    return this.st.seq.get() as number;
+  }
+
+  async changesSince(seq: number, limit: number): Promise<{ seq: number; userId: string }[]> {
+    return (
+      this.db.prepare('SELECT seq, user_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as {
+        seq: number;
+        user_id: string;
+      }[]
+    ).map((r) => ({ seq: r.seq, userId: r.user_id }));
+  }
+
+  async templatesOfUsers(userIds: readonly string[]): Promise<GalleryRow[]> {
+    if (userIds.length === 0) return [];
+    const rows = this.db
+      .prepare('SELECT t.id, t.user_id, t.model_id, t.embedding FROM templates t WHERE t.user_id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(userIds)) as TemplateDbRow[];
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, modelId: r.model_id, embedding: decodeEmbedding(r.embedding) }));
+  }
+
+  async scanTemplates(afterId: number, limit: number): Promise<GalleryRow[]> {
+    const rows = this.db
+      .prepare('SELECT id, user_id, model_id, embedding FROM templates WHERE id > ? ORDER BY id LIMIT ?')
+      .all(afterId, limit) as TemplateDbRow[];
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, modelId: r.model_id, embedding: decodeEmbedding(r.embedding) }));
+  }
+
+  async labelAttempt(id: number, label: AttemptLabel, now: number): Promise<boolean> {
+    return this.db.prepare('UPDATE attempts SET label = ?, labeled_at = ? WHERE id = ?').run(label, now, id).changes > 0;
+  }
+
+  async listAttempts(afterId: number, limit: number): Promise<AttemptRow[]> {
+    return (
+      this.db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as AttemptDbRow[]
+    ).map(attemptFromRow);
+  }
+
+  async labeledScores(modelId?: string): Promise<LabeledScore[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT score, label, model_id, action FROM attempts
+         WHERE label IS NOT NULL AND score IS NOT NULL AND (? IS NULL OR model_id = ?)`,
+      )
+      .all(modelId ?? null, modelId ?? null) as { score: number; label: string; model_id: string; action: string }[];
+    return rows.map((r) => ({ score: r.score, label: r.label as AttemptLabel, modelId: r.model_id, action: r.action as LabeledScore['action'] }));
+  }
+
+  async stats(): Promise<StoreStats> {
+    const n = (t: string) => this.db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
+    return {
+      users: n('users'),
+      templates: n('templates'),
+      backups: n('backups'),
+      attempts: n('attempts'),
+      nonces: n('nonces'),
+      guards: n('guards'),
+      changeSeq: this.st.seq.get() as number,
+    };
+  }
+
+  async seedTemplates(rows: readonly SeedRow[], now: number): Promise<void> {
+    this.durable(() => {
+      const seen = new Set<string>();
+      for (const r of rows) {
+        this.st.upsertUser.run(r.userId, now, now);
+        this.st.insertTemplate.run(r.userId, r.modelId, 'center', encodeEmbedding(r.embedding), now);
+        seen.add(r.userId);
+      }
+      for (const userId of seen) {
+        const seq = this.st.bumpSeq.get() as number;
+        this.st.insertChange.run(seq, userId, now);
+      }
+    });
+  }
+
+  async seedNonces(rows: readonly NonceSeed[], now: number): Promise<void> {
+    this.hot(() => {
+      for (const r of rows) this.st.insertNonce.run(r.hash, r.row.action, r.row.userId, r.row.expiresAt, now);
+    });
+  }
+}
+
+function templateFromRow(r: TemplateDbRow): StoredTemplate {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    modelId: r.model_id,
+    pose: r.pose as Pose,
+    embedding: decodeEmbedding(r.embedding),
+    createdAt: r.created_at,
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * The database seam. Each method is one atomic unit of the API's work (one transaction, or one
+ * statement), so the route code never holds a transaction open across an await.
+ *
+ * Two implementations with the same behaviour and the same test suite: `SqliteStore`
+ * (better-sqlite3, the embedded default) and `PostgresStore` (pg, chosen by DATABASE_URL).
+ *
+ * Durability classes:
+ * - template and user data (enroll, delete, backup): committed with a full fsync (SQLite
+ *   synchronous=FULL; PostgreSQL synchronous_commit=on) before the client gets its answer;
+ * - the hot path (nonces, attempts, lockout state): atomic and crash-safe for the server process,
+ *   but committed without waiting for fsync (SQLite synchronous=NORMAL in WAL mode; PostgreSQL
+ *   synchronous_commit=off), so an OS crash or power cut can lose its last fraction of a second.
+ *   Losing it can only bring back a nonce that expires within its TTL or drop a few audit rows;
+ *   it can never corrupt the database.
+ */
+import type { LockoutPolicy } from '../config.js';
+import type { NonceRow } from '../nonce.js';
+
+export type Pose = 'center' | 'left' | 'right' | 'up' | 'down';
+export const POSES: readonly Pose[] = ['center', 'left', 'right', 'up', 'down'];
+
+export interface ClientInfo {
+  readonly ip: string;
+  readonly userAgent: string | null;
+  readonly origin: string | null;
+}
+
+export type AttemptAction = 'verify' | 'identify' | 'restore';
+export type AttemptDecision = 'accept' | 'reject' | 'locked-out';
+export type AttemptLabel = 'genuine' | 'impostor';
+
+export interface AttemptInput {
+  readonly at: number;
+  readonly action: AttemptAction;
+  /** The user the client claimed (verify, restore); null for identify. */
+  readonly claimedUser: string | null;
+  /**
+   * The user the server compared with (identify: the best candidate, accepted or not; verify: the
+   * claimed user). Must be set whenever claimedUser is: export and delete find attempts by it.
+   */
+  readonly matchedUser: string | null;
+  readonly decision: AttemptDecision;
+  /** Best cosine; null when no comparison was made (locked out). Never sent to the page. */
+  readonly score: number | null;
+  readonly modelId: string;
+  readonly client: ClientInfo;
+}
+
+export interface AttemptRow extends AttemptInput {
+  readonly id: number;
+  readonly label: AttemptLabel | null;
+  readonly labeledAt: number | null;
+}
+
+export interface NewTemplate {
+  readonly embedding: Float32Array;
+  readonly pose: Pose;
+}
+
+export interface StoredTemplate {
+  readonly id: number;
+  readonly userId: string;
+  readonly modelId: string;
+  readonly pose: Pose;
+  readonly embedding: Float32Array;
+  readonly createdAt: number;
+}
+
+export interface GalleryRow {
+  readonly id: number;
+  readonly userId: string;
+  readonly modelId: string;
+  readonly embedding: Float32Array;
+}
+
+export interface BackupTemplate {
+  readonly embedding: Float32Array;
+  readonly pose: Pose;
+  readonly createdAt: number;
+}
+
+export interface Backup {
+  readonly userId: string;
+  readonly modelId: string;
+  readonly templates: readonly BackupTemplate[];
+  readonly updatedAt: number;
+}
+
+export interface UserExport {
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly templates: readonly StoredTemplate[];
+  readonly backup: Backup | null;
+  readonly attempts: readonly AttemptRow[];
+}
+
+export interface VerifyInput {
+  readonly nonceHash: string;
+  readonly userId: string;
+  readonly modelId: string;
+  readonly threshold: number;
+  readonly now: number;
+  readonly guardKey: string;
+  readonly lockout: LockoutPolicy;
+  readonly client: ClientInfo;
+}
+
+export type VerifyOutcome =
+  | { readonly kind: 'invalid-nonce' }
+  | { readonly kind: 'unknown-user' }
+  | { readonly kind: 'locked-out'; readonly retryAfterMs: number; readonly attemptId: number }
+  | { readonly kind: 'decided'; readonly accepted: boolean; readonly score: number; readonly attemptId: number };
+
+export interface EnrollInput {
+  readonly userId: string;
+  readonly modelId: string;
+  readonly templates: readonly NewTemplate[];
+  readonly replace: boolean;
+  readonly now: number;
+  /** The change sequence the duplicate check saw; the write is refused (`conflict`) if it moved. */
+  readonly expectSeq: number;
+  readonly maxTemplates: number;
+}
+
+export type EnrollOutcome =
+  | { readonly kind: 'conflict' }
+  | { readonly kind: 'too-many'; readonly existing: number }
+  | { readonly kind: 'ok'; readonly templates: number; readonly seq: number };
+
+export interface SeedRow {
+  readonly userId: string;
+  readonly modelId: string;
+  readonly embedding: Float32Array;
+}
+
+export interface NonceSeed {
+  readonly hash: string;
+  readonly row: NonceRow;
+}
+
+export interface LabeledScore {
+  readonly score: number;
+  readonly label: AttemptLabel;
+  readonly modelId: string;
+  readonly action: AttemptAction;
+}
+
+export interface StoreStats {
+  readonly users: number;
+  readonly templates: number;
+  readonly backups: number;
+  readonly attempts: number;
+  readonly nonces: number;
+  readonly guards: number;
+  readonly changeSeq: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema (idempotent, safe with several instances starting at once). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // Nonces
+  createNonce(hash: string, row: NonceRow, now: number): Promise<void>;
+  /** Deletes the nonce and returns it (null if unknown), plus the current change sequence. */
+  consumeNonce(hash: string): Promise<{ nonce: NonceRow | null; seq: number }>;
+  purgeExpiredNonces(now: number): Promise<number>;
+
+  // Decisions
+  /**
+   * One verify attempt, atomically: consume the nonce, check the lockout, load the user's
+   * templates, score them with `decide` (synchronous, pure), log the attempt and update the
+   * lockout state.
+   */
+  verifyAttempt(input: VerifyInput, decide: (templates: readonly Float32Array[]) => number): Promise<VerifyOutcome>;
+  recordAttempt(a: AttemptInput): Promise<number>;
+
+  // Users and templates
+  userExists(userId: string): Promise<boolean>;
+  templatesOf(userId: string, modelId: string): Promise<Float32Array[]>;
+  enroll(input: EnrollInput): Promise<EnrollOutcome>;
+  /** Deletes the user, templates, backup, attempts, lockout state and nonces. False if unknown. */
+  deleteUser(userId: string, now: number): Promise<boolean>;
+  exportUser(userId: string): Promise<UserExport | null>;
+  putBackup(backup: Backup): Promise<void>;
+  getBackup(userId: string): Promise<Backup | null>;
+
+  // Change feed for the in-memory gallery
+  changeSeq(): Promise<number>;
+  changesSince(seq: number, limit: number): Promise<{ seq: number; userId: string }[]>;
+  /** Every template (all models) of these users. */
+  templatesOfUsers(userIds: readonly string[]): Promise<GalleryRow[]>;
+  /** Keyset page over all templates, id > afterId, ascending. */
+  scanTemplates(afterId: number, limit: number): Promise<GalleryRow[]>;
+
+  // Audit
+  labelAttempt(id: number, label: AttemptLabel, now: number): Promise<boolean>;
+  listAttempts(afterId: number, limit: number): Promise<AttemptRow[]>;
+  labeledScores(modelId?: string): Promise<LabeledScore[]>;
+
+  /** Row counts per table (tests, monitoring). */
+  stats(): Promise<StoreStats>;
+
+  // Bulk paths for benchmarks and imports (one transaction each; bump the change sequence)
+  seedTemplates(rows: readonly SeedRow[], now: number): Promise<void>;
+  seedNonces(rows: readonly NonceSeed[], now: number): Promise<void>;
+}
