@@ -16,6 +16,8 @@ it('custom-elements.json is generated from the element\'s JSDoc and committed up
     expect(committed, 'run "npm run manifest" and commit custom-elements.json').toEqual(fresh);
     const el = committed.modules.flatMap((m: { declarations?: unknown[] }) => m.declarations ?? []).find((d: { tagName?: string }) => d.tagName === 'face-login');
     expect(el.events.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['face-login-verified', 'face-login-rejected', 'face-login-error']));
+    // IDEs find the manifest through package.json, and running the analyzer must not repoint it.
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).customElements).toBe('custom-elements.json');
     expect(el.cssParts.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['preview', 'status', 'hint']));
   } finally {
     rmSync(out, { recursive: true, force: true });
