@@ -5,19 +5,32 @@
  * schema (tensorflow/lite/schema/schema.fbs).
  *
  * Supports float32 graphs using CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, ABS,
- * RELU and RESHAPE; anything else throws a clear Error.
+ * RELU and RESHAPE (MobileFaceNet), plus what FaceAntiSpoofing.tflite (a Deep Tree
+ * Network) needs: DEQUANTIZE of FLOAT16 constants, LEAKY_RELU, MAX_POOL_2D,
+ * AVERAGE_POOL_2D, FULLY_CONNECTED, STRIDED_SLICE, GREATER_EQUAL, LESS, CAST and
+ * CONCATENATION, with BOOL activations. Anything else throws a clear Error.
  */
 import { ByteBuffer } from 'flatbuffers';
 
 /** BuiltinOperator codes we understand (schema.fbs `enum BuiltinOperator`). */
 export const BUILTIN = Object.freeze({
   ADD: 0,
+  AVERAGE_POOL_2D: 1,
+  CONCATENATION: 2,
   CONV_2D: 3,
   DEPTHWISE_CONV_2D: 4,
+  DEQUANTIZE: 6,
+  FULLY_CONNECTED: 9,
+  MAX_POOL_2D: 17,
   MUL: 18,
   RELU: 19,
   RESHAPE: 22,
   SUB: 41,
+  STRIDED_SLICE: 45,
+  CAST: 53,
+  LESS: 58,
+  GREATER_EQUAL: 62,
+  LEAKY_RELU: 98,
   ABS: 101,
 });
 /** @type {Map<number, string>} */
@@ -27,14 +40,20 @@ const OP_NAME = new Map(Object.entries(BUILTIN).map(([k, v]) => [v, k]));
 const OPTIONS_TAG = Object.freeze({
   Conv2DOptions: 1,
   DepthwiseConv2DOptions: 2,
+  Pool2DOptions: 5,
+  FullyConnectedOptions: 8,
+  ConcatenationOptions: 10,
   AddOptions: 11,
   ReshapeOptions: 17,
   MulOptions: 21,
   SubOptions: 28,
+  StridedSliceOptions: 32,
+  CastOptions: 37,
+  LeakyReluOptions: 75,
 });
 
-/** TensorType enum values we support. */
-const TENSOR_TYPE = Object.freeze({ 0: 'float32', 2: 'int32' });
+/** TensorType enum values we support (FLOAT16 only as constant data, BOOL only as activations). */
+const TENSOR_TYPE = Object.freeze({ 0: 'float32', 1: 'float16', 2: 'int32', 6: 'bool' });
 /** All TensorType names, for error messages only. */
 const TENSOR_TYPE_NAME = ['FLOAT32', 'FLOAT16', 'INT32', 'UINT8', 'INT64', 'STRING', 'BOOL', 'INT16', 'COMPLEX64', 'INT8', 'FLOAT64'];
 
@@ -58,10 +77,11 @@ const ACTIVATION = Object.freeze({
  * @typedef {object} TfliteTensor
  * @property {number} index
  * @property {string} name
- * @property {'float32'|'int32'} dtype
+ * @property {'float32'|'float16'|'int32'|'bool'} dtype
  * @property {number[]} shape
  * @property {number[]|null} shapeSignature
- * @property {Float32Array|Int32Array|null} data  constant data (null for activations / graph inputs)
+ * @property {Float32Array|Int32Array|Uint16Array|null} data  constant data (null for activations /
+ *   graph inputs); FLOAT16 constants are the raw IEEE half bits (see DEQUANTIZE)
  *
  * @typedef {object} Conv2DOptions
  * @property {Padding} padding
@@ -82,10 +102,17 @@ const ACTIVATION = Object.freeze({
  *
  * @typedef {{ fusedActivation: Activation }} ElementwiseOptions
  * @typedef {{ newShape: number[]|null }} ReshapeOptions
+ * @typedef {{ padding: Padding, strideW: number, strideH: number, filterWidth: number, filterHeight: number, fusedActivation: Activation }} Pool2DOptions
+ * @typedef {{ fusedActivation: Activation, weightsFormat: number, keepNumDims: boolean }} FullyConnectedOptions
+ * @typedef {{ axis: number, fusedActivation: Activation }} ConcatenationOptions
+ * @typedef {{ beginMask: number, endMask: number, ellipsisMask: number, newAxisMask: number, shrinkAxisMask: number, offset: boolean }} StridedSliceOptions
+ * @typedef {{ alpha: number }} LeakyReluOptions
+ *
+ * @typedef {'ADD'|'AVERAGE_POOL_2D'|'CONCATENATION'|'CONV_2D'|'DEPTHWISE_CONV_2D'|'DEQUANTIZE'|'FULLY_CONNECTED'|'MAX_POOL_2D'|'MUL'|'RELU'|'RESHAPE'|'SUB'|'STRIDED_SLICE'|'CAST'|'LESS'|'GREATER_EQUAL'|'LEAKY_RELU'|'ABS'} OpName
  *
  * @typedef {object} TfliteOperator
  * @property {number} index
- * @property {'ADD'|'CONV_2D'|'DEPTHWISE_CONV_2D'|'MUL'|'RELU'|'RESHAPE'|'SUB'|'ABS'} op
+ * @property {OpName} op
  * @property {number[]} inputs   tensor indices (-1 = optional input absent)
  * @property {number[]} outputs  tensor indices
  * @property {any} options       parsed builtin options (shape depends on op)
@@ -129,6 +156,11 @@ class Table {
   i32(field, def) {
     const o = this.off(field);
     return o ? this.bb.readInt32(this.pos + o) : def;
+  }
+  /** @param {number} field @param {number} def */
+  f32(field, def) {
+    const o = this.off(field);
+    return o ? this.bb.readFloat32(this.pos + o) : def;
   }
   /** @param {number} field @param {number} def */
   u32(field, def) {
@@ -194,7 +226,7 @@ function enumValue(map, v, what) {
 
 /**
  * Copy-or-view bytes as a typed array of element type `Ctor`.
- * @template {Float32ArrayConstructor|Int32ArrayConstructor} C
+ * @template {Float32ArrayConstructor|Int32ArrayConstructor|Uint16ArrayConstructor} C
  * @param {C} Ctor @param {Uint8Array} bytes @param {number} start @param {number} length
  * @returns {InstanceType<C>}
  */
@@ -262,8 +294,51 @@ function parseOptions(opcode, t, tag) {
     case BUILTIN.RESHAPE:
       checkTag(OPTIONS_TAG.ReshapeOptions);
       return { newShape: t ? t.ints(0) : null };
+    case BUILTIN.MAX_POOL_2D:
+    case BUILTIN.AVERAGE_POOL_2D:
+      checkTag(OPTIONS_TAG.Pool2DOptions);
+      return /** @type {Pool2DOptions} */ ({
+        padding: enumValue(PADDING, i8(t, 0, 0), 'padding'),
+        strideW: i32(t, 1, 0),
+        strideH: i32(t, 2, 0),
+        filterWidth: i32(t, 3, 0),
+        filterHeight: i32(t, 4, 0),
+        fusedActivation: enumValue(ACTIVATION, i8(t, 5, 0), 'fused activation'),
+      });
+    case BUILTIN.FULLY_CONNECTED:
+      checkTag(OPTIONS_TAG.FullyConnectedOptions);
+      return /** @type {FullyConnectedOptions} */ ({
+        fusedActivation: enumValue(ACTIVATION, i8(t, 0, 0), 'fused activation'),
+        weightsFormat: i8(t, 1, 0),
+        keepNumDims: i8(t, 2, 0) !== 0,
+      });
+    case BUILTIN.CONCATENATION:
+      checkTag(OPTIONS_TAG.ConcatenationOptions);
+      return /** @type {ConcatenationOptions} */ ({
+        axis: i32(t, 0, 0),
+        fusedActivation: enumValue(ACTIVATION, i8(t, 1, 0), 'fused activation'),
+      });
+    case BUILTIN.STRIDED_SLICE:
+      checkTag(OPTIONS_TAG.StridedSliceOptions);
+      return /** @type {StridedSliceOptions} */ ({
+        beginMask: i32(t, 0, 0),
+        endMask: i32(t, 1, 0),
+        ellipsisMask: i32(t, 2, 0),
+        newAxisMask: i32(t, 3, 0),
+        shrinkAxisMask: i32(t, 4, 0),
+        offset: i8(t, 5, 0) !== 0,
+      });
+    case BUILTIN.LEAKY_RELU:
+      checkTag(OPTIONS_TAG.LeakyReluOptions);
+      return /** @type {LeakyReluOptions} */ ({ alpha: t ? t.f32(0, 0) : 0 });
+    case BUILTIN.CAST:
+      checkTag(OPTIONS_TAG.CastOptions);
+      return {};
     case BUILTIN.RELU:
     case BUILTIN.ABS:
+    case BUILTIN.DEQUANTIZE:
+    case BUILTIN.LESS:
+    case BUILTIN.GREATER_EQUAL:
       return {};
     default:
       throw new Error(`tflite-reader: unsupported op code ${opcode}`);
@@ -272,8 +347,8 @@ function parseOptions(opcode, t, tag) {
 
 /**
  * Parse a TFLite model (first subgraph) into a plain object graph.
- * Constant tensors get `data` as a Float32Array / Int32Array view into `bytes`
- * (a copy when the buffer is unaligned).
+ * Constant tensors get `data` as a Float32Array / Int32Array / Uint16Array (FLOAT16 bits)
+ * view into `bytes` (a copy when the buffer is unaligned).
  * @param {Uint8Array} bytes
  * @returns {TfliteGraph}
  */
@@ -326,9 +401,9 @@ export function readTflite(bytes) {
     const name = t.str(3) ?? `tensor_${index}`;
     const type = t.i8(1, 0);
     if (!(type in TENSOR_TYPE)) {
-      throw new Error(`tflite-reader: tensor "${name}" has unsupported type ${TENSOR_TYPE_NAME[type] ?? type} (only FLOAT32 and INT32)`);
+      throw new Error(`tflite-reader: tensor "${name}" has unsupported type ${TENSOR_TYPE_NAME[type] ?? type} (only FLOAT32, FLOAT16, INT32 and BOOL)`);
     }
-    const dtype = /** @type {'float32'|'int32'} */ (enumValue(TENSOR_TYPE, type, 'tensor type'));
+    const dtype = /** @type {TfliteTensor['dtype']} */ (enumValue(TENSOR_TYPE, type, 'tensor type'));
     if (t.has(4)) {
       const q = /** @type {Table} */ (t.table(4));
       // QuantizationParameters{min, max, scale, zero_point, details_type, details, quantized_dimension}
@@ -342,16 +417,18 @@ export function readTflite(bytes) {
     const shapeSignature = t.ints(7);
     const bufIdx = t.u32(2, 0);
     const range = buffers[bufIdx] ?? null;
-    /** @type {Float32Array|Int32Array|null} */
+    /** @type {Float32Array|Int32Array|Uint16Array|null} */
     let data = null;
     if (bufIdx !== 0 && range) {
-      const Ctor = dtype === 'float32' ? Float32Array : Int32Array;
+      if (dtype === 'bool') throw new Error(`readTflite: constant BOOL tensor "${name}" is not supported`);
+      const Ctor = dtype === 'float32' ? Float32Array : dtype === 'float16' ? Uint16Array : Int32Array;
       data = typedView(Ctor, bytes, range.start, range.length);
       const expected = shape.reduce((a, b) => a * b, 1);
       if (data.length !== expected) {
         throw new Error(`readTflite: tensor "${name}" has ${data.length} values, shape [${shape}] needs ${expected}`);
       }
     }
+    if (dtype === 'float16' && !data) throw new Error(`readTflite: FLOAT16 activation "${name}" is not supported (only FLOAT16 constants)`);
     return { index, name, dtype, shape, shapeSignature, data };
   });
 

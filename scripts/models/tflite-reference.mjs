@@ -1,7 +1,10 @@
 // @ts-check
 /**
  * Independent, plain-JS float64 reference interpreter for float32 TFLite graphs
- * made of CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, ABS, RELU and RESHAPE.
+ * made of CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, ABS, RELU and RESHAPE, plus
+ * DEQUANTIZE (FLOAT16 constants), LEAKY_RELU, MAX_POOL_2D, AVERAGE_POOL_2D,
+ * FULLY_CONNECTED, STRIDED_SLICE, GREATER_EQUAL, LESS, CAST and CONCATENATION
+ * (FaceAntiSpoofing.tflite). Booleans are carried as 0 / 1.
  *
  * Works on NHWC activations and the TFLite weight layouts directly (conv OHWI,
  * depthwise [1,H,W,C*M]); shares nothing with tflite-to-tfjs.mjs except the
@@ -20,6 +23,62 @@ import { readTflite } from './tflite-reader.mjs';
 
 /** @param {number[]} s */
 const numel = (s) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * IEEE half bits -> number, through the float32 bit pattern (written independently of
+ * the converter's decoder).
+ * @param {Uint16Array} h @returns {Float64Array}
+ */
+function halfToNumbers(h) {
+  const bits = new Uint32Array(1);
+  const f = new Float32Array(bits.buffer);
+  const out = new Float64Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const sign = (h[i] & 0x8000) << 16;
+    const e = (h[i] >> 10) & 0x1f;
+    const m = h[i] & 0x3ff;
+    if (e === 0) {
+      out[i] = (sign ? -1 : 1) * m * 5.9604644775390625e-8; // m * 2^-24
+      continue;
+    }
+    bits[0] = e === 31 ? sign | 0x7f800000 | (m << 13) : sign | ((e - 15 + 127) << 23) | (m << 13);
+    out[i] = f[0];
+  }
+  return out;
+}
+
+/**
+ * MAX_POOL_2D / AVERAGE_POOL_2D (padded cells are ignored: max over, and average over,
+ * the cells inside the input only, as TFLite does).
+ * @param {Value} x @param {any} o @param {boolean} isMax @returns {Value}
+ */
+function pool2d(x, o, isMax) {
+  const [N, H, W, C] = x.shape;
+  const [OH, padT] = convDim(o.padding, H, o.filterHeight, o.strideH, 1);
+  const [OW, padL] = convDim(o.padding, W, o.filterWidth, o.strideW, 1);
+  const out = new Float64Array(N * OH * OW * C);
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++)
+        for (let c = 0; c < C; c++) {
+          let acc = isMax ? -Infinity : 0;
+          let count = 0;
+          for (let ky = 0; ky < o.filterHeight; ky++) {
+            const iy = oy * o.strideH - padT + ky;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < o.filterWidth; kx++) {
+              const ix = ox * o.strideW - padL + kx;
+              if (ix < 0 || ix >= W) continue;
+              const v = x.data[((n * H + iy) * W + ix) * C + c];
+              acc = isMax ? Math.max(acc, v) : acc + v;
+              count++;
+            }
+          }
+          out[((n * OH + oy) * OW + ox) * C + c] = isMax ? acc : acc / count;
+        }
+  applyActivation(o.fusedActivation, out);
+  return { shape: [N, OH, OW, C], data: out };
+}
 
 /**
  * TFLite padding: returns [outSize, padBefore].
@@ -190,16 +249,29 @@ function broadcast(a, b, f) {
 }
 
 /**
- * Run the TFLite graph in float64.
+ * Run a single-output TFLite graph in float64.
  * @param {Uint8Array} tfliteBytes
  * @param {Float32Array|Float64Array} input  NHWC, `batch` images
  * @param {number} batch
  * @returns {Float64Array} flat output (batch x ...)
  */
 export function runTfliteReference(tfliteBytes, input, batch) {
+  const outs = runTfliteReferenceOutputs(tfliteBytes, input, batch);
+  if (outs.length !== 1) throw new Error('tflite-reference: expected a single-input, single-output graph');
+  return outs[0].data;
+}
+
+/**
+ * Run the TFLite graph in float64; every graph output, in order.
+ * @param {Uint8Array} tfliteBytes
+ * @param {Float32Array|Float64Array} input  NHWC, `batch` images
+ * @param {number} batch
+ * @returns {Value[]}
+ */
+export function runTfliteReferenceOutputs(tfliteBytes, input, batch) {
   const g = readTflite(tfliteBytes);
-  if (g.inputs.length !== 1 || g.outputs.length !== 1) {
-    throw new Error('tflite-reference: expected a single-input, single-output graph');
+  if (g.inputs.length !== 1) {
+    throw new Error('tflite-reference: expected a single-input graph');
   }
   const inT = g.tensors[g.inputs[0]];
   const fixedBatch = inT.shape[0];
@@ -219,6 +291,7 @@ export function runTfliteReference(tfliteBytes, input, batch) {
     if (v) return v;
     const tensor = g.tensors[t];
     if (tensor.data) {
+      if (tensor.dtype === 'float16') throw new Error(`tflite-reference: FLOAT16 tensor "${tensor.name}" read without DEQUANTIZE`);
       const c = { shape: tensor.shape, data: Float64Array.from(tensor.data) };
       values.set(t, c);
       return c;
@@ -233,12 +306,97 @@ export function runTfliteReference(tfliteBytes, input, batch) {
       case 'CONV_2D':
       case 'DEPTHWISE_CONV_2D': {
         const [xi, wi, bi = -1] = op.inputs;
-        const wT = g.tensors[wi];
-        if (!wT.data || !(wT.data instanceof Float32Array)) throw new Error('tflite-reference: non-constant filter');
-        const bias = bi >= 0 ? /** @type {Float32Array} */ (g.tensors[bi].data) : null;
+        const wv = get(wi);
+        const bias = bi >= 0 ? get(bi).data : null;
         out = op.op === 'CONV_2D'
-          ? conv2d(get(xi), wT.data, wT.shape, bias, op.options)
-          : depthwiseConv2d(get(xi), wT.data, wT.shape, bias, op.options);
+          ? conv2d(get(xi), wv.data, wv.shape, bias, op.options)
+          : depthwiseConv2d(get(xi), wv.data, wv.shape, bias, op.options);
+        break;
+      }
+      case 'DEQUANTIZE': {
+        const src = g.tensors[op.inputs[0]];
+        if (src.dtype !== 'float16' || !(src.data instanceof Uint16Array)) throw new Error('tflite-reference: DEQUANTIZE of a non-FLOAT16 constant');
+        out = { shape: src.shape, data: halfToNumbers(src.data) };
+        break;
+      }
+      case 'LEAKY_RELU': {
+        const x = get(op.inputs[0]);
+        const a = op.options.alpha;
+        out = { shape: x.shape, data: x.data.map((v) => (v > 0 ? v : a * v)) };
+        break;
+      }
+      case 'MAX_POOL_2D':
+      case 'AVERAGE_POOL_2D':
+        out = pool2d(get(op.inputs[0]), op.options, op.op === 'MAX_POOL_2D');
+        break;
+      case 'FULLY_CONNECTED': {
+        const x = get(op.inputs[0]);
+        const w = get(op.inputs[1]);
+        const b = op.inputs.length > 2 && op.inputs[2] >= 0 ? get(op.inputs[2]).data : null;
+        const [O, I] = w.shape;
+        const rows = x.data.length / I;
+        const data = new Float64Array(rows * O);
+        for (let r = 0; r < rows; r++)
+          for (let o = 0; o < O; o++) {
+            let s = b ? b[o] : 0;
+            for (let i = 0; i < I; i++) s += x.data[r * I + i] * w.data[o * I + i];
+            data[r * O + o] = s;
+          }
+        applyActivation(op.options.fusedActivation, data);
+        out = { shape: [rows, O], data };
+        break;
+      }
+      case 'STRIDED_SLICE': {
+        const x = get(op.inputs[0]);
+        const [begin, end, strides] = op.inputs.slice(1).map((i) => Array.from(get(i).data));
+        const o = op.options;
+        if (o.ellipsisMask || o.newAxisMask || o.shrinkAxisMask) throw new Error('tflite-reference: STRIDED_SLICE masks beyond begin/end are not supported');
+        const lo = x.shape.map((d, i) => ((o.beginMask >> i) & 1 ? 0 : Math.min(d, begin[i] < 0 ? begin[i] + d : begin[i])));
+        const hi = x.shape.map((d, i) => ((o.endMask >> i) & 1 ? d : Math.min(d, end[i] < 0 ? end[i] + d : end[i])));
+        if (strides.some((st) => st !== 1)) throw new Error('tflite-reference: STRIDED_SLICE strides other than 1 are not supported');
+        const shape = lo.map((l, i) => hi[i] - l);
+        const data = new Float64Array(numel(shape));
+        const idx = new Array(shape.length).fill(0);
+        for (let k = 0; k < data.length; k++) {
+          let src = 0;
+          for (let d = 0; d < shape.length; d++) src = src * x.shape[d] + lo[d] + idx[d];
+          data[k] = x.data[src];
+          for (let d = shape.length - 1; d >= 0; d--) {
+            if (++idx[d] < shape[d]) break;
+            idx[d] = 0;
+          }
+        }
+        out = { shape, data };
+        break;
+      }
+      case 'GREATER_EQUAL':
+        out = broadcast(get(op.inputs[0]), get(op.inputs[1]), (p, q) => (p >= q ? 1 : 0));
+        break;
+      case 'LESS':
+        out = broadcast(get(op.inputs[0]), get(op.inputs[1]), (p, q) => (p < q ? 1 : 0));
+        break;
+      case 'CAST': {
+        const x = get(op.inputs[0]);
+        out = { shape: x.shape, data: Float64Array.from(x.data) };
+        break;
+      }
+      case 'CONCATENATION': {
+        const xs = op.inputs.map(get);
+        const rank = xs[0].shape.length;
+        const axis = op.options.axis < 0 ? op.options.axis + rank : op.options.axis;
+        const outer = numel(xs[0].shape.slice(0, axis));
+        const shape = [...xs[0].shape];
+        shape[axis] = xs.reduce((n, v) => n + v.shape[axis], 0);
+        const data = new Float64Array(numel(shape));
+        let k = 0;
+        for (let r = 0; r < outer; r++)
+          for (const v of xs) {
+            const inner = numel(v.shape.slice(axis));
+            data.set(v.data.subarray(r * inner, (r + 1) * inner), k);
+            k += inner;
+          }
+        applyActivation(op.options.fusedActivation, data);
+        out = { shape, data };
         break;
       }
       case 'ADD':
@@ -286,5 +444,5 @@ export function runTfliteReference(tfliteBytes, input, batch) {
     }
     values.set(op.outputs[0], out);
   }
-  return get(g.outputs[0]).data;
+  return g.outputs.map(get);
 }

