@@ -13,7 +13,7 @@ import { LocalVerifier } from './adapters/verifier/local-verifier.js';
 import { HttpVerifier } from './adapters/verifier/http-verifier.js';
 import { OnlineVerifier } from './adapters/verifier/online-verifier.js';
 import { DEFAULT_THRESHOLD } from './core/calibration.js';
-import { FaceAuth, type FaceAuthOptions } from './core/engine.js';
+import { FaceAuth, assertLivenessMode, type FaceAuthOptions } from './core/engine.js';
 import { abortError } from './core/errors.js';
 import type { Camera, TemplateStore, Verifier } from './core/types.js';
 
@@ -41,6 +41,10 @@ export interface CreateFaceAuthOptions {
   server?: { url: string; allowOffline?: boolean; timeoutMs?: number };
   /** A custom Verifier (overrides `server`). */
   verifier?: (store: TemplateStore, threshold: () => number) => Verifier;
+  /**
+   * Engine options. `liveness: 'passive' | 'both'` needs `passiveLiveness` (your own PAD model;
+   * none ships): without one createFaceAuth rejects with `invalid-input` before loading anything.
+   */
   engine?: Partial<Pick<FaceAuthOptions, 'minFaceSize' | 'probeFrames' | 'multipleFacesFrames' | 'sampleIntervalMs' | 'liveness' | 'challengeTimeoutMs' | 'enrollQuality' | 'verifyQuality' | 'passiveLiveness'>>;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
@@ -56,6 +60,8 @@ export interface FaceAuthReady {
 export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promise<FaceAuthReady> {
   const t0 = performance.now();
   const { modelsUrl = '/models/', wasmUrl = '/wasm/', backend: preference = 'auto', signal, onProgress } = options;
+  // Before any download: a liveness mode that cannot run is a configuration error.
+  if (options.engine?.liveness !== undefined) assertLivenessMode(options.engine.liveness, options.engine.passiveLiveness);
   const wasmBase = wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/';
   // The backend is chosen before any model loads: switching later would dispose live tensors.
   const backend = await selectBackend(preference, wasmBase + 'tfjs/');

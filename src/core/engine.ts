@@ -61,7 +61,36 @@ export interface Guidance {
   readonly total: number;
 }
 
+/**
+ * Liveness (presentation-attack detection) for verify / identify:
+ * - 'off': none.
+ * - 'active': the person turns left and right in a random order (what ships; measured in README).
+ * - 'passive': a PassiveLiveness model you supply scores the kept probe frames. face-login ships
+ *   no such model (the one we measured does not work: bench/results/liveness-passive.md).
+ * - 'both': the active challenge, then the passive check.
+ * 'passive' and 'both' without a `passiveLiveness` are refused with `invalid-input`.
+ */
 export type LivenessMode = 'off' | 'active' | 'passive' | 'both';
+
+export const LIVENESS_MODES: readonly LivenessMode[] = ['off', 'active', 'passive', 'both'];
+
+/**
+ * Checks a liveness mode against what is configured: an unknown mode, or 'passive' / 'both'
+ * without a PassiveLiveness, throws FaceLoginError('invalid-input') naming the fix.
+ */
+export function assertLivenessMode(mode: string, passive: PassiveLiveness | null | undefined): LivenessMode {
+  if (!(LIVENESS_MODES as readonly string[]).includes(mode)) {
+    throw new FaceLoginError('invalid-input', `Unknown liveness mode "${mode}": use off, active, passive or both.`);
+  }
+  if ((mode === 'passive' || mode === 'both') && !passive) {
+    throw new FaceLoginError(
+      'invalid-input',
+      `Liveness "${mode}" needs a passive liveness model, and face-login ships none: pass your own PassiveLiveness as \`passiveLiveness\` ` +
+        '(createFaceAuth({ engine: { passiveLiveness } }), or the element\'s createEngine), or use liveness "active".',
+    );
+  }
+  return mode as LivenessMode;
+}
 
 export interface FaceAuthEventMap {
   /** Every processed camera frame (for the preview overlay and hints). */
@@ -126,8 +155,17 @@ export interface FaceAuthOptions {
   /** Quality gates for enrolment and for verify / identify. */
   enrollQuality?: QualityThresholds;
   verifyQuality?: QualityThresholds;
-  /** Liveness for verify / identify. Default 'off'. 'passive' and 'both' need `passiveLiveness`. */
+  /**
+   * Liveness for verify / identify. Default 'off'. 'passive' and 'both' need `passiveLiveness`:
+   * without one the constructor (and the `liveness` setter) throws `invalid-input`.
+   */
   liveness?: LivenessMode;
+  /**
+   * Your own passive presentation-attack detector (none ships with face-login). Used when the
+   * liveness mode is 'passive' or 'both': crop() on each kept probe frame, then score() on those
+   * crops; the mean must reach its `threshold` or the call fails with `liveness-failed`. The
+   * engine owns it from here on: dispose() disposes it.
+   */
   passiveLiveness?: PassiveLiveness;
   /** Active challenge: total time for the random turn sequence. Default 10 s. */
   challengeTimeoutMs?: number;
@@ -189,7 +227,7 @@ export class FaceAuth extends EventTarget {
   private readonly passive: PassiveLiveness | null;
   private readonly challengeTimeoutMs: number;
   private readonly random: () => number;
-  liveness: LivenessMode;
+  private _liveness: LivenessMode = 'off';
   private loopHandle: { cancel(): void } | null = null;
   private requests = new Set<CaptureRequest>();
   private unsubscribeEnded: (() => void) | null = null;
@@ -223,6 +261,15 @@ export class FaceAuth extends EventTarget {
 
   get threshold(): number {
     return this._threshold;
+  }
+
+  /** Default liveness for verify / identify. Setting 'passive' or 'both' without a passiveLiveness throws invalid-input. */
+  get liveness(): LivenessMode {
+    return this._liveness;
+  }
+
+  set liveness(mode: LivenessMode) {
+    this._liveness = assertLivenessMode(mode, this.passive);
   }
 
   set threshold(t: number) {
@@ -507,9 +554,7 @@ export class FaceAuth extends EventTarget {
   }
 
   private async checkLiveness(mode: LivenessMode, options: CaptureOptions): Promise<{ probe: Float32Array; kept: CapturedFace[] }> {
-    if ((mode === 'passive' || mode === 'both') && !this.passive) {
-      throw new FaceLoginError('invalid-input', 'Passive liveness was requested but no passive liveness model is configured.');
-    }
+    assertLivenessMode(mode, this.passive);
     if (mode === 'active' || mode === 'both') await this.challenge(options);
     const usePassive = mode === 'passive' || mode === 'both';
     const result = await this.captureProbe(options, usePassive);

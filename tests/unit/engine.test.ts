@@ -8,7 +8,7 @@ import { FaceAuth } from '../../src/core/engine.js';
 import { MemoryTemplateStore } from '../../src/adapters/store/memory-template-store.js';
 import { LocalVerifier } from '../../src/adapters/verifier/local-verifier.js';
 import { l2normalize } from '../../src/core/match.js';
-import type { Aligner, Camera, Detection, Embedder, FaceDetector, Frame } from '../../src/core/types.js';
+import type { Aligner, Camera, Detection, Embedder, FaceDetector, Frame, PassiveLiveness } from '../../src/core/types.js';
 
 const face = (x: number, width = 120): Detection => ({
   box: { x, y: 100, width, height: width },
@@ -268,6 +268,129 @@ describe('FaceAuth', () => {
     expect(() => {
       auth.threshold = 2;
     }).toThrow(expect.objectContaining({ code: 'invalid-input' }));
+  });
+});
+
+/**
+ * A scripted PassiveLiveness: its "crop" records who was in view and when; score() answers
+ * from `live` (per person in view). Tests the engine's gating, not a model.
+ */
+class ScriptedPassive implements PassiveLiveness {
+  modelId = 'scripted-pad';
+  threshold = 0.5;
+  live: Record<string, number> = {};
+  crops: { person: string; timestamp: number }[] = [];
+  batches: number[] = [];
+  disposed = 0;
+  constructor(private readonly det: ScriptedDetector) {}
+  crop(frame: Frame, face: Detection): ImageData {
+    expect(face.box.width).toBeGreaterThan(0);
+    const tag = { person: this.det.scene, timestamp: frame.timestamp };
+    this.crops.push(tag);
+    return tag as unknown as ImageData;
+  }
+  async score(crops: readonly ImageData[]): Promise<number[]> {
+    this.batches.push(crops.length);
+    return crops.map((c) => this.live[(c as unknown as { person: string }).person] ?? 0);
+  }
+  dispose() {
+    this.disposed++;
+  }
+}
+
+describe('passive liveness (a PassiveLiveness you supply; none ships)', () => {
+  let pad: ScriptedPassive;
+
+  /** Replaces the default engine with one that has `pad`, and enrols ann. */
+  async function withPad(): Promise<void> {
+    auth.dispose();
+    camera = new ScriptedCamera();
+    detector = new ScriptedDetector();
+    embedder = new DirectionEmbedder();
+    store = new MemoryTemplateStore();
+    pad = new ScriptedPassive(detector);
+    auth = new FaceAuth({
+      camera,
+      detector,
+      aligner: new TaggingAligner(detector),
+      embedder,
+      store,
+      verifier: new LocalVerifier(store, () => auth.threshold),
+      threshold: 0.8,
+      liveness: 'passive',
+      passiveLiveness: pad,
+    });
+    await auth.startCamera();
+    detector.scene = 'ann';
+    await settle(auth.enroll('ann'));
+  }
+
+  it('without a model, passive and both are refused with invalid-input: constructor, setter and per call', async () => {
+    const make = (liveness: string) => () =>
+      new FaceAuth({ camera, detector, aligner: new TaggingAligner(detector), embedder, store, verifier: new LocalVerifier(store, () => 0.8), threshold: 0.8, liveness: liveness as 'passive' });
+    expect(make('passive')).toThrow(expect.objectContaining({ code: 'invalid-input', message: expect.stringMatching(/ships none.*passiveLiveness/s) }));
+    expect(make('both')).toThrow(expect.objectContaining({ code: 'invalid-input' }));
+    expect(make('pasive')).toThrow(expect.objectContaining({ code: 'invalid-input', message: expect.stringMatching(/Unknown liveness mode "pasive"/) }));
+    expect(() => {
+      auth.liveness = 'both';
+    }).toThrow(expect.objectContaining({ code: 'invalid-input' }));
+    expect(auth.liveness).toBe('off');
+    auth.liveness = 'active';
+    expect(auth.liveness).toBe('active');
+    auth.liveness = 'off';
+    detector.scene = 'ann';
+    await settle(auth.enroll('ann'));
+    await expect(auth.verify('ann', { liveness: 'passive' })).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(auth.identify({ liveness: 'both' })).rejects.toMatchObject({ code: 'invalid-input' });
+  });
+
+  it('crops every kept probe frame while it is current, scores them in one batch, and accepts a live face', async () => {
+    await withPad();
+    expect(pad.crops).toEqual([]); // enrolment does not run liveness
+    pad.live = { ann: 0.9 };
+    expect(await settle(auth.verify('ann'))).toMatchObject({ accepted: true, userId: 'ann' });
+    expect(pad.crops).toHaveLength(3); // probeFrames
+    expect(new Set(pad.crops.map((c) => c.timestamp)).size).toBe(3);
+    expect(pad.batches).toEqual([3]);
+    expect(await settle(auth.identify())).toMatchObject({ userId: 'ann' });
+    expect(pad.batches).toEqual([3, 3]);
+  });
+
+  it('a face scored below the threshold fails with liveness-failed before any match', async () => {
+    await withPad();
+    pad.live = { ann: 0.2 };
+    const verify = vi.spyOn(auth.verifier, 'verify');
+    const p = auth.verify('ann').catch((e: unknown) => e);
+    expect(await settle(p)).toMatchObject({ code: 'liveness-failed' });
+    expect(verify).not.toHaveBeenCalled();
+    const q = auth.identify().catch((e: unknown) => e);
+    expect(await settle(q)).toMatchObject({ code: 'liveness-failed' });
+  });
+
+  it('gates on the mean score over the probe frames, inclusive of the threshold', async () => {
+    await withPad();
+    pad.live = { ann: 0.5 };
+    expect(await settle(auth.verify('ann'))).toMatchObject({ accepted: true });
+    pad.live = { ann: 0.49 };
+    expect(await settle(auth.verify('ann').catch((e: unknown) => e))).toMatchObject({ code: 'liveness-failed' });
+  });
+
+  it("liveness 'off' for one call skips the model; 'both' runs the turn challenge first (a still face fails there)", async () => {
+    await withPad();
+    pad.live = { ann: 0 };
+    expect(await settle(auth.verify('ann', { liveness: 'off' }))).toMatchObject({ accepted: true });
+    expect(pad.crops).toEqual([]);
+    const p = auth.verify('ann', { liveness: 'both' }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(await p).toMatchObject({ code: 'liveness-failed' });
+    expect(pad.batches).toEqual([]); // never reached the passive check
+  });
+
+  it('dispose disposes the PassiveLiveness', async () => {
+    await withPad();
+    auth.dispose();
+    auth.dispose();
+    expect(pad.disposed).toBe(1);
   });
 });
 
