@@ -8,7 +8,7 @@
  * and runs MediaPipeDetector (IMAGE, minScore 0.5) -> face nearest the centre -> CanvasAligner ->
  * MobileFaceNetEmbedder (batches of 8) -> cosine on every image of the selected pairs of
  * pairs.txt. Photos are served to the page only through a Playwright route reading from
- * LFW_DIR (default /work/shared/faces/lfw-deepfunneled); they are never copied.
+ * the LFW folder (--lfw, LFW_DIR, or <repo>/../shared/faces/lfw-deepfunneled); they are never copied.
  *
  * Writes DIR/lfw-<config>.json (metrics, per-pair scores, config, machine), DIR/lfw-<config>.md
  * and DIR/lfw-<config>-roc.png, and prints the markdown table.
@@ -25,6 +25,7 @@ import { dirname, resolve, sep, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import * as M from './metrics.mjs';
+import { lfwDir } from './lib/datasets.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -45,7 +46,7 @@ const { values: args } = parseArgs({
     'min-score': { type: 'string', default: '0.5' },
     'max-side': { type: 'string', default: '640' },
     rescore: { type: 'string' },
-    lfw: { type: 'string', default: process.env.LFW_DIR ?? '/work/shared/faces/lfw-deepfunneled' },
+    lfw: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -61,7 +62,7 @@ const maxSide = Number(args['max-side']);
 if (!['wasm', 'webgl'].includes(args.backend)) throw new Error(`--backend must be wasm or webgl, got ${args.backend}`);
 if (!(Number.isInteger(nPairs) && nPairs >= 20)) throw new Error(`--pairs must be an integer >= 20, got ${args.pairs}`);
 if (!(scale > 0.5 && scale < 2)) throw new Error(`--scale must be in (0.5, 2), got ${args.scale}`);
-const LFW = resolve(args.lfw);
+const LFW = lfwDir(args.lfw); // --lfw, else LFW_DIR, else <FACES_DIR or <repo>/../shared/faces>/lfw-deepfunneled
 const outDir = resolve(process.cwd(), args.out);
 
 const scaleTag = scale.toFixed(2).replace(/0$/, '');

@@ -46,25 +46,39 @@ export function scaledTemplate(scale: number, template: readonly Point[] = ARCFA
 /**
  * Least-squares similarity from `src` to `dst` (Umeyama 1991, 2D case written with complex
  * numbers: the optimal a + ib = sum (d_i conj s_i) / sum |s_i|^2 over centred points).
+ *
+ * `weights` (optional, one per point, >= 0) gives a weighted least-squares fit: the centroids are
+ * weighted and each point's residual counts `w_i` times. A weight of 0 drops the point (e.g.
+ * [1, 1, 1, 0] aligns on the eyes and nose only). Without weights every point counts once.
  */
-export function estimateSimilarity(src: readonly Point[], dst: readonly Point[]): Similarity {
+export function estimateSimilarity(src: readonly Point[], dst: readonly Point[], weights?: readonly number[]): Similarity {
   if (src.length !== dst.length || src.length < 2) {
     throw new RangeError(`estimateSimilarity needs two equally long lists of >= 2 points (got ${src.length}, ${dst.length}).`);
   }
   const n = src.length;
-  let sx = 0, sy = 0, dx = 0, dy = 0;
-  for (let i = 0; i < n; i++) {
-    sx += src[i]!.x; sy += src[i]!.y; dx += dst[i]!.x; dy += dst[i]!.y;
+  if (weights !== undefined) {
+    if (weights.length !== n) throw new RangeError(`estimateSimilarity: ${weights.length} weights for ${n} points.`);
+    if (weights.some((w) => !(w >= 0 && Number.isFinite(w)))) throw new RangeError('estimateSimilarity: weights must be finite and >= 0.');
+    if (weights.filter((w) => w > 0).length < 2) throw new RangeError('estimateSimilarity: at least two points need a positive weight.');
   }
-  sx /= n; sy /= n; dx /= n; dy /= n;
+  const w = (i: number): number => (weights === undefined ? 1 : weights[i]!);
+  let sw = 0, sx = 0, sy = 0, dx = 0, dy = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w(i);
+    sw += wi;
+    sx += wi * src[i]!.x; sy += wi * src[i]!.y; dx += wi * dst[i]!.x; dy += wi * dst[i]!.y;
+  }
+  sx /= sw; sy /= sw; dx /= sw; dy /= sw;
   let num_re = 0, num_im = 0, den = 0;
   for (let i = 0; i < n; i++) {
+    const wi = w(i);
+    if (wi === 0) continue;
     const px = src[i]!.x - sx, py = src[i]!.y - sy;
     const qx = dst[i]!.x - dx, qy = dst[i]!.y - dy;
     // (qx + i qy) * (px - i py)
-    num_re += qx * px + qy * py;
-    num_im += qy * px - qx * py;
-    den += px * px + py * py;
+    num_re += wi * (qx * px + qy * py);
+    num_im += wi * (qy * px - qx * py);
+    den += wi * (px * px + py * py);
   }
   if (!(den > 1e-12)) throw new RangeError('estimateSimilarity: source points are degenerate (all equal).');
   const a = num_re / den;

@@ -85,3 +85,37 @@ describe('helpers', () => {
     expect(ARCFACE_TEMPLATE_4[3]!.y).toBeCloseTo(92.2848, 4);
   });
 });
+
+describe('estimateSimilarity with weights', () => {
+  const truth = transform(ARCFACE_TEMPLATE_4, 1.7, -0.2, 50, 60);
+  const noisy = truth.map((p, i) => ({ x: p.x + [1.2, -0.8, 0.5, -1.1][i]!, y: p.y + [-0.4, 0.9, -1.3, 0.6][i]! }));
+
+  it('all-ones weights give exactly the unweighted fit', () => {
+    expect(estimateSimilarity(noisy, ARCFACE_TEMPLATE_4, [1, 1, 1, 1])).toEqual(estimateSimilarity(noisy, ARCFACE_TEMPLATE_4));
+  });
+
+  it('a zero weight drops the point (same as fitting the other three)', () => {
+    const w = estimateSimilarity(noisy, ARCFACE_TEMPLATE_4, [1, 1, 1, 0]);
+    const three = estimateSimilarity(noisy.slice(0, 3), ARCFACE_TEMPLATE_4.slice(0, 3));
+    for (const k of ['a', 'b', 'tx', 'ty'] as const) expect(w[k]).toBeCloseTo(three[k], 12);
+  });
+
+  it('integer weights equal repeating the points', () => {
+    const w = estimateSimilarity(noisy, ARCFACE_TEMPLATE_4, [2, 1, 1, 3]);
+    const rep = (xs: readonly Point[]) => [xs[0]!, xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[3]!, xs[3]!];
+    const r = estimateSimilarity(rep(noisy), rep(ARCFACE_TEMPLATE_4));
+    for (const k of ['a', 'b', 'tx', 'ty'] as const) expect(w[k]).toBeCloseTo(r[k], 12);
+  });
+
+  it('still recovers an exact transform whatever the weights', () => {
+    const m = estimateSimilarity(truth, ARCFACE_TEMPLATE_4, [1, 1, 0.5, 0.25]);
+    expect(alignmentResidual(m, truth, ARCFACE_TEMPLATE_4)).toBeLessThan(1e-9);
+  });
+
+  it('rejects bad weights', () => {
+    expect(() => estimateSimilarity(noisy, ARCFACE_TEMPLATE_4, [1, 1, 1])).toThrow(RangeError);
+    expect(() => estimateSimilarity(noisy, ARCFACE_TEMPLATE_4, [1, -1, 1, 1])).toThrow(RangeError);
+    expect(() => estimateSimilarity(noisy, ARCFACE_TEMPLATE_4, [1, 0, 0, 0])).toThrow(RangeError);
+    expect(() => estimateSimilarity(noisy, ARCFACE_TEMPLATE_4, [1, Number.NaN, 1, 1])).toThrow(RangeError);
+  });
+});

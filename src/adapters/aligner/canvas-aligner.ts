@@ -1,4 +1,4 @@
-import { ALIGNED_SIZE, estimateSimilarity, scaledTemplate, toCanvasMatrix, type Point } from '../../core/align.js';
+import { ALIGNED_SIZE, ARCFACE_TEMPLATE_4, estimateSimilarity, scaledTemplate, toCanvasMatrix, type Point } from '../../core/align.js';
 import { FaceLoginError } from '../../core/errors.js';
 import type { Aligner, Detection, Frame } from '../../core/types.js';
 
@@ -7,6 +7,16 @@ export interface CanvasAlignerOptions {
   templateScale?: number;
   /** Mirror the crop horizontally after alignment (for flip test-time augmentation). */
   mirror?: boolean;
+  /**
+   * Weight of each keypoint (right eye, left eye, nose tip, mouth centre) in the least-squares
+   * fit; default all 1. 0 drops a point: [1, 1, 1, 0] aligns on the eyes and nose only.
+   */
+  keypointWeights?: readonly [number, number, number, number];
+  /**
+   * The four target points in 112x112 crop pixels (right eye, left eye, nose tip, mouth centre),
+   * before `templateScale`; default ARCFACE_TEMPLATE_4.
+   */
+  template?: readonly Point[];
 }
 
 /**
@@ -16,11 +26,17 @@ export interface CanvasAlignerOptions {
 export class CanvasAligner implements Aligner {
   readonly size = ALIGNED_SIZE;
   private readonly template: Point[];
+  private readonly weights: readonly number[] | undefined;
+  private readonly mirror: boolean;
   private readonly canvas: OffscreenCanvas | HTMLCanvasElement;
   private readonly ctx: OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D;
 
   constructor(options: CanvasAlignerOptions = {}) {
-    this.template = scaledTemplate(options.templateScale ?? 1);
+    if (options.template && options.template.length !== 4) throw new RangeError(`CanvasAligner: template needs 4 points, got ${options.template.length}.`);
+    this.template = scaledTemplate(options.templateScale ?? 1, options.template ?? ARCFACE_TEMPLATE_4);
+    this.weights = options.keypointWeights;
+    this.mirror = options.mirror ?? false;
+    if (this.weights) estimateSimilarity(this.template, this.template, this.weights); // validates the weights now
     this.canvas = typeof OffscreenCanvas !== 'undefined'
       ? new OffscreenCanvas(ALIGNED_SIZE, ALIGNED_SIZE)
       : Object.assign(document.createElement('canvas'), { width: ALIGNED_SIZE, height: ALIGNED_SIZE });
@@ -38,7 +54,7 @@ export class CanvasAligner implements Aligner {
     if (face.keypoints.length < 4) {
       throw new FaceLoginError('invalid-input', 'Alignment needs the eyes, nose and mouth keypoints.');
     }
-    const m = estimateSimilarity(face.keypoints.slice(0, 4), this.template);
+    const m = estimateSimilarity(face.keypoints.slice(0, 4), this.template, this.weights);
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = '#000';
@@ -46,7 +62,8 @@ export class CanvasAligner implements Aligner {
     ctx.setTransform(...toCanvasMatrix(m));
     ctx.drawImage(frame.source, 0, 0);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    return ctx.getImageData(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);
+    const crop = ctx.getImageData(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);
+    return this.mirror ? mirrorImageData(crop) : crop;
   }
 }
 
