@@ -18,6 +18,12 @@ export const CHROMIUM_ARGS = [
   '--disable-gpu-sandbox',
 ];
 const PORT = Number(process.env.FACE_LOGIN_TEST_PORT ?? 5199);
+/**
+ * The verification server e2e/online.e2e.ts starts (server/server.ts on this port). Its origin
+ * is given to the dev server so that the test pages' CSP connect-src allows exactly it.
+ */
+export const TEST_BACKEND_PORT = Number(process.env.FACE_LOGIN_TEST_BACKEND_PORT ?? 5198);
+export const TEST_BACKEND = `http://127.0.0.1:${TEST_BACKEND_PORT}`;
 
 export default defineConfig({
   timeout: 120_000,
@@ -42,6 +48,7 @@ export default defineConfig({
     url: `http://127.0.0.1:${PORT}/demo/`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
-    env: { FACE_LOGIN_TEST: '1' },
+    // VITE_FACE_LOGIN_SERVER empty: the demo served here is the offline one (e2e/demo.e2e.ts runs `npm start` for the other).
+    env: { FACE_LOGIN_TEST: '1', FACE_LOGIN_TEST_BACKEND: TEST_BACKEND, VITE_FACE_LOGIN_SERVER: '' },
   },
 });

@@ -1,4 +1,4 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import { resolve } from 'node:path';
 
 /**
@@ -9,19 +9,47 @@ import { resolve } from 'node:path';
  * The demo is built to demo-dist/. Test photos under ../shared/faces are never imported
  * by anything in src/ or demo/, so they cannot end up in a build.
  */
+/**
+ * connect-src: the page's own origin, plus exactly the verification server's origin when there
+ * is one: VITE_FACE_LOGIN_SERVER (set by `npm start`, scripts/start.mjs; the demo then uses it)
+ * and FACE_LOGIN_TEST_BACKEND (set by playwright.config.ts for the backend that e2e/online.e2e.ts
+ * starts). Without either, nothing but 'self' may be fetched.
+ */
+function originOf(name: string): string | null {
+  const value = process.env[name];
+  if (!value) return null;
+  try {
+    return new URL(value).origin;
+  } catch {
+    throw new Error(`${name}="${value}" is not a URL.`);
+  }
+}
+const connectSrc = ["'self'", ...new Set([originOf('VITE_FACE_LOGIN_SERVER'), originOf('FACE_LOGIN_TEST_BACKEND')].filter((o) => o !== null))].join(' ');
+
 const csp = [
   "default-src 'self'",
   "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "media-src 'self' blob: mediastream:",
-  "connect-src 'self'",
+  `connect-src ${connectSrc}`,
   "worker-src 'self' blob:",
 ].join('; ');
+
+/** The demo's own <meta> CSP (it is what a static demo-dist has) gets the same connect-src. */
+function demoConnectSrc(): Plugin {
+  return {
+    name: 'face-login-demo-connect-src',
+    transformIndexHtml(html) {
+      return html.replace(/connect-src 'self'(?=[;"])/g, `connect-src ${connectSrc}`);
+    },
+  };
+}
 
 export default defineConfig({
   root: '.',
   publicDir: 'public',
+  plugins: [demoConnectSrc()],
   server: {
     port: 5173,
     open: process.env.CI || process.env.FACE_LOGIN_TEST ? false : '/demo/',

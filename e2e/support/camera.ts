@@ -14,6 +14,8 @@ export interface CameraLaunchOptions {
   grantCamera?: boolean;
   /** Collects every request that leaves the page's origin (the test asserts it stays empty). */
   offOrigin?: string[];
+  /** Origins (besides the page's) that requests may go to without counting as off-origin: the verification server under test. */
+  allowOrigins?: string[];
 }
 
 export async function launchWithCamera(userDataDir: string, baseURL: string, opts: CameraLaunchOptions = {}): Promise<{ context: BrowserContext; page: Page }> {
@@ -26,12 +28,13 @@ export async function launchWithCamera(userDataDir: string, baseURL: string, opt
     permissions: opts.grantCamera === false ? [] : ['camera'],
   });
   const page = context.pages()[0] ?? (await context.newPage());
-  const origin = new URL(baseURL).origin;
+  const allowed = new Set([new URL(baseURL).origin, ...(opts.allowOrigins ?? []).map((o) => new URL(o).origin)]);
   if (opts.offOrigin) {
     const sink = opts.offOrigin;
     context.on('request', (r) => {
       const u = r.url();
-      if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) sink.push(`${r.method()} ${u}`);
+      if (u.startsWith('data:') || u.startsWith('blob:')) return;
+      if (!allowed.has(new URL(u).origin)) sink.push(`${r.method()} ${u}`);
     });
   }
   if (opts.offOrigin) {
