@@ -1,6 +1,6 @@
-import { estimateSimilarity, toCanvasMatrix } from '../../core/align.js';
-import { FaceLoginError } from '../../core/errors.js';
-import type { Detection, Frame } from '../../core/types.js';
+import { estimateSimilarity, toCanvasMatrix } from '../../src/core/align.js';
+import { FaceLoginError } from '../../src/core/errors.js';
+import type { Detection, Frame } from '../../src/core/types.js';
 
 export interface SquareCropOptions {
   /** Output side in pixels. */
