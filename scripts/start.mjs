@@ -4,9 +4,10 @@
  *
  * - backend: node --import tsx server/server.ts (SQLite at ./.data/face-login.sqlite unless
  *   DATABASE_URL / FACE_LOGIN_SQLITE say otherwise), on http://127.0.0.1:8787 (PORT / HOST);
- * - demo: Vite on http://localhost:5173 (strict port: the backend's CORS list names it). Vite
- *   proxies nothing: the widget calls the backend by absolute URL, given to the page as
- *   import.meta.env.VITE_FACE_LOGIN_SERVER.
+ * - demo: Vite on http://localhost:5173 (DEMO_PORT; strict port: the backend's CORS list names
+ *   it). Vite proxies nothing: the widget calls the backend by absolute URL, given to the page as
+ *   import.meta.env.VITE_FACE_LOGIN_SERVER (the demo sets it as <face-login backend>, and
+ *   vite.config.ts adds exactly its origin to the CSP connect-src).
  *
  * Ctrl-C (or SIGTERM) stops both; if either exits on its own, the other is stopped too and the
  * exit code is passed on. Extra arguments go to Vite (e.g. `npm start -- --host`).
@@ -67,7 +68,10 @@ function run(name, args, env) {
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
-run('backend', ['--import', 'tsx', 'server/server.ts'], { HOST: host, PORT: port });
+// The backend's CORS list follows the demo's port (its default names only 5173); an explicit
+// FACE_LOGIN_ORIGINS wins.
+const origins = process.env.FACE_LOGIN_ORIGINS || `http://localhost:${demoPort},http://127.0.0.1:${demoPort}`;
+run('backend', ['--import', 'tsx', 'server/server.ts'], { HOST: host, PORT: port, FACE_LOGIN_ORIGINS: origins });
 run('vite', [viteBin, '--config', 'vite.config.ts', '--port', demoPort, '--strictPort', ...process.argv.slice(2)], {
   VITE_FACE_LOGIN_SERVER: backendUrl,
 });
