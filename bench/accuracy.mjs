@@ -30,7 +30,7 @@ import * as M from './metrics.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, ROOT, fmtDur, machineInfo, makeLog, mdTable, serveDirPlugin, startVite, summarize, watchPage } from './lib/harness.mjs';
 import { lfwDir, orlDir, requireDir, readLfwPairs, selectLfwPairs, listLfwIdentities, listOrl, shuffled, routeFaceSets } from './lib/datasets.mjs';
 import { EmbedCache, DEFAULT_CACHE_ROOT, hashFiles, fromBase64 } from './lib/embed-cache.mjs';
-import { cosine, euclidean, fuse, search, opensetMetrics } from './lib/openset.mjs';
+import { cosine, euclidean, fuse, search, opensetMetrics, ratesAtT } from './lib/openset.mjs';
 import { rocSvg, detSvg, svgToPng } from './lib/plots.mjs';
 import { verification, cells, pct, num, thr } from './lib/verify-report.mjs';
 
@@ -619,7 +619,7 @@ async function ident() {
     sizes = [20];
   }
   const keys = [...pool.flatMap((i) => i.images), ...singles.flatMap((i) => i.images)].map((p) => `lfw/${p}`);
-  const identFingerprint = (recipe) => fp('lfw-1n', PAGE_VERSION, ourSrc.digest, recipe, seed, sizes, keys.length, minScore, args.backend, productThreshold());
+  const identFingerprint = (recipe) => fp('lfw-1n', 2, PAGE_VERSION, ourSrc.digest, recipe, seed, sizes, keys.length, minScore, args.backend, hashFiles([PRODUCT_THRESHOLD_FILE]).digest);
   const results = [];
   const todo = recipes.filter((recipe) => !loadStored(join(outDir, `lfw-1n-${recipe.replace(/\+/g, '_')}.json`), identFingerprint(recipe)));
   if (todo.length) await ensureOurs(keys, allVariantIds(todo), FRAME_IMAGE, `1:N ${todo.join(', ')}`);
@@ -646,6 +646,15 @@ async function ident() {
     const nonMated = singles.flatMap((i) => i.images);
     const nmEmb = nonMated.map((p) => ({ id: null, emb: emb(p) }));
     const order = shuffled([...enrol.keys()].sort(), seed);
+    // Size-aware open-set threshold (src/core/calibration.ts): the per-comparison impostor tail is
+    // fitted on half of the never-enrolled identities (A) against the whole gallery, and the
+    // product's rule is evaluated on the other half (B) only.
+    const half = new Set(shuffled(nonMated.map((_, i) => i), seed + 1).slice(0, nonMated.length >> 1));
+    const nmA = nmEmb.filter((_, i) => half.has(i));
+    const nmB = nmEmb.filter((_, i) => !half.has(i));
+    const fullGallery = [...enrol.keys()].sort().map((id) => emb(enrol.get(id).gallery));
+    const impostorTail = fitImpostorTail(fullGallery, nmA);
+    const rule = await productIdentifyRule();
     const rows = [];
     for (const n of sizes) {
       const kept = n >= order.length ? [...enrol.keys()].sort() : order.slice(0, n);
@@ -656,7 +665,9 @@ async function ident() {
       const mr = search(gallery, mated);
       const nr = search(gallery, nmEmb);
       const m = opensetMetrics(mr, matedIds, nr, { fpirTargets: [1e-2, 3e-3], fixed: [productThreshold()].filter((x) => x !== null) });
-      rows.push({ gallery: kept.length, ...m, searchSeconds: (Date.now() - t) / 1000 });
+      const nrB = nr.filter((_, i) => !half.has(i));
+      const productRule = rule ? { ...ratesAtT(mr, nrB, matedIds, rule.threshold(kept.length)), fpirTarget: rule.fpir, half: 'B' } : null;
+      rows.push({ gallery: kept.length, ...m, productRule, searchSeconds: (Date.now() - t) / 1000 });
       log(`1:N ${recipe}, gallery ${kept.length}: rank-1 ${pct(m.rank1)}, FNIR@FPIR1e-2 ${pct(m.atFpir[0].fnir)} (T ${num(m.atFpir[0].threshold)}), FNIR@FPIR3e-3 ${pct(m.atFpir[1].fnir)} (T ${num(m.atFpir[1].threshold)})`);
     }
     const r = {
@@ -672,13 +683,56 @@ async function ident() {
       detection: { ...detSummary(cache, keys), identitiesWithoutEnrolableImage: noEnrol },
       counts: { identitiesWith2Plus: pool.length, enrolled: enrol.size, nonMatedProbes: nonMated.length, images: keys.length },
       productThreshold: productThreshold(),
+      impostorTail,
+      productRule: rule ? { source: 'identifyThreshold() of src/core/calibration.ts', fpir: rule.fpir, evaluatedOn: `non-mated half B (${nmB.length} probes; the tail was fitted on half A, ${nmA.length} probes)` } : null,
       rows,
     };
+    log(`1:N ${recipe}: impostor tail (fitted on ${impostorTail.comparisons.toLocaleString('en')} comparisons) ${impostorTail.table.map(([f, t]) => `${f}:${t}`).join(' ')}`);
     writeJson(file, r);
     writeMd(join(outDir, `${name}.md`), identMd(r));
     results.push(r);
   }
   return results;
+}
+
+/**
+ * Per-comparison impostor score tail: every non-mated probe against every gallery entry. Returns
+ * [fmr, threshold] rows (threshold = lowest 4-decimal cosine with FMR <= fmr) for the rates that
+ * at least 10 comparisons resolve.
+ */
+function fitImpostorTail(gallery, probes) {
+  const dim = gallery[0].length;
+  const scores = new Float32Array(gallery.length * probes.filter((p) => p.emb).length);
+  let n = 0;
+  for (const p of probes) {
+    if (!p.emb) continue;
+    for (const g of gallery) {
+      let dot = 0;
+      for (let k = 0; k < dim; k++) dot += p.emb[k] * g[k];
+      scores[n++] = dot;
+    }
+  }
+  const sorted = scores.subarray(0, n).sort().reverse(); // descending
+  const table = [];
+  for (const fmr of [1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6]) {
+    const k = Math.floor(fmr * n + 1e-9); // false matches allowed
+    if (k < 10) break;
+    table.push([fmr, M.roundUpAbove(sorted[k], 4)]);
+  }
+  return { comparisons: n, gallery: gallery.length, probes: probes.length, table };
+}
+
+/** The product's size-aware identify threshold (src/core/calibration.ts), loaded through tsx. */
+async function productIdentifyRule() {
+  try {
+    const { tsImport } = await import('tsx/esm/api');
+    const cal = await tsImport(join(ROOT, 'src/core/calibration.ts'), import.meta.url);
+    if (typeof cal.identifyThreshold !== 'function') return null;
+    return { fpir: cal.DEFAULT_IDENTIFY_FPIR, threshold: (n) => cal.identifyThreshold(n) };
+  } catch (e) {
+    log(`could not load src/core/calibration.ts: ${e.message}`);
+    return null;
+  }
 }
 
 function identMd(r) {
@@ -689,15 +743,18 @@ function identMd(r) {
     `${r.counts.images.toLocaleString('en')} images; ${r.counts.enrolled.toLocaleString('en')} enrolled identities (1 image each), ${r.counts.nonMatedProbes.toLocaleString('en')} non-mated probes (identities never enrolled). No face: ${r.detection.noFace} images${r.detection.identitiesWithoutEnrolableImage.length ? `; ${r.detection.identitiesWithoutEnrolableImage.length} identities could not be enrolled` : ''}. Seed ${r.config.seed}.`,
     '',
     mdTable(
-      ['gallery', 'mated probes', 'rank-1 (closed set)', 'rank-5', 'FNIR @ FPIR 1e-2', 'T (cosine)', 'FNIR @ FPIR 3e-3', 'T (cosine)', ...(pt ? [`at the product threshold ${pt}: FNIR / FPIR`] : [])],
+      ['gallery', 'mated probes', 'rank-1 (closed set)', 'rank-5', 'FNIR @ FPIR 1e-2', 'T (cosine)', 'FNIR @ FPIR 3e-3', 'T (cosine)', ...(pt ? [`fixed T ${pt} (1:1 default): FNIR / FPIR`] : []), ...(r.productRule ? ['product rule T(n): FNIR / FPIR (half B)'] : [])],
       r.rows.map((x) => [
         x.gallery.toLocaleString('en'), x.mated.toLocaleString('en'), pct(x.rank1), pct(x.rank5),
         `${pct(x.atFpir[0].fnir)} (FPIR ${x.atFpir[0].falsePositives}/${x.nonMated})`, num(x.atFpir[0].threshold),
         `${pct(x.atFpir[1].fnir)} (FPIR ${x.atFpir[1].falsePositives}/${x.nonMated})`, num(x.atFpir[1].threshold),
         ...(pt ? [`${pct(x.atThreshold[0].fnir)} / ${pct(x.atThreshold[0].fpir, 3)} (${x.atThreshold[0].falsePositives}/${x.nonMated})`] : []),
+        ...(r.productRule ? [x.productRule ? `${num(x.productRule.threshold)}: ${pct(x.productRule.fnir)} / ${pct(x.productRule.fpir, 2)} (${x.productRule.falsePositives}/${x.productRule.nonMated})` : 'n/a'] : []),
       ]),
     ),
     '',
+    ...(r.productRule ? [`Product rule: \`identifyThreshold(gallery size)\` (${r.productRule.source}, target FPIR ${r.productRule.fpir}), evaluated on ${r.productRule.evaluatedOn}.`, ''] : []),
+    ...(r.impostorTail ? [`Per-comparison impostor tail (fitted on non-mated half A: ${r.impostorTail.comparisons.toLocaleString('en')} probe x gallery comparisons), FMR -> lowest cosine: ${r.impostorTail.table.map(([f, t]) => `${f} -> ${t}`).join(', ')}.`, ''] : []),
   ].join('\n');
 }
 

@@ -4,13 +4,19 @@
  * directly by tests with `testConfig`-style overrides on `defaultConfig`.
  */
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_THRESHOLD } from '../src/core/calibration.js';
+import { DEFAULT_THRESHOLD, IMPOSTOR_TAIL } from '../src/core/calibration.js';
 
 export interface ModelSpec {
   /** Embedding length. */
   readonly size: number;
   /** Cosine at or above which a probe matches a template (accept / duplicate). */
   readonly threshold: number;
+  /**
+   * The model's per-comparison impostor tail ([FMR, cosine] rows, src/core/calibration.ts). With
+   * it, identify raises its threshold with the gallery size to hold FPIR at 1e-2; without it
+   * identify uses `threshold` as it is.
+   */
+  readonly impostorTail?: readonly (readonly [number, number])[];
 }
 
 /** Model id -> spec. The id is the widget's `Embedder.modelId`. */
@@ -20,7 +26,7 @@ export type ModelTable = Readonly<Record<string, ModelSpec>>;
 export const DEFAULT_MODEL_ID = 'mobilefacenet-expo-1.0.24';
 
 export const DEFAULT_MODELS: ModelTable = {
-  [DEFAULT_MODEL_ID]: { size: 192, threshold: DEFAULT_THRESHOLD },
+  [DEFAULT_MODEL_ID]: { size: 192, threshold: DEFAULT_THRESHOLD, impostorTail: IMPOSTOR_TAIL },
 };
 
 export type DbConfig =
@@ -149,7 +155,12 @@ export function validateModels(models: unknown, source: string): ModelTable {
     if (typeof s.threshold !== 'number' || !Number.isFinite(s.threshold) || s.threshold < -1 || s.threshold > 1) {
       throw new ConfigError(`${source}: model "${id}" needs a threshold (cosine) in [-1, 1].`);
     }
-    out[id] = { size: s.size!, threshold: s.threshold };
+    const tail = s.impostorTail;
+    if (tail !== undefined) {
+      const ok = Array.isArray(tail) && tail.length >= 2 && tail.every((row) => Array.isArray(row) && row.length === 2 && row[0]! > 0 && row[0]! < 1 && row[1]! >= -1 && row[1]! <= 1);
+      if (!ok) throw new ConfigError(`${source}: model "${id}" impostorTail must be >= 2 rows of [fmr in (0, 1), cosine in [-1, 1]].`);
+    }
+    out[id] = tail === undefined ? { size: s.size!, threshold: s.threshold } : { size: s.size!, threshold: s.threshold, impostorTail: tail };
   }
   if (Object.keys(out).length === 0) throw new ConfigError(`${source}: at least one model is required.`);
   return out;

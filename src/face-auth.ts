@@ -24,7 +24,14 @@ export interface CreateFaceAuthOptions {
   wasmUrl?: string;
   /** TF.js backend: 'auto' (WebGL on a real GPU, else WASM), or force 'webgl' | 'wasm' | 'cpu'. */
   backend?: BackendPreference;
+  /** 1:1 cosine threshold (default DEFAULT_THRESHOLD); also the floor of the identify threshold. */
   threshold?: number;
+  /**
+   * Identify (1:N) is open-set: its threshold rises with the number of enrolled templates to hold
+   * the false-positive identification rate (a stranger named as someone) at this value. Default
+   * 1e-2; `null` = identify at `threshold` whatever the gallery size. See identifyThreshold().
+   */
+  identifyFpir?: number | null;
   /** IndexedDB database name. Default 'face-login'. */
   dbName?: string;
   store?: TemplateStore;
@@ -88,8 +95,9 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
     : options.server
       ? new OnlineVerifier(new HttpVerifier({ baseUrl: options.server.url, timeoutMs: options.server.timeoutMs }), store, threshold, {
           allowOffline: options.server.allowOffline ?? false,
+          identifyFpir: options.identifyFpir,
         })
-      : new LocalVerifier(store, threshold);
+      : new LocalVerifier(store, threshold, { identifyFpir: options.identifyFpir });
   auth = new FaceAuth({
     camera,
     detector: d.value,

@@ -6,7 +6,7 @@ export type { FaceLoginErrorCode } from './core/errors.js';
 export * from './core/match.js';
 export * from './core/align.js';
 export * from './core/types.js';
-export { DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_SOURCE } from './core/calibration.js';
+export { DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_SOURCE, DEFAULT_IDENTIFY_FPIR, IMPOSTOR_TAIL, identifyThreshold, thresholdAtFmr, comparisonFmr } from './core/calibration.js';
 export { createFaceAuth } from './face-auth.js';
 export type { CreateFaceAuthOptions, FaceAuthReady } from './face-auth.js';
 export { UserMediaCamera, listCameras } from './adapters/camera/user-media-camera.js';

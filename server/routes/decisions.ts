@@ -6,6 +6,7 @@ import { bestScore, toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
 import { clientInfo, modelOf } from '../http.js';
 import { hashNonce, nonceMatches } from '../nonce.js';
+import { identifyThreshold } from '../../src/core/calibration.js';
 import { identifySchema, verifySchema } from '../schemas/routes.js';
 
 interface VerifyBody {
@@ -70,7 +71,11 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
     }
     await app.gallery.sync(consumed.seq);
     const best = app.gallery.best(modelId, [probe]);
-    const accepted = best !== null && best.score >= model.threshold;
+    // Open set: N templates give a stranger N chances, so the threshold rises with the gallery
+    // (src/core/calibration.ts, fitted on LFW 1:N) and never falls below the 1:1 threshold.
+    const templates = app.gallery.gallery(modelId)?.templates ?? 0;
+    const threshold = model.impostorTail ? identifyThreshold(templates, { floor: model.threshold, tail: model.impostorTail }) : model.threshold;
+    const accepted = best !== null && best.score >= threshold;
     await store.recordAttempt({
       at: now,
       action: 'identify',

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { verifyAssertion } from '../assertion.js';
 import type { StoreStats } from '../store/types.js';
+import { identifyThreshold } from '../../src/core/calibration.js';
 import {
   ADMIN_KEY,
   backends,
@@ -16,6 +17,7 @@ import {
   createDb,
   makeApp,
   MODEL,
+  normalise,
   randomFace,
   rng,
   samePerson,
@@ -161,6 +163,25 @@ describe.each(backends())('API on %s', (backend) => {
       const stranger = randomFace(r);
       expect(Math.max(...alice.map((a) => cos(a, stranger)), cos(bob[0]!, stranger))).toBeLessThan(THRESHOLD);
       expect((await c.identify(stranger)).body).toEqual({ decision: 'reject' });
+    });
+
+    it('identify raises its threshold with the gallery size; verify (1:1) does not', async () => {
+      const r2 = rng(4242);
+      for (let i = 0; i < 12; i++) expect((await c.enroll(`crowd-${i}`, [randomFace(r2)])).status).toBe(201);
+      // A probe at cosine 0.445 to bob's only template: above the 1:1 threshold (0.4332), below
+      // identifyThreshold(>= 13 templates) (>= 0.455).
+      const b = bob[0]!;
+      const noise = randomFace(r2);
+      const d = noise.reduce((acc, x, k) => acc + x * b[k]!, 0);
+      const orth = normalise(noise.map((x, k) => x - d * b[k]!));
+      const at = (c0: number) => normalise(b.map((x, k) => c0 * x + Math.sqrt(1 - c0 * c0) * orth[k]!));
+      expect(cos(at(0.445), b)).toBeCloseTo(0.445, 5);
+      expect(identifyThreshold(13)).toBeGreaterThan(0.445);
+      expect((await c.verify('bob', at(0.445))).body.decision).toBe('accept');
+      expect((await c.identify(at(0.445))).body).toEqual({ decision: 'reject' });
+      const who = await c.identify(at(0.6));
+      expect(who.body.decision).toBe('accept');
+      expect(who.body.userId).toBe('bob');
     });
 
     it("a user's score is the best template: a probe near one pose is accepted", async () => {

@@ -1,14 +1,30 @@
+import { identifyThreshold } from '../../core/calibration.js';
 import { decideIdentify, decideVerify } from '../../core/match.js';
 import type { IdentifyResult, TemplateStore, Verifier, VerifyResult } from '../../core/types.js';
+
+export interface LocalVerifierOptions {
+  /**
+   * Open-set identify: the false-positive identification rate to hold as the gallery grows
+   * (identifyThreshold() of src/core/calibration.ts; default 1e-2). `null` = identify uses the
+   * 1:1 threshold as it is, whatever the gallery size (not recommended beyond a few templates).
+   */
+  identifyFpir?: number | null;
+}
 
 /** Decides on the device against the TemplateStore (offline mode). */
 export class LocalVerifier implements Verifier {
   readonly kind = 'local' as const;
+  private readonly identifyFpir: number | null;
 
   constructor(
     private readonly store: TemplateStore,
     private readonly threshold: () => number,
-  ) {}
+    options: LocalVerifierOptions = {},
+  ) {
+    const fpir = options.identifyFpir === undefined ? 1e-2 : options.identifyFpir;
+    if (fpir !== null && !(fpir > 0 && fpir < 1)) throw new RangeError(`identifyFpir must be in (0, 1) or null, got ${fpir}.`);
+    this.identifyFpir = fpir;
+  }
 
   async verify(userId: string, probe: Float32Array, modelId: string): Promise<VerifyResult> {
     const templates = await this.store.templatesOf(userId, modelId);
@@ -16,7 +32,11 @@ export class LocalVerifier implements Verifier {
   }
 
   async identify(probe: Float32Array, modelId: string): Promise<IdentifyResult> {
-    const d = decideIdentify(probe, await this.store.allTemplates(modelId), this.threshold());
+    const templates = await this.store.allTemplates(modelId);
+    const floor = this.threshold();
+    // N templates give a stranger N chances: the threshold rises with the gallery (open set).
+    const t = this.identifyFpir === null ? floor : identifyThreshold(templates.length, { fpir: this.identifyFpir, floor });
+    const d = decideIdentify(probe, templates, t);
     return { userId: d.userId, score: d.score, threshold: d.threshold, decidedBy: 'device' };
   }
 }

@@ -8,6 +8,8 @@ export interface OnlineVerifierOptions {
   allowOffline?: boolean;
   /** Called when a queued backup was sent (or failed for a reason other than being offline). */
   onBackup?: (e: { userId: string; ok: boolean; error?: unknown }) => void;
+  /** Open-set identify on the device (offline path): see LocalVerifierOptions.identifyFpir. */
+  identifyFpir?: number | null;
 }
 
 /**
@@ -29,7 +31,7 @@ export class OnlineVerifier implements Verifier {
     threshold: () => number,
     private readonly options: OnlineVerifierOptions = {},
   ) {
-    this.local = new LocalVerifier(store, threshold);
+    this.local = new LocalVerifier(store, threshold, { identifyFpir: options.identifyFpir });
     globalThis.addEventListener?.('online', this.onOnline);
     void this.flushBackups();
   }

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_THRESHOLD, IMPOSTOR_TAIL, comparisonFmr, identifyThreshold, thresholdAtFmr } from '../../src/core/calibration.js';
+
+describe('size-aware identify threshold', () => {
+  it('per-comparison FMR: 1 - (1 - FPIR)^(1/N)', () => {
+    expect(comparisonFmr(0.01, 1)).toBeCloseTo(0.01, 12);
+    expect(comparisonFmr(0.01, 1000)).toBeCloseTo(1.00503e-5, 9);
+    // N comparisons at that rate give back the FPIR.
+    const f = comparisonFmr(0.01, 5000);
+    expect(1 - (1 - f) ** 5000).toBeCloseTo(0.01, 12);
+  });
+
+  it('hits the measured rows exactly and interpolates in log(FMR) between them', () => {
+    for (const [fmr, t] of IMPOSTOR_TAIL) expect(thresholdAtFmr(fmr)).toBeCloseTo(t, 10);
+    const mid = Math.sqrt(1e-4 * 3e-5); // halfway in log10 between the 1e-4 and 3e-5 rows
+    expect(thresholdAtFmr(mid)).toBeCloseTo((0.5343 + 0.5763) / 2, 10);
+  });
+
+  it('is monotone in the gallery size and never below the 1:1 threshold', () => {
+    const sizes = [0, 1, 5, 10, 100, 500, 1000, 5000, 10_000, 100_000, 1_000_000];
+    const ts = sizes.map((n) => identifyThreshold(n));
+    for (let i = 1; i < ts.length; i++) expect(ts[i]!).toBeGreaterThanOrEqual(ts[i - 1]!);
+    expect(ts[0]).toBe(DEFAULT_THRESHOLD);
+    expect(identifyThreshold(1)).toBe(DEFAULT_THRESHOLD); // FMR 1e-2 per comparison: 0.348 < floor
+    expect(identifyThreshold(1000)).toBeGreaterThan(0.6);
+    expect(identifyThreshold(1_000_000)).toBeLessThanOrEqual(0.99);
+    expect(identifyThreshold(100, { floor: 0.9 })).toBe(0.9);
+    // A stricter FPIR asks for a higher threshold.
+    expect(identifyThreshold(1000, { fpir: 1e-3 })).toBeGreaterThan(identifyThreshold(1000));
+  });
+
+  it('rejects nonsense', () => {
+    expect(() => identifyThreshold(-1)).toThrow(RangeError);
+    expect(() => identifyThreshold(1.5)).toThrow(RangeError);
+    expect(() => identifyThreshold(10, { fpir: 0 })).toThrow(RangeError);
+    expect(() => thresholdAtFmr(0)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryTemplateStore } from '../../src/adapters/store/memory-template-store.js';
+import { LocalVerifier } from '../../src/adapters/verifier/local-verifier.js';
+import { DEFAULT_THRESHOLD, identifyThreshold } from '../../src/core/calibration.js';
+
+const DIM = 192;
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+const unit = (v: number[]): Float32Array => {
+  const n = Math.hypot(...v);
+  return Float32Array.from(v, (x) => x / n);
+};
+const randomFace = (r: () => number) => unit(Array.from({ length: DIM }, () => r() - 0.5));
+/** A unit vector at cosine c to `b`. */
+function atCosine(b: Float32Array, c: number, r: () => number): Float32Array {
+  const n = randomFace(r);
+  const d = n.reduce((a, x, k) => a + x * b[k]!, 0);
+  const o = unit(Array.from(n, (x, k) => x - d * b[k]!));
+  return unit(Array.from(b, (x, k) => c * x + Math.sqrt(1 - c * c) * o[k]!));
+}
+
+describe('LocalVerifier identify is open-set with a size-aware threshold', () => {
+  const MODEL = 'm';
+  async function gallery(users: number) {
+    const r = rng(7);
+    const store = new MemoryTemplateStore();
+    const faces: Float32Array[] = [];
+    for (let i = 0; i < users; i++) {
+      const f = randomFace(r);
+      faces.push(f);
+      await store.saveTemplates(`u${i}`, MODEL, [{ embedding: f, pose: 'center' }]);
+    }
+    return { store, faces, r };
+  }
+
+  it('a near-threshold probe is someone in a tiny gallery and a stranger in a big one', async () => {
+    const small = await gallery(3);
+    const v3 = new LocalVerifier(small.store, () => DEFAULT_THRESHOLD);
+    const probe3 = atCosine(small.faces[1]!, 0.445, small.r);
+    expect(identifyThreshold(3)).toBe(DEFAULT_THRESHOLD);
+    expect((await v3.identify(probe3, MODEL)).userId).toBe('u1');
+
+    const big = await gallery(200);
+    const v200 = new LocalVerifier(big.store, () => DEFAULT_THRESHOLD);
+    const probe = atCosine(big.faces[1]!, 0.445, big.r);
+    const res = await v200.identify(probe, MODEL);
+    expect(res.userId).toBeNull();
+    expect(res.threshold).toBe(identifyThreshold(200));
+    expect(res.threshold).toBeGreaterThan(0.55);
+    // 1:1 verify of the same probe is still decided at the 1:1 threshold.
+    expect((await v200.verify('u1', probe, MODEL)).accepted).toBe(true);
+    // A clear match is still found in the big gallery.
+    expect((await v200.identify(atCosine(big.faces[1]!, 0.7, big.r), MODEL)).userId).toBe('u1');
+    // identifyFpir: null restores the fixed threshold (and the false positive).
+    const fixed = new LocalVerifier(big.store, () => DEFAULT_THRESHOLD, { identifyFpir: null });
+    expect((await fixed.identify(probe, MODEL)).userId).toBe('u1');
+  });
+
+  it('the page threshold is a floor', async () => {
+    const g = await gallery(3);
+    const v = new LocalVerifier(g.store, () => 0.8);
+    expect((await v.identify(atCosine(g.faces[0]!, 0.7, g.r), MODEL)).userId).toBeNull();
+    expect(() => new LocalVerifier(g.store, () => 0.5, { identifyFpir: 2 })).toThrow(RangeError);
+  });
+});
