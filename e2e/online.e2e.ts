@@ -4,7 +4,8 @@
  * the test reads its database to see what it stored and how it decided, and checks that nothing
  * the page received (events, HTTP bodies) carries a score. Then the server goes down: without
  * `offline="allow"` the element reports backend-unavailable; with it the device decides and the
- * offline enrolment is queued in IndexedDB, and sent as a backup once the server is back.
+ * offline enrolment is queued in IndexedDB; once the server is back it is enrolled there (with the
+ * server's checks, as online) and backed up, and the server then decides for that person.
  *
  * The test pages are served with CSP connect-src 'self' plus exactly this server's origin
  * (vite.config.ts, FACE_LOGIN_TEST_BACKEND from playwright.config.ts); a CSP violation fails the
@@ -248,7 +249,7 @@ test('backend down, offline="allow": the device enrolls (backup queued in Indexe
   expect(db((d) => d.prepare("SELECT COUNT(*) AS n FROM templates WHERE user_id = 'tony'").get())).toEqual({ n: 0 });
 });
 
-test('backend back: the queued backup is sent and the server stores it', async () => {
+test('backend back: the queued enrolment is enrolled on the server (and backed up), and the server then decides for that person', async () => {
   await backend.start();
   await withClip(profiles.C, B2(), { mode: 'verify', 'user-id': 'tony', backend: backend.url, compute: 'wasm', offline: 'allow' }, async (page) => {
     await waitForEvent(page, ['ready', 'error']);
@@ -256,13 +257,29 @@ test('backend back: the queued backup is sent and the server stores it', async (
       timeout: 30_000,
       polling: 250,
     });
+    const synced = await waitForEvent(page, ['synced'], 0, 10_000);
+    expect(synced.detail).toEqual({ userId: 'tony', modelId: DEFAULT_MODEL_ID, outcome: 'enrolled' });
+    const local = await localTemplates(page, 'tony');
+    expect(local).toHaveLength(3);
+    // Enrolled through the enroll route (the server's checks): the device's very templates.
+    const enrolled = db((d) => d.prepare("SELECT model_id, embedding FROM templates WHERE user_id = 'tony' ORDER BY id").all()) as { model_id: string; embedding: Buffer }[];
+    expect(enrolled.map((r) => r.model_id)).toEqual(Array(3).fill(DEFAULT_MODEL_ID));
+    for (const r of enrolled) expect(Math.max(...local.map((l) => dot(decodeEmbedding(r.embedding), l)))).toBeGreaterThan(0.9999);
+    // And backed up as before (restore to a device needs proof).
     const row = db((d) => d.prepare("SELECT model_id, templates FROM backups WHERE user_id = 'tony'").get()) as { model_id: string; templates: string } | undefined;
     expect(row?.model_id).toBe(DEFAULT_MODEL_ID);
     const backedUp = (JSON.parse(row!.templates) as { embedding: string }[]).map((t) => decodeEmbedding(Buffer.from(t.embedding, 'base64')));
-    const local = await localTemplates(page, 'tony');
     expect(backedUp).toHaveLength(3);
     for (const v of backedUp) expect(Math.max(...local.map((l) => dot(v, l)))).toBeGreaterThan(0.9999);
   });
-  // A backup is kept apart: tony is still not enrolled for matching on the server.
-  expect(db((d) => d.prepare("SELECT COUNT(*) AS n FROM templates WHERE user_id = 'tony'").get())).toEqual({ n: 0 });
+  // Tony on a device that has never seen him, from another photo: only the server can decide, and it accepts.
+  const attemptsBefore = db((d) => (d.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number }).n);
+  await withClip(profiles.B, B2(), online('verify', 'tony'), async (page) => {
+    const ev = await waitForEvent(page, DECISIONS);
+    expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'verified', detail: { userId: 'tony', decidedBy: 'server' } });
+    expect(await localTemplates(page, 'tony')).toEqual([]);
+    expect(verifyAssertion(ev.detail.assertion as string, SECRET, { sub: 'tony', action: 'verify' })).toMatchObject({ ok: true });
+  });
+  const attempts = db((d) => d.prepare('SELECT action, claimed_user, decision FROM attempts WHERE id > ? ORDER BY id').all(attemptsBefore));
+  expect(attempts).toEqual([{ action: 'verify', claimed_user: 'tony', decision: 'accept' }]);
 });

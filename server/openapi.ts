@@ -35,7 +35,7 @@ const STATUS_TEXT: Record<string, string> = {
   '200': 'OK',
   '201': 'Created',
   '204': 'No Content',
-  '4xx': 'Refused: { error: { code, message } } with a stable code (invalid-body, invalid-embedding, invalid-nonce, unknown-model, unknown-user, duplicate-enrollment, proof-required, locked-out, rate-limited, ...)',
+  '4xx': 'Refused: { error: { code, message } } with a stable code (invalid-body, invalid-embedding, invalid-nonce, unknown-model, unknown-user, duplicate-enrollment, already-enrolled, proof-required, locked-out, rate-limited, ...)',
   '5xx': 'Internal error: { error: { code: "internal", message } }',
 };
 

@@ -11,7 +11,7 @@ import { fetchManifest, type LoadProgress } from './adapters/models/model-files.
 import { IdbTemplateStore } from './adapters/store/idb-template-store.js';
 import { LocalVerifier } from './adapters/verifier/local-verifier.js';
 import { HttpVerifier } from './adapters/verifier/http-verifier.js';
-import { OnlineVerifier } from './adapters/verifier/online-verifier.js';
+import { OnlineVerifier, type BackupEvent } from './adapters/verifier/online-verifier.js';
 import { DEFAULT_THRESHOLD } from './core/calibration.js';
 import { FaceAuth, assertLivenessMode, type FaceAuthOptions } from './core/engine.js';
 import { abortError } from './core/errors.js';
@@ -43,9 +43,11 @@ export interface CreateFaceAuthOptions {
   flip?: boolean;
   /**
    * Server-side verification (server/ in this repo): the server decides; with allowOffline the
-   * device decides when the server cannot be reached, and offline enrolments are backed up later.
+   * device decides when the server cannot be reached, and offline enrolments are sent when it is
+   * back: enrolled there if the server does not know the user yet, else backed up; `onBackup`
+   * hears what became of each (enrolled, backed-up, or refused, e.g. duplicate-enrollment).
    */
-  server?: { url: string; allowOffline?: boolean; timeoutMs?: number };
+  server?: { url: string; allowOffline?: boolean; timeoutMs?: number; onBackup?: (e: BackupEvent) => void };
   /** A custom Verifier (overrides `server`). */
   verifier?: (store: TemplateStore, threshold: () => number) => Verifier;
   /**
@@ -95,6 +97,7 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
     : options.server
       ? new OnlineVerifier(new HttpVerifier({ baseUrl: options.server.url, timeoutMs: options.server.timeoutMs }), store, threshold, {
           allowOffline: options.server.allowOffline ?? false,
+          onBackup: options.server.onBackup,
           identifyFpir: options.identifyFpir,
         })
       : new LocalVerifier(store, threshold, { identifyFpir: options.identifyFpir });

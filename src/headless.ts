@@ -18,5 +18,6 @@ export { CanvasAligner, mirrorImageData } from './adapters/aligner/canvas-aligne
 export { IdbTemplateStore, DB_VERSION } from './adapters/store/idb-template-store.js';
 export { MemoryTemplateStore } from './adapters/store/memory-template-store.js';
 export { LocalVerifier } from './adapters/verifier/local-verifier.js';
+export type { BackupEvent } from './adapters/verifier/online-verifier.js';
 export { fetchManifest, fetchModelFile } from './adapters/models/model-files.js';
 export type { LoadProgress, ModelManifest } from './adapters/models/model-files.js';

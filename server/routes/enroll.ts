@@ -12,6 +12,11 @@
  * check runs against this instance's gallery synced to the database, and the write only commits
  * if the change sequence has not moved since (optimistic; on a move, sync and check again), so
  * two instances cannot both admit the same face for two users.
+ *
+ * `ifNotEnrolled: true` (the widget's flush of an enrolment made offline): refused with 409
+ * already-enrolled when the user already has templates for the model, checked before the proof
+ * and again inside the optimistic loop, so such a request only ever creates an enrolment and
+ * never touches one made elsewhere (the widget then sends the templates as a backup instead).
  */
 import type { FastifyInstance } from 'fastify';
 import { bestScore, toUnitVector } from '../embedding.js';
@@ -27,6 +32,7 @@ interface Body {
   modelId: string;
   templates: { embedding: unknown[]; pose: Pose }[];
   replace?: boolean;
+  ifNotEnrolled?: boolean;
 }
 
 const MAX_TRIES = 50;
@@ -40,7 +46,7 @@ export default async function enrollRoutes(app: FastifyInstance): Promise<void> 
   const { config, store } = app;
 
   app.post<{ Body: Body }>('/v1/enroll', { schema: enrollSchema }, async (req, reply) => {
-    const { nonce, userId, modelId, templates, replace = true } = req.body;
+    const { nonce, userId, modelId, templates, replace = true, ifNotEnrolled = false } = req.body;
     await app.limitUser(req, userId);
     const model = modelOf(config, modelId);
     const fresh: NewTemplate[] = templates.map((t, i) => ({
@@ -53,6 +59,12 @@ export default async function enrollRoutes(app: FastifyInstance): Promise<void> 
     if (!nonceMatches(consumed.nonce, 'enroll', userId, now)) {
       throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for enroll of this user.');
     }
+    const refuseIfEnrolled = async (): Promise<void> => {
+      if (ifNotEnrolled && (await store.templatesOf(userId, modelId)).length > 0) {
+        throw new ApiError('already-enrolled', `This user already has templates for model ${modelId} (ifNotEnrolled).`);
+      }
+    };
+    await refuseIfEnrolled();
 
     if (await store.userExists(userId)) {
       if (proof === null) {
@@ -76,6 +88,7 @@ export default async function enrollRoutes(app: FastifyInstance): Promise<void> 
     const result = await app.serializeEnroll(async () => {
       for (let i = 0; i < MAX_TRIES; i++) {
         await app.gallery.sync();
+        await refuseIfEnrolled(); // an enrolment committed meanwhile (another request, another instance)
         const other = app.gallery.best(modelId, probes, userId);
         if (other && other.score >= model.threshold) {
           throw new ApiError('duplicate-enrollment', 'This face is already enrolled for another user.');

@@ -50,7 +50,9 @@ export const enrollSchema = {
   description:
     'Stores one template per pose for the model (replacing that user\'s templates for the model by default). Refused with ' +
     'duplicate-enrollment (409) when any template matches ANOTHER user at the model\'s threshold. Enrolling a user id that ' +
-    'already has data needs proof: the new face matches the old templates, or an assertion for the user, or the admin key.',
+    'already has data needs proof: the new face matches the old templates, or an assertion for the user, or the admin key. ' +
+    'With ifNotEnrolled: true, refused with already-enrolled (409) when the user already has templates for the model ' +
+    '(the widget flushing an enrolment made offline: it only ever creates an enrolment, never replaces or adds to one).',
   headers: proofHeaders,
   body: {
     type: 'object',
@@ -72,6 +74,11 @@ export const enrollSchema = {
         },
       },
       replace: { type: 'boolean', default: true },
+      ifNotEnrolled: {
+        type: 'boolean',
+        default: false,
+        description: 'Only create: 409 already-enrolled when the user already has templates for the model.',
+      },
     },
   },
   response: {

@@ -382,6 +382,34 @@ describe.each(backends())('API on %s', (backend) => {
       expect((await c.enroll('dave', [randomFace(r2)], {}, { 'x-face-login-admin-key': ADMIN_KEY })).status).toBe(201);
     });
 
+    it('ifNotEnrolled only creates: an enrolled user is refused with already-enrolled, a backed-up one is enrolled', async () => {
+      const r2 = rng(7);
+      // alice is enrolled: even her own face does not touch her templates.
+      await storesNothing(async () => {
+        const same = await c.enroll('alice', [samePerson(alice[0]!, r)], { ifNotEnrolled: true, replace: false });
+        expect([same.status, same.body.error.code]).toEqual([409, 'already-enrolled']);
+        const other = await c.enroll('alice', [randomFace(r2)], { ifNotEnrolled: true });
+        expect([other.status, other.body.error.code]).toEqual([409, 'already-enrolled']);
+      });
+      // A new user is enrolled as usual, duplicate check included.
+      const dup = await c.enroll('walt', [samePerson(bob[0]!, r)], { ifNotEnrolled: true, replace: false });
+      expect([dup.status, dup.body.error.code]).toEqual([409, 'duplicate-enrollment']);
+      const walt = randomFace(r2);
+      // A user with only a backup (the offline widget's) is not enrolled: the same face enrolls...
+      const backup = await c.req('PUT', '/v1/backup/walt', {
+        nonce: await c.nonce('backup', 'walt'),
+        modelId: MODEL,
+        templates: [{ embedding: walt, pose: 'center', createdAt: 1 }],
+      });
+      expect(backup.status).toBe(204);
+      const other = await c.enroll('walt', [randomFace(r2)], { ifNotEnrolled: true, replace: false });
+      expect([other.status, other.body.error.code]).toEqual([403, 'proof-required']);
+      expect((await c.enroll('walt', [samePerson(walt, r2)], { ifNotEnrolled: true, replace: false })).body).toEqual({ userId: 'walt', templates: 1 });
+      expect((await c.verify('walt', samePerson(walt, r2))).body.decision).toBe('accept');
+      // ...and once enrolled, a second one is refused.
+      expect((await c.enroll('walt', [samePerson(walt, r2)], { ifNotEnrolled: true })).body.error.code).toBe('already-enrolled');
+    });
+
     it('caps templates per user when adding', async () => {
       const r2 = rng(6);
       const erin = randomFace(r2);

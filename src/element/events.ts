@@ -46,6 +46,20 @@ export interface FaceLoginErrorDetail {
   code: FaceLoginErrorCode;
   message: string;
 }
+/** An enrolment made offline (offline="allow"), once the server answered for it. */
+export interface FaceLoginSyncedDetail {
+  userId: string;
+  modelId: string;
+  /**
+   * enrolled: the server did not know the user; it enrolled them (and now decides for them).
+   * backed-up: the server already had the user enrolled; the device's templates were only backed up.
+   * refused: the server refused (code: e.g. duplicate-enrollment); the device keeps its templates.
+   */
+  outcome: 'enrolled' | 'backed-up' | 'refused';
+  /** Present when something was refused. */
+  code?: FaceLoginErrorCode;
+  message?: string;
+}
 export interface FaceLoginProgressDetail {
   /** Model bytes received so far and expected in total (all files). */
   loaded: number;
@@ -66,6 +80,7 @@ export interface FaceLoginEventMap {
   'face-login-rejected': CustomEvent<FaceLoginRejectedDetail>;
   'face-login-error': CustomEvent<FaceLoginErrorDetail>;
   'face-login-status': CustomEvent<FaceLoginStatusDetail>;
+  'face-login-synced': CustomEvent<FaceLoginSyncedDetail>;
 }
 
 export type FaceLoginEventName = keyof FaceLoginEventMap;

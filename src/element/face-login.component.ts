@@ -9,6 +9,7 @@ import type { BackendPreference } from '../adapters/embedder/tf-backend.js';
 import type { LoadProgress } from '../adapters/models/model-files.js';
 import { createFaceAuth, type CreateFaceAuthOptions, type FaceAuthReady } from '../face-auth.js';
 import { FaceAuthController } from './face-auth-controller.js';
+import type { BackupEvent } from '../adapters/verifier/online-verifier.js';
 import { parseBackend } from './backend-attribute.js';
 import { emit, type FaceLoginMode } from './events.js';
 import { messagesFor, type FaceLoginStatus, type Messages } from './i18n.js';
@@ -53,6 +54,7 @@ const POSES: ReadonlySet<string> = new Set(['center', 'left', 'right', 'up', 'do
  * @event face-login-rejected - Verify failed, or identify found nobody (userId null = unknown). detail: { mode, userId, score?, threshold?, decidedBy }
  * @event face-login-error - Something went wrong. detail: { code, message } (code is stable, see FaceLoginErrorCode)
  * @event face-login-status - The status line changed. detail: { status, message }
+ * @event face-login-synced - With offline="allow": an enrolment made offline reached the server (enrolled there, or backed up when the server already had the user) or was refused by it. detail: { userId, modelId, outcome, code?, message? }
  *
  * @csspart preview - The box holding the video, the overlay and the hint.
  * @csspart video - The camera video (mirrored).
@@ -136,7 +138,7 @@ export class FaceLoginElement extends LitElement {
       return {
         modelsUrl: this.modelsUrl,
         wasmUrl: this.wasmUrl,
-        ...parseBackend(this.backend, this.compute, this.offline),
+        ...this.backendOptions(),
         threshold: this.threshold,
         dbName: this.dbName,
         video: this.renderRoot.querySelector('video') ?? undefined,
@@ -150,6 +152,21 @@ export class FaceLoginElement extends LitElement {
     onFrame: (obs) => this.drawOverlay(obs),
     onGuidance: (g) => this.onGuidance(g),
   });
+
+  private backendOptions(): Pick<CreateFaceAuthOptions, 'backend' | 'server'> {
+    const parsed = parseBackend(this.backend, this.compute, this.offline);
+    if (!parsed.server) return parsed;
+    const onBackup = (e: BackupEvent) => {
+      const err = isFaceLoginError(e.error) ? e.error : null;
+      emit(this, 'face-login-synced', {
+        userId: e.userId,
+        modelId: e.modelId,
+        outcome: e.outcome,
+        ...(e.error !== undefined ? { code: err?.code ?? 'backend-error', message: err?.message ?? String(e.error) } : {}),
+      });
+    };
+    return { ...parsed, server: { ...parsed.server, onBackup } };
+  }
 
   /** The headless engine, once ready (null before and after). */
   get engine() {

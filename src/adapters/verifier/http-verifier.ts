@@ -26,6 +26,21 @@ const SERVER_CODES: Record<string, FaceLoginErrorCode> = {
   'unknown-user': 'not-enrolled',
 };
 
+/**
+ * A refusal the server itself gave (a 4xx with its error body): `serverCode` is the server's own
+ * stable code (e.g. duplicate-enrollment, proof-required, already-enrolled), `code` the page's.
+ */
+export class ServerRefusal extends FaceLoginError {
+  constructor(
+    code: FaceLoginErrorCode,
+    message: string,
+    readonly serverCode: string,
+    readonly status: number,
+  ) {
+    super(code, message);
+  }
+}
+
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
@@ -81,7 +96,8 @@ export class HttpVerifier implements Verifier {
       const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
       if (res.status >= 500) throw new FaceLoginError('backend-unavailable', `The verification server failed: ${message}`);
       const code = SERVER_CODES[serverCode] ?? 'backend-error';
-      throw new FaceLoginError(code, `The verification server refused the request (${serverCode || res.status}): ${message}`);
+      const text = `The verification server refused the request (${serverCode || res.status}): ${message}`;
+      throw err ? new ServerRefusal(code, text, serverCode, res.status) : new FaceLoginError(code, text);
     }
     return json;
   }
@@ -119,13 +135,18 @@ export class HttpVerifier implements Verifier {
     return { userId: null, decidedBy: 'server' };
   }
 
-  async enroll(userId: string, modelId: string, templates: readonly NewTemplate[], options: { replace: boolean }): Promise<void> {
+  /**
+   * `ifNotEnrolled`: only create an enrolment; a user who already has templates for the model is
+   * refused (ServerRefusal with serverCode 'already-enrolled') and left as the server has them.
+   */
+  async enroll(userId: string, modelId: string, templates: readonly NewTemplate[], options: { replace: boolean; ifNotEnrolled?: boolean }): Promise<void> {
     const nonce = await this.challenge('enroll', userId);
     const r = await this.request('POST', '/v1/enroll', {
       nonce,
       userId,
       modelId,
       replace: options.replace,
+      ...(options.ifNotEnrolled ? { ifNotEnrolled: true } : {}),
       templates: templates.map((t) => ({ embedding: Array.from(t.embedding), pose: t.pose })),
     });
     if (!isRecord(r) || r.userId !== userId) throw this.bad('enrolment not confirmed');

@@ -1,13 +1,41 @@
 import { isFaceLoginError } from '../../core/errors.js';
 import type { IdentifyResult, NewTemplate, TemplateStore, Verifier, VerifyResult } from '../../core/types.js';
-import type { HttpVerifier } from './http-verifier.js';
+import { ServerRefusal, type HttpVerifier } from './http-verifier.js';
 import { LocalVerifier } from './local-verifier.js';
+
+/**
+ * What became of one enrolment made offline, once the server answered:
+ * - `enrolled`: the user was not enrolled on the server; the device's templates were enrolled
+ *   there (same route and checks as an online enrolment) and backed up. The server now decides.
+ * - `backed-up`: the user was already enrolled on the server (e.g. on another device): its
+ *   templates were left as they are, and the device's were stored as a backup only.
+ * - `refused`: the server refused (duplicate-enrollment: the face is another user's;
+ *   proof-required: the id belongs to another face, or enrolment is closed; ...). `error` says
+ *   why. The item leaves the queue (it is not retried) and the device keeps its templates.
+ *   (`enrolled` with an `error`: the enrolment went through and only its backup was refused.)
+ * Still unreachable, rate limited, or an answer that is not the server's: nothing is reported,
+ * the item stays queued for the next flush (on `online`, after each server decision, next load).
+ */
+export interface BackupEvent {
+  userId: string;
+  modelId: string;
+  ok: boolean;
+  outcome: 'enrolled' | 'backed-up' | 'refused';
+  error?: unknown;
+}
+
+/** Server answers after which a queued item is tried again later rather than given up. */
+const RETRY_LATER = new Set(['rate-limited', 'locked-out', 'invalid-nonce']);
+
+/** Most templates one enrolment / one backup request may carry (server schemas). */
+const MAX_ENROLL_TEMPLATES = 10;
+const MAX_BACKUP_TEMPLATES = 20;
 
 export interface OnlineVerifierOptions {
   /** When the server cannot be reached, decide on the device instead of failing. Default false. */
   allowOffline?: boolean;
-  /** Called when a queued backup was sent (or failed for a reason other than being offline). */
-  onBackup?: (e: { userId: string; ok: boolean; error?: unknown }) => void;
+  /** Called for each queued offline enrolment the server answered (see BackupEvent); not while it stays unreachable. */
+  onBackup?: (e: BackupEvent) => void;
   /** Open-set identify on the device (offline path): see LocalVerifierOptions.identifyFpir. */
   identifyFpir?: number | null;
 }
@@ -15,9 +43,10 @@ export interface OnlineVerifierOptions {
 /**
  * Server-side verification with an offline path. The server decides whenever it can be
  * reached. When it cannot (backend-unavailable) and the page allows it, the device decides
- * against its own templates, and enrolments made offline are queued (in IndexedDB) and backed up
- * to the server when the connection returns. Any other server answer (reject, locked-out,
- * duplicate-enrollment) is final: it is never retried locally.
+ * against its own templates, and enrolments made offline are queued (in IndexedDB). When the
+ * connection returns, each queued user is enrolled on the server if it does not know them yet
+ * (so they can then log in through it), or else only backed up (see BackupEvent). Any other
+ * server answer (reject, locked-out, duplicate-enrollment) is final: it is never retried locally.
  */
 export class OnlineVerifier implements Verifier {
   readonly kind = 'remote' as const;
@@ -71,19 +100,38 @@ export class OnlineVerifier implements Verifier {
     }
   }
 
-  /** Sends every queued backup; stops at the first "still offline". Safe to call any time. */
+  /**
+   * Sends every queued offline enrolment; stops at the first "still offline" (or rate limit).
+   * Safe to call any time. Per user: enroll with `ifNotEnrolled` (nonce, duplicate-face check,
+   * model id: everything an online enrolment goes through; never replaces an enrolment made
+   * elsewhere), then back up. A final refusal is reported and dequeued; local templates stay.
+   */
   flushBackups(): Promise<void> {
     this.flushing ??= (async () => {
       try {
         for (const item of await this.store.pendingBackups()) {
-          const templates = await this.store.templatesOf(item.userId, item.modelId);
+          const { userId, modelId } = item;
+          const templates = await this.store.templatesOf(userId, modelId);
+          let enrolled = false;
           try {
-            if (templates.length > 0) await this.remote.backup(item.userId, item.modelId, templates);
-            await this.store.backupDone(item.userId, item.queuedAt);
-            this.options.onBackup?.({ userId: item.userId, ok: true });
+            if (templates.length > 0) {
+              const newest = [...templates].sort((a, b) => b.createdAt - a.createdAt);
+              try {
+                await this.remote.enroll(userId, modelId, newest.slice(0, MAX_ENROLL_TEMPLATES), { replace: false, ifNotEnrolled: true });
+                enrolled = true;
+              } catch (e) {
+                if (!(e instanceof ServerRefusal && e.serverCode === 'already-enrolled')) throw e;
+              }
+              await this.remote.backup(userId, modelId, newest.slice(0, MAX_BACKUP_TEMPLATES));
+            }
+            await this.store.backupDone(userId, item.queuedAt);
+            this.options.onBackup?.({ userId, modelId, ok: true, outcome: enrolled ? 'enrolled' : 'backed-up' });
           } catch (e) {
             if (isFaceLoginError(e) && e.code === 'backend-unavailable') return;
-            this.options.onBackup?.({ userId: item.userId, ok: false, error: e });
+            // A rate limit, or an answer that is not the server's own (a proxy's page): later.
+            if (!(e instanceof ServerRefusal) || RETRY_LATER.has(e.serverCode)) return;
+            await this.store.backupDone(userId, item.queuedAt);
+            this.options.onBackup?.({ userId, modelId, ok: enrolled, outcome: enrolled ? 'enrolled' : 'refused', error: e });
           }
         }
       } catch {
