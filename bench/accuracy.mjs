@@ -12,8 +12,9 @@
  * ident (1:N open-set on LFW), orl (ORL verification + 1:N, both systems), exp (experiments),
  * summary (bench/results/ACCURACY.md from the result files). Default: lfw,faceapi,ident,orl,summary.
  *
- * Our configuration (the product's default unless given): --scale S (CanvasAligner templateScale),
- * --flip (MobileFaceNetEmbedder flip: true), --weights w1,w2,w3,w4 (CanvasAligner keypointWeights).
+ * Ours = the product's default (flip TTA: recipe s1.00+s1.00-m; beside it s1.00, no flip) unless
+ * given: --scale S (CanvasAligner templateScale), --weights w1,w2,w3,w4 (keypointWeights),
+ * --no-flip (one embedding per crop), or --recipe R (any experiment recipe).
  *
  * Embeddings are cached under $BENCH_CACHE_DIR or <os tmp>/face-login-bench-cache (never in the
  * repo), keyed by the model files, the pipeline's source files and the framing; a stored result
@@ -76,7 +77,7 @@ const { values: args } = parseArgs({
     'no-cache': { type: 'boolean', default: false },
     fresh: { type: 'boolean', default: false },
     scale: { type: 'string', default: '1' },
-    flip: { type: 'boolean', default: false },
+    'no-flip': { type: 'boolean', default: false },
     weights: { type: 'string' },
     recipe: { type: 'string' },
     also: { type: 'string' },
@@ -149,16 +150,18 @@ const variantId = ({ scale, weights, flip }) => `s${scale.toFixed(2)}${weights &
 const parseRecipe = (r) => r.split('+').map((s) => parseVariant(s.trim()));
 const recipeLabel = (r) => r;
 
-// Defaults = the product's pipeline as createFaceAuth builds it (src/face-auth.ts: new CanvasAligner(), flip off):
-// keep --scale/--weights/--flip defaults in step with it.
-const ourVariant = variantId({ scale: Number(args.scale), weights: args.weights?.split(',').map(Number), flip: args.flip });
-/** Our main configuration: one product-path variant (or --recipe for an experiment's recipe). */
-const OURS = args.recipe ?? ourVariant;
+// Default = the product's pipeline as createFaceAuth builds it (src/face-auth.ts: new CanvasAligner(),
+// flip on: the crop's and the mirrored crop's L2-normalised embeddings added = recipe s1.00+s1.00-m).
+// --scale/--weights/--no-flip give another single configuration; --recipe any recipe.
+const custom = args.scale !== '1' || args.weights !== undefined || args['no-flip'];
+const baseVariant = variantId({ scale: Number(args.scale), weights: args.weights?.split(',').map(Number) });
+/** Our main configuration (the product's by default). */
+const OURS = args.recipe ?? (args['no-flip'] ? baseVariant : `${baseVariant}+${baseVariant}-m`);
 /**
- * Reported beside it (LFW, 1:N, ORL): by default flip TTA on top of it (its normalised embedding
- * + the mirrored crop's), unless OURS already flips or this is the smoke run. --also '' for none.
+ * Reported beside it (LFW, 1:N, ORL): by default the same pipeline without flip (one embedding per
+ * crop), unless this is the smoke run. --also '' for none.
  */
-const ALSO = (args.also ?? (SMOKE || OURS.includes('-F') || OURS.includes('+') ? '' : `${OURS}+${OURS}-m`)).split(',').map((x) => x.trim()).filter(Boolean);
+const ALSO = (args.also ?? (SMOKE || args.recipe || custom ? '' : baseVariant)).split(',').map((x) => x.trim()).filter(Boolean);
 const OURS_ALL = [OURS, ...ALSO];
 
 function describeRecipe(recipe) {

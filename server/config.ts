@@ -4,7 +4,7 @@
  * directly by tests with `testConfig`-style overrides on `defaultConfig`.
  */
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_THRESHOLD, IMPOSTOR_TAIL } from '../src/core/calibration.js';
+import { DEFAULT_MODEL_ID as WIDGET_DEFAULT_MODEL_ID, MODEL_CALIBRATIONS } from '../src/core/calibration.js';
 
 export interface ModelSpec {
   /** Embedding length. */
@@ -22,12 +22,13 @@ export interface ModelSpec {
 /** Model id -> spec. The id is the widget's `Embedder.modelId`. */
 export type ModelTable = Readonly<Record<string, ModelSpec>>;
 
-/** The widget's MobileFaceNet (src/adapters/embedder/mobilefacenet-embedder.ts MOBILEFACENET_ID). */
-export const DEFAULT_MODEL_ID = 'mobilefacenet-expo-1.0.24';
+/** The widget's default model id (MobileFaceNet with flip TTA; src/core/calibration.ts). */
+export const DEFAULT_MODEL_ID = WIDGET_DEFAULT_MODEL_ID;
 
-export const DEFAULT_MODELS: ModelTable = {
-  [DEFAULT_MODEL_ID]: { size: 192, threshold: DEFAULT_THRESHOLD, impostorTail: IMPOSTOR_TAIL },
-};
+/** Every model the widget can produce, with its calibrated threshold and impostor tail. */
+export const DEFAULT_MODELS: ModelTable = Object.fromEntries(
+  Object.entries(MODEL_CALIBRATIONS).map(([id, c]) => [id, { size: 192, threshold: c.threshold, impostorTail: c.tail }]),
+);
 
 export type DbConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
@@ -147,7 +148,7 @@ export function validateModels(models: unknown, source: string): ModelTable {
   }
   const out: Record<string, ModelSpec> = {};
   for (const [id, spec] of Object.entries(models)) {
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(`${source}: bad model id "${id}".`);
+    if (!/^[A-Za-z0-9._+-]{1,64}$/.test(id)) throw new ConfigError(`${source}: bad model id "${id}".`);
     const s = spec as Partial<ModelSpec> | null;
     if (!s || !Number.isInteger(s.size) || s.size! < 2 || s.size! > 2048) {
       throw new ConfigError(`${source}: model "${id}" needs an integer size in [2, 2048].`);

@@ -12,7 +12,7 @@ import { IdbTemplateStore } from './adapters/store/idb-template-store.js';
 import { LocalVerifier } from './adapters/verifier/local-verifier.js';
 import { HttpVerifier } from './adapters/verifier/http-verifier.js';
 import { OnlineVerifier, type BackupEvent } from './adapters/verifier/online-verifier.js';
-import { DEFAULT_THRESHOLD } from './core/calibration.js';
+import { calibrationFor, DEFAULT_THRESHOLD } from './core/calibration.js';
 import { FaceAuth, assertLivenessMode, type FaceAuthOptions } from './core/engine.js';
 import { abortError } from './core/errors.js';
 import type { Camera, TemplateStore, Verifier } from './core/types.js';
@@ -24,7 +24,10 @@ export interface CreateFaceAuthOptions {
   wasmUrl?: string;
   /** TF.js backend: 'auto' (WebGL on a real GPU, else WASM), or force 'webgl' | 'wasm' | 'cpu'. */
   backend?: BackendPreference;
-  /** 1:1 cosine threshold (default DEFAULT_THRESHOLD); also the floor of the identify threshold. */
+  /**
+   * 1:1 cosine threshold; default: the embedder's calibrated threshold (MODEL_CALIBRATIONS; 0.4240
+   * with flip, 0.4332 without). Also the floor of the identify threshold.
+   */
   threshold?: number;
   /**
    * Identify (1:N) is open-set: its threshold rises with the number of enrolled templates to hold
@@ -39,7 +42,10 @@ export interface CreateFaceAuthOptions {
   /** Video element the default camera renders into. */
   video?: HTMLVideoElement;
   deviceId?: string;
-  /** Flip test-time augmentation (embed the mirrored crop too). */
+  /**
+   * Flip test-time augmentation (embed the mirrored crop too). Default true: measured +0.13 pt
+   * LFW accuracy and TAR @ FAR 1e-3 97.70 % -> 98.10 % for one more embedding per frame.
+   */
   flip?: boolean;
   /**
    * Server-side verification (server/ in this repo): the server decides; with allowOffline the
@@ -76,7 +82,7 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   const backend = await selectBackend(preference, wasmBase + 'tfjs/');
   const manifest = await fetchManifest(modelsUrl, signal);
   const detectorP = MediaPipeDetector.create({ modelsUrl, wasmUrl: wasmBase + 'mediapipe', manifest, signal, onProgress });
-  const embedderP = MobileFaceNetEmbedder.create({ modelsUrl, manifest, backend: backend.backend, flip: options.flip ?? false, signal, onProgress });
+  const embedderP = MobileFaceNetEmbedder.create({ modelsUrl, manifest, backend: backend.backend, flip: options.flip ?? true, signal, onProgress });
   const [d, e] = await Promise.allSettled([detectorP, embedderP]);
   if (d.status === 'rejected' || e.status === 'rejected') {
     if (d.status === 'fulfilled') d.value.dispose();
@@ -91,7 +97,8 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   const store = options.store ?? new IdbTemplateStore({ dbName: options.dbName });
   const camera = options.camera ?? new UserMediaCamera({ video: options.video, deviceId: options.deviceId });
   let auth: FaceAuth | null = null;
-  const threshold = () => auth?.threshold ?? options.threshold ?? DEFAULT_THRESHOLD;
+  const calibrated = calibrationFor(e.value.modelId)?.threshold ?? DEFAULT_THRESHOLD;
+  const threshold = () => auth?.threshold ?? options.threshold ?? calibrated;
   const verifier = options.verifier
     ? options.verifier(store, threshold)
     : options.server
@@ -108,7 +115,7 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
     embedder: e.value,
     store,
     verifier,
-    threshold: options.threshold ?? DEFAULT_THRESHOLD,
+    threshold: options.threshold ?? calibrated,
     ...options.engine,
   });
   return { auth, backend, loadMs: performance.now() - t0 };

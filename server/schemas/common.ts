@@ -27,7 +27,7 @@ export const modelId = {
   type: 'string',
   minLength: 1,
   maxLength: 64,
-  description: 'The embedder\'s model id (e.g. mobilefacenet-expo-1.0.24); see GET /v1/health for the configured ones.',
+  description: 'The embedder\'s model id (e.g. mobilefacenet-expo-1.0.24+flip); see GET /v1/health for the configured ones.',
 } as const;
 
 /** Length and finiteness are checked against the model by the handler (invalid-embedding). */

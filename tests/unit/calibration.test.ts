@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLD, IMPOSTOR_TAIL, comparisonFmr, identifyThreshold, thresholdAtFmr } from '../../src/core/calibration.js';
+import { DEFAULT_MODEL_ID, DEFAULT_THRESHOLD, IMPOSTOR_TAIL, MODEL_CALIBRATIONS, calibrationFor, comparisonFmr, identifyThreshold, thresholdAtFmr } from '../../src/core/calibration.js';
 
 describe('size-aware identify threshold', () => {
   it('per-comparison FMR: 1 - (1 - FPIR)^(1/N)', () => {
@@ -12,8 +12,9 @@ describe('size-aware identify threshold', () => {
 
   it('hits the measured rows exactly and interpolates in log(FMR) between them', () => {
     for (const [fmr, t] of IMPOSTOR_TAIL) expect(thresholdAtFmr(fmr)).toBeCloseTo(t, 10);
-    const mid = Math.sqrt(1e-4 * 3e-5); // halfway in log10 between the 1e-4 and 3e-5 rows
-    expect(thresholdAtFmr(mid)).toBeCloseTo((0.5343 + 0.5763) / 2, 10);
+    const [f4, t4] = IMPOSTOR_TAIL[4]!;
+    const [f5, t5] = IMPOSTOR_TAIL[5]!;
+    expect(thresholdAtFmr(Math.sqrt(f4 * f5))).toBeCloseTo((t4 + t5) / 2, 10); // halfway in log10
   });
 
   it('is monotone in the gallery size and never below the 1:1 threshold', () => {
@@ -27,6 +28,18 @@ describe('size-aware identify threshold', () => {
     expect(identifyThreshold(100, { floor: 0.9 })).toBe(0.9);
     // A stricter FPIR asks for a higher threshold.
     expect(identifyThreshold(1000, { fpir: 1e-3 })).toBeGreaterThan(identifyThreshold(1000));
+  });
+
+  it('every calibrated model has a sane threshold and a falling tail; the default is the flip model', () => {
+    expect(calibrationFor(DEFAULT_MODEL_ID)?.threshold).toBe(DEFAULT_THRESHOLD);
+    expect(calibrationFor('constructor')).toBeUndefined();
+    for (const c of Object.values(MODEL_CALIBRATIONS)) {
+      expect(c.threshold > 0.3 && c.threshold < 0.6).toBe(true);
+      for (let i = 1; i < c.tail.length; i++) {
+        expect(c.tail[i]![0]).toBeLessThan(c.tail[i - 1]![0]);
+        expect(c.tail[i]![1]).toBeGreaterThan(c.tail[i - 1]![1]);
+      }
+    }
   });
 
   it('rejects nonsense', () => {

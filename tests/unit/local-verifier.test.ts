@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryTemplateStore } from '../../src/adapters/store/memory-template-store.js';
 import { LocalVerifier } from '../../src/adapters/verifier/local-verifier.js';
-import { DEFAULT_THRESHOLD, identifyThreshold } from '../../src/core/calibration.js';
+import { DEFAULT_MODEL_ID, DEFAULT_THRESHOLD, identifyThreshold } from '../../src/core/calibration.js';
 
 const DIM = 192;
 function rng(seed: number): () => number {
@@ -22,7 +22,7 @@ function atCosine(b: Float32Array, c: number, r: () => number): Float32Array {
 }
 
 describe('LocalVerifier identify is open-set with a size-aware threshold', () => {
-  const MODEL = 'm';
+  const MODEL = DEFAULT_MODEL_ID;
   async function gallery(users: number) {
     const r = rng(7);
     const store = new MemoryTemplateStore();
@@ -56,6 +56,16 @@ describe('LocalVerifier identify is open-set with a size-aware threshold', () =>
     // identifyFpir: null restores the fixed threshold (and the false positive).
     const fixed = new LocalVerifier(big.store, () => DEFAULT_THRESHOLD, { identifyFpir: null });
     expect((await fixed.identify(probe, MODEL)).userId).toBe('u1');
+  });
+
+  it('a model without a measured tail (custom embedder) is identified at the 1:1 threshold', async () => {
+    const r = rng(9);
+    const store = new MemoryTemplateStore();
+    const faces = Array.from({ length: 200 }, () => randomFace(r));
+    for (const [i, f] of faces.entries()) await store.saveTemplates(`u${i}`, 'custom', [{ embedding: f, pose: 'center' }]);
+    const res = await new LocalVerifier(store, () => DEFAULT_THRESHOLD).identify(atCosine(faces[3]!, 0.445, r), 'custom');
+    expect(res.threshold).toBe(DEFAULT_THRESHOLD);
+    expect(res.userId).toBe('u3');
   });
 
   it('the page threshold is a floor', async () => {

@@ -15,7 +15,11 @@ export interface MobileFaceNetOptions {
   modelsUrl: string;
   manifest: ModelManifest;
   backend: TfBackendName;
-  /** Also embed the mirrored crop and add the two embeddings (flip test-time augmentation). */
+  /**
+   * Also embed the mirrored crop and add the two L2-normalised embeddings (flip test-time
+   * augmentation; model id gets a `+flip` suffix and its own calibration). createFaceAuth turns
+   * it on by default.
+   */
   flip?: boolean;
   signal?: AbortSignal;
   onProgress?: FetchModelOptions['onProgress'];
@@ -99,9 +103,15 @@ export class MobileFaceNetEmbedder implements Embedder {
     const output = tf.tidy(() => {
       const batch = tf.stack(crops.map((c) => tf.browser.fromPixels(c, 3)));
       const input = tf.div(tf.sub(tf.cast(batch, 'float32'), 127.5), 128);
-      let out = model.execute(input) as tf.Tensor2D;
-      if (this.flip) out = tf.add(out, model.execute(tf.reverse(input, 2)) as tf.Tensor2D);
-      return out;
+      if (!this.flip) return model.execute(input) as tf.Tensor2D;
+      // Flip test-time augmentation: the crop and its mirror in one batch; the two L2-normalised
+      // embeddings are added (bench recipe s1.00+s1.00-m: +0.13 pt LFW accuracy, TAR @ FAR 1e-3
+      // 97.70 % -> 98.10 %, bench/results/lfw-compare.md).
+      const n = crops.length;
+      const both = model.execute(tf.concat([input, tf.reverse(input, 2)], 0)) as tf.Tensor2D;
+      const unit = tf.div(both, tf.maximum(tf.norm(both, 'euclidean', 1, true), 1e-12));
+      const [a, b] = tf.split(unit, [n, n], 0) as [tf.Tensor2D, tf.Tensor2D];
+      return tf.add(a, b);
     });
     let data: Float32Array;
     try {

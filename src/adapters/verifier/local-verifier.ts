@@ -1,4 +1,4 @@
-import { identifyThreshold } from '../../core/calibration.js';
+import { calibrationFor, identifyThreshold } from '../../core/calibration.js';
 import { decideIdentify, decideVerify } from '../../core/match.js';
 import type { IdentifyResult, TemplateStore, Verifier, VerifyResult } from '../../core/types.js';
 
@@ -7,6 +7,7 @@ export interface LocalVerifierOptions {
    * Open-set identify: the false-positive identification rate to hold as the gallery grows
    * (identifyThreshold() of src/core/calibration.ts; default 1e-2). `null` = identify uses the
    * 1:1 threshold as it is, whatever the gallery size (not recommended beyond a few templates).
+   * Applies to models with a calibration in MODEL_CALIBRATIONS; others identify at the 1:1 threshold.
    */
   identifyFpir?: number | null;
 }
@@ -35,7 +36,9 @@ export class LocalVerifier implements Verifier {
     const templates = await this.store.allTemplates(modelId);
     const floor = this.threshold();
     // N templates give a stranger N chances: the threshold rises with the gallery (open set).
-    const t = this.identifyFpir === null ? floor : identifyThreshold(templates.length, { fpir: this.identifyFpir, floor });
+    // A model without a measured impostor tail (a custom embedder) is identified at the floor.
+    const tail = calibrationFor(modelId)?.tail;
+    const t = this.identifyFpir === null || !tail ? floor : identifyThreshold(templates.length, { fpir: this.identifyFpir, floor, tail });
     const d = decideIdentify(probe, templates, t);
     return { userId: d.userId, score: d.score, threshold: d.threshold, decidedBy: 'device' };
   }
