@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchWithCamera } from './support/camera.js';
 import { clipFromPhoto, clipNoFace, clipSideBySide, fixture } from './support/clips.js';
+import { DEFAULT_MODEL_ID } from '../src/core/calibration.js';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -66,7 +67,7 @@ test('enrolls person A from a clip', async () => {
       return t.map((x) => ({ size: x.size, len: x.embedding.length, isF32: x.embedding instanceof Float32Array, modelId: x.modelId }));
     });
     expect(stored).toHaveLength(3);
-    for (const s of stored) expect(s).toEqual({ size: 192, len: 192, isF32: true, modelId: 'mobilefacenet-expo-1.0.24' });
+    for (const s of stored) expect(s).toEqual({ size: 192, len: 192, isF32: true, modelId: DEFAULT_MODEL_ID });
   });
 });
 

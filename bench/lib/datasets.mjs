@@ -56,7 +56,7 @@ export function readLfwPairs(dir) {
 
 /**
  * The first n pairs spread evenly over the folds, half matched and half mismatched in each
- * (the same selection as bench/lfw.mjs --pairs n). `folds` (a Set of fold indices) keeps only those.
+ * (10-fold balanced: n/10 pairs per fold, half genuine). `folds` (a Set of fold indices) keeps only those.
  */
 export function selectLfwPairs(all, n, folds = null) {
   const foldIds = [...new Set(all.map((p) => p.fold))].sort((a, b) => a - b);

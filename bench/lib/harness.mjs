@@ -4,7 +4,7 @@
  * photo routes, machine info, statistics and result files.
  *
  * Nothing here knows about a particular benchmark. Every helper takes what it needs as
- * arguments so that bench/lfw.mjs and bench/speed.mjs can share it.
+ * arguments so that bench/accuracy.mjs and bench/speed.mjs can share it.
  */
 import { createServer as createViteServer, build as viteBuild } from 'vite';
 import { chromium } from '@playwright/test';
