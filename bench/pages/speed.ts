@@ -47,7 +47,7 @@ export interface PhotoInfo {
   score: number | null;
 }
 
-export type StageName = 'detect' | 'align' | 'embed1' | 'embedBatch' | 'match' | 'pipeline';
+export type StageName = 'detect' | 'align' | 'embed1' | 'embedFlip' | 'embedBatch' | 'match' | 'pipeline';
 
 export interface StagesOptions {
   warmup: number;
@@ -66,11 +66,13 @@ export interface StagesRaw {
   detect: number[];
   align: number[];
   embed1: number[];
+  /** ms per call, batch 1, flip TTA (the product's default: crop + mirror in one batch of 2). */
+  embedFlip: number[];
   /** ms per call of `batch` crops. */
   embedBatch: number[];
   /** ms per decideIdentify call (mean over matchRepeat calls). */
   match: number[];
-  /** ms per image: detect + align + embed (batch 1), end to end. */
+  /** ms per image: detect + align + embed (batch 1, flip as the product does), end to end. */
   pipeline: number[];
   facesPerFrame: number[];
   liveTensors: number;
@@ -131,6 +133,8 @@ const status = (s: string) => {
 let manifest: ModelManifest | null = null;
 let detector: MediaPipeDetector | null = null;
 let embedder: MobileFaceNetEmbedder | null = null;
+/** The product's embedder (createFaceAuth: flip on), sharing nothing with `embedder`. */
+let flipEmbedder: MobileFaceNetEmbedder | null = null;
 let aligner: CanvasAligner | null = null;
 const clock = videoClock();
 
@@ -156,6 +160,7 @@ async function init(o: StagesInit): Promise<StagesInfo> {
   t = performance.now();
   embedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend });
   const embedderMs = performance.now() - t;
+  flipEmbedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend, flip: true });
   aligner = new CanvasAligner();
   let wasmSimd: boolean | null = null;
   if (tf.getBackend() === 'wasm') {
@@ -206,10 +211,11 @@ function randomTemplates(n: number, dim: number, seed: number): TemplateLike[] {
 }
 
 async function stages(o: StagesOptions): Promise<StagesRaw> {
-  if (!detector || !aligner || !embedder) throw new Error('init() first');
+  if (!detector || !aligner || !embedder || !flipEmbedder) throw new Error('init() first');
   const det = detector;
   const al = aligner;
   const emb = embedder;
+  const embF = flipEmbedder;
   const withFace = photos.filter((p) => p.face && p.crop);
   if (withFace.length === 0) throw new Error('no photo with a face');
   const n = photos.length;
@@ -235,6 +241,9 @@ async function stages(o: StagesOptions): Promise<StagesRaw> {
   status('embed batch 1');
   const embed1 = await timeLoop(W('embed1'), I('embed1'), (i) => emb.embed([withFace[i % withFace.length]!.crop!]));
 
+  status('embed batch 1, flip');
+  const embedFlip = await timeLoop(W('embedFlip'), I('embedFlip'), (i) => embF.embed([withFace[i % withFace.length]!.crop!]));
+
   status(`embed batch ${o.batch}`);
   const embedBatch = await timeLoop(W('embedBatch'), I('embedBatch'), (i) => {
     const crops: ImageData[] = [];
@@ -258,25 +267,25 @@ async function stages(o: StagesOptions): Promise<StagesRaw> {
     const frame = frameOf(p.canvas, clock());
     const face = best(det.detect(frame));
     if (!face) return;
-    await emb.embed([al.align(frame, face)]);
+    await embF.embed([al.align(frame, face)]);
   });
   status('done');
-  return { detect, align, embed1, embedBatch, match, pipeline, facesPerFrame, liveTensors: tf.memory().numTensors };
+  return { detect, align, embed1, embedFlip, embedBatch, match, pipeline, facesPerFrame, liveTensors: tf.memory().numTensors };
 }
 
-/** detect + align + embed (batch 1) per frame, end to end (the face-api comparison runs it in rounds). */
+/** detect + align + embed (batch 1, flip as the product) per frame, end to end (the face-api comparison runs it in rounds). */
 async function pipeline(o: { warmup: number; iters: number }): Promise<number[]> {
-  if (!detector || !aligner || !embedder) throw new Error('init() first');
+  if (!detector || !aligner || !embedder || !flipEmbedder) throw new Error('init() first');
   const det = detector;
   const al = aligner;
-  const emb = embedder;
+  const embF = flipEmbedder;
   const withFace = photos.filter((p) => p.face && p.crop);
   return timeLoop(o.warmup, o.iters, async (i) => {
     const p = withFace[i % withFace.length]!;
     const frame = frameOf(p.canvas, clock());
     const face = best(det.detect(frame));
     if (!face) return;
-    await emb.embed([al.align(frame, face)]);
+    await embF.embed([al.align(frame, face)]);
   });
 }
 
