@@ -77,7 +77,8 @@ export function search(gallery, probes) {
         bestI = g;
       }
     }
-    const r = { topId: gallery[bestI].id, topScore: best };
+    // An empty gallery (e.g. a system that found no face in any enrolment photo) returns nobody.
+    const r = bestI < 0 ? { topId: null, topScore: -Infinity } : { topId: gallery[bestI].id, topScore: best };
     if (p.id !== null && p.id !== undefined) {
       const mi = idx.get(p.id);
       const ms = mi === undefined ? -Infinity : scores[mi];

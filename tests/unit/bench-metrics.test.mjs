@@ -52,6 +52,12 @@ describe('1:N open set', () => {
     { id: 'b', emb: e(0, 1, 0) },
   ];
 
+  it('an empty gallery returns nobody for every probe', () => {
+    const r = search([], [{ id: 'a', emb: e(1, 0, 0) }, { id: null, emb: e(0, 1, 0) }]);
+    expect(r.map((x) => [x.topId, x.topScore])).toEqual([[null, -Infinity], [null, -Infinity]]);
+    expect(r[0].mateRank).toBe(Infinity);
+  });
+
   it('fuse renormalises the sum; cosine of unit vectors', () => {
     const f = fuse([e(1, 0, 0), e(0, 1, 0)]);
     expect(cosine(f, f)).toBeCloseTo(1, 6);
