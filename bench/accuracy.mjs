@@ -622,7 +622,7 @@ async function ident() {
     sizes = [20];
   }
   const keys = [...pool.flatMap((i) => i.images), ...singles.flatMap((i) => i.images)].map((p) => `lfw/${p}`);
-  const identFingerprint = (recipe) => fp('lfw-1n', 2, PAGE_VERSION, ourSrc.digest, recipe, seed, sizes, keys.length, minScore, args.backend, hashFiles([PRODUCT_THRESHOLD_FILE]).digest);
+  const identFingerprint = (recipe) => fp('lfw-1n', 3, PAGE_VERSION, ourSrc.digest, recipe, seed, sizes, keys.length, minScore, args.backend, hashFiles([PRODUCT_THRESHOLD_FILE]).digest);
   const results = [];
   const todo = recipes.filter((recipe) => !loadStored(join(outDir, `lfw-1n-${recipe.replace(/\+/g, '_')}.json`), identFingerprint(recipe)));
   if (todo.length) await ensureOurs(keys, allVariantIds(todo), FRAME_IMAGE, `1:N ${todo.join(', ')}`);
@@ -657,7 +657,7 @@ async function ident() {
     const nmB = nmEmb.filter((_, i) => !half.has(i));
     const fullGallery = [...enrol.keys()].sort().map((id) => emb(enrol.get(id).gallery));
     const impostorTail = fitImpostorTail(fullGallery, nmA);
-    const rule = await productIdentifyRule();
+    const rule = await productIdentifyRule(recipe);
     const rows = [];
     for (const n of sizes) {
       const kept = n >= order.length ? [...enrol.keys()].sort() : order.slice(0, n);
@@ -687,7 +687,7 @@ async function ident() {
       counts: { identitiesWith2Plus: pool.length, enrolled: enrol.size, nonMatedProbes: nonMated.length, images: keys.length },
       productThreshold: productThreshold(),
       impostorTail,
-      productRule: rule ? { source: 'identifyThreshold() of src/core/calibration.ts', fpir: rule.fpir, evaluatedOn: `non-mated half B (${nmB.length} probes; the tail was fitted on half A, ${nmA.length} probes)` } : null,
+      productRule: rule ? { source: `identifyThreshold() of src/core/calibration.ts for ${rule.modelId}`, fpir: rule.fpir, evaluatedOn: `non-mated half B (${nmB.length} probes; the tail was fitted on half A, ${nmA.length} probes)` } : null,
       rows,
     };
     log(`1:N ${recipe}: impostor tail (fitted on ${impostorTail.comparisons.toLocaleString('en')} comparisons) ${impostorTail.table.map(([f, t]) => `${f}:${t}`).join(' ')}`);
@@ -725,13 +725,20 @@ function fitImpostorTail(gallery, probes) {
   return { comparisons: n, gallery: gallery.length, probes: probes.length, table };
 }
 
-/** The product's size-aware identify threshold (src/core/calibration.ts), loaded through tsx. */
-async function productIdentifyRule() {
+/**
+ * The product's size-aware identify threshold (src/core/calibration.ts, loaded through tsx) for the
+ * model id a recipe stands for: s1.00+s1.00-m = the flip model, s1.00 = the plain one; other
+ * recipes have no calibration (null).
+ */
+async function productIdentifyRule(recipe) {
+  const modelId = { 's1.00+s1.00-m': 'mobilefacenet-expo-1.0.24+flip', 's1.00-F': 'mobilefacenet-expo-1.0.24+flip', 's1.00': 'mobilefacenet-expo-1.0.24' }[recipe];
+  if (!modelId) return null;
   try {
     const { tsImport } = await import('tsx/esm/api');
     const cal = await tsImport(join(ROOT, 'src/core/calibration.ts'), import.meta.url);
-    if (typeof cal.identifyThreshold !== 'function') return null;
-    return { fpir: cal.DEFAULT_IDENTIFY_FPIR, threshold: (n) => cal.identifyThreshold(n) };
+    const c = cal.calibrationFor?.(modelId);
+    if (!c) return null;
+    return { fpir: cal.DEFAULT_IDENTIFY_FPIR, modelId, threshold: (n) => cal.identifyThreshold(n, { floor: c.threshold, tail: c.tail }) };
   } catch (e) {
     log(`could not load src/core/calibration.ts: ${e.message}`);
     return null;
@@ -938,7 +945,7 @@ async function experiments() {
     date: new Date().toISOString(),
     config: {
       folds: foldIds.map((f) => f + 1), pairs: pairs.length, images: images.length, baseline, minScore, backend: args.backend,
-      note: "recipes with '+' add the L2-normalised embeddings of their variants and renormalise (so 's1.00+s1.00-m' is flip TTA on normalised embeddings; the product's flip adds the raw outputs: recipe s1.00-F). -m = mirrored crop; -w = keypoint weights (right eye, left eye, nose, mouth).",
+      note: "recipes with '+' add the L2-normalised embeddings of their variants and renormalise (so 's1.00+s1.00-m' is flip TTA on normalised embeddings; the product's flip (MobileFaceNetEmbedder flip: true) computes the same sum in one batch: recipe s1.00-F). -m = mirrored crop; -w = keypoint weights (right eye, left eye, nose, mouth).",
     },
     sources: ourSrc.per,
     detection: detSummary(cache, keys),
