@@ -168,6 +168,12 @@ export interface TemplateStore extends BackupQueue {
   templatesOf(userId: string, modelId: string): Promise<Template[]>;
   /** All templates made by `modelId`. */
   allTemplates(modelId: string): Promise<Template[]>;
+  /**
+   * Optional, cheap: a value that changes whenever a template is added or removed (in this tab or,
+   * for IndexedDB, another one). LocalVerifier keeps the 1:N gallery in memory and re-reads
+   * `allTemplates` only when it changes; a store without it is read on every identify.
+   */
+  revision?(): Promise<string>;
   listUsers(): Promise<UserRecord[]>;
   hasUser(userId: string): Promise<boolean>;
   /** Deletes the user and every template of theirs. Resolves false when there was no such user. */

@@ -68,6 +68,35 @@ describe('LocalVerifier identify is open-set with a size-aware threshold', () =>
     expect(res.userId).toBe('u3');
   });
 
+  it('keeps the gallery in memory until the store changes', async () => {
+    const g = await gallery(50);
+    let reads = 0;
+    const realAll = g.store.allTemplates.bind(g.store);
+    g.store.allTemplates = async (m: string) => {
+      reads++;
+      return realAll(m);
+    };
+    const v = new LocalVerifier(g.store, () => DEFAULT_THRESHOLD);
+    const probe = atCosine(g.faces[7]!, 0.8, g.r);
+    for (let i = 0; i < 5; i++) expect((await v.identify(probe, MODEL)).userId).toBe('u7');
+    expect(reads).toBe(1);
+    // A new user is found at once; a deleted one is gone at once.
+    const newcomer = randomFace(g.r);
+    await g.store.saveTemplates('newcomer', MODEL, [{ embedding: newcomer, pose: 'center' }]);
+    expect((await v.identify(atCosine(newcomer, 0.8, g.r), MODEL)).userId).toBe('newcomer');
+    expect(reads).toBe(2);
+    await g.store.deleteUser('u7');
+    expect((await v.identify(probe, MODEL)).userId).toBeNull();
+    expect(reads).toBe(3);
+    // A store without revision() is read on every call.
+    const plain = { ...g.store, allTemplates: g.store.allTemplates, templatesOf: g.store.templatesOf.bind(g.store) } as unknown as typeof g.store;
+    (plain as { revision?: unknown }).revision = undefined;
+    const v2 = new LocalVerifier(plain, () => DEFAULT_THRESHOLD);
+    await v2.identify(probe, MODEL);
+    await v2.identify(probe, MODEL);
+    expect(reads).toBe(5);
+  });
+
   it('the page threshold is a floor', async () => {
     const g = await gallery(3);
     const v = new LocalVerifier(g.store, () => 0.8);

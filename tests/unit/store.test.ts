@@ -36,6 +36,34 @@ describe.each(stores)('%s contract', (_name, make) => {
     expect(await store.hasUser('ann')).toBe(true);
   });
 
+  it('revision changes on every add, replace, delete and import, and not on reads', async () => {
+    // Each write must change the revision from the one just before it (a state equal to an earlier
+    // one, e.g. empty again, may repeat an earlier value: same content, same gallery).
+    let last = await store.revision!();
+    const changed = async (what: string) => {
+      const r = await store.revision!();
+      expect(r, what).not.toBe(last);
+      last = r;
+    };
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }]);
+    await changed('add');
+    await store.allTemplates(MODEL);
+    await store.templatesOf('ann', MODEL);
+    await store.listUsers();
+    expect(await store.revision!(), 'reads').toBe(last);
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(2), pose: 'center' }], { replace: true }); // same count
+    await changed('replace');
+    await store.saveTemplates('bob', MODEL, [{ embedding: emb(3), pose: 'center' }]);
+    await changed('add another user');
+    await store.deleteUser('bob');
+    await changed('delete');
+    const dump = await store.exportAll();
+    await store.deleteUser('ann');
+    await changed('delete the last user');
+    await store.importAll(dump);
+    await changed('import');
+  });
+
   it('never returns templates of another model', async () => {
     await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }]);
     await store.saveTemplates('ann', 'other-model-128', [{ embedding: emb(3, 128), pose: 'center' }]);
@@ -145,5 +173,17 @@ describe('IdbTemplateStore schema migrations', () => {
     } finally {
       globalThis.indexedDB = saved;
     }
+  });
+});
+
+describe('IdbTemplateStore revision across tabs', () => {
+  it("sees another connection's writes (another tab on the same database)", async () => {
+    const a = new IdbTemplateStore({ dbName: 'shared' });
+    const b = new IdbTemplateStore({ dbName: 'shared' });
+    const before = await a.revision();
+    await b.saveTemplates('cat', MODEL, [{ embedding: emb(4), pose: 'center' }]);
+    expect(await a.revision()).not.toBe(before);
+    a.close();
+    b.close();
   });
 });

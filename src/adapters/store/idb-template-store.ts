@@ -185,6 +185,21 @@ export class IdbTemplateStore implements TemplateStore {
     return this.run(async (db) => (await db.getAllFromIndex('templates', 'byModel', modelId)).map(toTemplate));
   }
 
+  /**
+   * Template count and highest key, in one read-only transaction: an add raises the count, a
+   * delete lowers it, a replace (delete + add) raises the highest key (keys are auto-incremented and
+   * never reused). Works across tabs because it reads the database, not this object's state.
+   */
+  revision(): Promise<string> {
+    return this.run(async (db) => {
+      const tx = db.transaction('templates', 'readonly');
+      const store = tx.store;
+      const [count, last] = await Promise.all([store.count(), store.openKeyCursor(null, 'prev')]);
+      await tx.done;
+      return `${count}:${last?.key ?? 0}`;
+    });
+  }
+
   listUsers(): Promise<UserRecord[]> {
     return this.run((db) => db.getAll('users'));
   }

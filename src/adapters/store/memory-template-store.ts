@@ -7,6 +7,7 @@ export class MemoryTemplateStore implements TemplateStore {
   private users = new Map<string, UserRecord>();
   private templates: Template[] = [];
   private nextId = 1;
+  private writes = 0;
   private outbox = new Map<string, { userId: string; modelId: string; queuedAt: number }>();
   private closed = false;
 
@@ -44,12 +45,18 @@ export class MemoryTemplateStore implements TemplateStore {
       createdAt: now,
     }));
     this.templates.push(...saved);
+    this.writes++;
     return saved;
   }
 
   async templatesOf(userId: string, modelId: string): Promise<Template[]> {
     this.check();
     return this.templates.filter((t) => t.userId === userId && t.modelId === modelId);
+  }
+
+  async revision(): Promise<string> {
+    this.check();
+    return String(this.writes);
   }
 
   async allTemplates(modelId: string): Promise<Template[]> {
@@ -71,7 +78,9 @@ export class MemoryTemplateStore implements TemplateStore {
     this.check();
     const existed = this.users.delete(userId);
     this.outbox.delete(userId);
+    const before = this.templates.length;
     this.templates = this.templates.filter((t) => t.userId !== userId);
+    if (this.templates.length !== before) this.writes++;
     return existed;
   }
 
@@ -85,6 +94,7 @@ export class MemoryTemplateStore implements TemplateStore {
     const checked = checkTemplateExport(data);
     for (const u of checked.users) this.users.set(u.userId, { ...u });
     for (const t of checked.templates) this.templates.push({ ...t, id: this.nextId++, embedding: new Float32Array(t.embedding) });
+    this.writes++;
     return { users: checked.users.length, templates: checked.templates.length };
   }
 

@@ -1,6 +1,6 @@
 import { calibrationFor, identifyThreshold } from '../../core/calibration.js';
 import { decideIdentify, decideVerify } from '../../core/match.js';
-import type { IdentifyResult, TemplateStore, Verifier, VerifyResult } from '../../core/types.js';
+import type { IdentifyResult, Template, TemplateStore, Verifier, VerifyResult } from '../../core/types.js';
 
 export interface LocalVerifierOptions {
   /**
@@ -16,6 +16,8 @@ export interface LocalVerifierOptions {
 export class LocalVerifier implements Verifier {
   readonly kind = 'local' as const;
   private readonly identifyFpir: number | null;
+  /** The 1:N gallery of one model, kept while the store's revision is unchanged. */
+  private gallery: { modelId: string; revision: string; templates: Template[] } | null = null;
 
   constructor(
     private readonly store: TemplateStore,
@@ -32,8 +34,20 @@ export class LocalVerifier implements Verifier {
     return { ...decideVerify(probe, userId, templates, this.threshold()), decidedBy: 'device' };
   }
 
-  async identify(probe: Float32Array, modelId: string): Promise<IdentifyResult> {
+  /** All templates of `modelId`, from memory unless the store changed since they were read. */
+  private async galleryOf(modelId: string): Promise<Template[]> {
+    if (!this.store.revision) return this.store.allTemplates(modelId);
+    const revision = await this.store.revision();
+    const g = this.gallery;
+    if (g && g.modelId === modelId && g.revision === revision) return g.templates;
     const templates = await this.store.allTemplates(modelId);
+    // Only keep it if nothing was written while reading (else the next call reads again).
+    if ((await this.store.revision()) === revision) this.gallery = { modelId, revision, templates };
+    return templates;
+  }
+
+  async identify(probe: Float32Array, modelId: string): Promise<IdentifyResult> {
+    const templates = await this.galleryOf(modelId);
     const floor = this.threshold();
     // N templates give a stranger N chances: the threshold rises with the gallery (open set).
     // A model without a measured impostor tail (a custom embedder) is identified at the floor.
