@@ -208,13 +208,15 @@ describe('config from the environment', () => {
       DATABASE_URL: 'postgres://u:p@db/x',
       FACE_LOGIN_SECRET: 's'.repeat(32),
       FACE_LOGIN_THRESHOLDS: `${DEFAULT_MODEL_ID}=0.5`,
-      FACE_LOGIN_MODELS: '{"arcface-r100": {"size": 512, "threshold": 0.3}}',
+      FACE_LOGIN_MODELS: '{"arcface-r100": {"size": 512, "threshold": 0.3}, "with-tail": {"size": 8, "threshold": 0.4, "impostorTail": [[0.001, 0.45], [0.00001, 0.6]]}}',
       FACE_LOGIN_ORIGINS: 'https://portal.example, http://localhost:3000',
       FACE_LOGIN_RATE_LIMIT_IP: '0',
     });
     expect(config.db).toMatchObject({ kind: 'postgres', url: 'postgres://u:p@db/x' });
     expect(config.models[DEFAULT_MODEL_ID]!.threshold).toBe(0.5);
     expect(config.models['arcface-r100']).toEqual({ size: 512, threshold: 0.3 });
+    expect(config.models['with-tail']).toEqual({ size: 8, threshold: 0.4, impostorTail: [[0.001, 0.45], [0.00001, 0.6]] });
+    expect(config.models[DEFAULT_MODEL_ID]!.impostorTail).toBe(IMPOSTOR_TAIL); // a threshold override keeps the tail
     expect(config.origins).toEqual(['https://portal.example', 'http://localhost:3000']);
     expect(config.rateLimit.perIp).toBe(0);
     for (const [env, name] of [
@@ -226,6 +228,8 @@ describe('config from the environment', () => {
       [{ FACE_LOGIN_THRESHOLDS: `${DEFAULT_MODEL_ID}=2` }, 'FACE_LOGIN_THRESHOLDS'],
       [{ FACE_LOGIN_THRESHOLDS: 'other=0.3' }, 'FACE_LOGIN_THRESHOLDS'],
       [{ FACE_LOGIN_MODELS: '{"m": {"size": 0, "threshold": 0.3}}' }, 'FACE_LOGIN_MODELS'],
+      [{ FACE_LOGIN_MODELS: '{"m": {"size": 8, "threshold": 0.3, "impostorTail": [[2, 0.5], [0.1, 0.6]]}}' }, 'FACE_LOGIN_MODELS'],
+      [{ FACE_LOGIN_MODELS: '{"m": {"size": 8, "threshold": 0.3, "impostorTail": [[0.001, 0.5]]}}' }, 'FACE_LOGIN_MODELS'],
       [{ FACE_LOGIN_ADMIN_KEY: 'short' }, 'FACE_LOGIN_ADMIN_KEY'],
       [{ FACE_LOGIN_OPEN_ENROLLMENT: 'maybe' }, 'FACE_LOGIN_OPEN_ENROLLMENT'],
     ] as const) {
