@@ -407,10 +407,14 @@ function writeJson(file, obj) {
   writeFileSync(file, `${head},\n "pairs": [\n${pairs.map((p) => '  ' + JSON.stringify(p)).join(',\n')}\n ]\n}\n`);
 }
 const writeMd = (file, md) => writeFileSync(file, md.endsWith('\n') ? md : md + '\n');
-const productThreshold = () => {
-  const m = /DEFAULT_THRESHOLD\s*=\s*([0-9.]+)/.exec(readFileSync(join(ROOT, PRODUCT_THRESHOLD_FILE), 'utf8'));
-  return m ? Number(m[1]) : null;
-};
+/** The product's calibration module (src/core/calibration.ts), loaded once through tsx. */
+let calibration = null;
+async function loadCalibration() {
+  const { tsImport } = await import('tsx/esm/api');
+  calibration ??= await tsImport(join(ROOT, PRODUCT_THRESHOLD_FILE), import.meta.url);
+  return calibration;
+}
+const productThreshold = () => calibration?.DEFAULT_THRESHOLD ?? null;
 const detSummary = (cache, keys) => {
   const recs = keys.map((k) => cache.getDet(k));
   const noFace = recs.filter((r) => r?.status !== 'ok').map((r, i) => r?.key ?? keys[i]);
@@ -734,8 +738,7 @@ async function productIdentifyRule(recipe) {
   const modelId = { 's1.00+s1.00-m': 'mobilefacenet-expo-1.0.24+flip', 's1.00-F': 'mobilefacenet-expo-1.0.24+flip', 's1.00': 'mobilefacenet-expo-1.0.24' }[recipe];
   if (!modelId) return null;
   try {
-    const { tsImport } = await import('tsx/esm/api');
-    const cal = await tsImport(join(ROOT, 'src/core/calibration.ts'), import.meta.url);
+    const cal = await loadCalibration();
     const c = cal.calibrationFor?.(modelId);
     if (!c) return null;
     return { fpir: cal.DEFAULT_IDENTIFY_FPIR, modelId, threshold: (n) => cal.identifyThreshold(n, { floor: c.threshold, tail: c.tail }) };
@@ -1039,6 +1042,7 @@ async function main() {
   log(`sections ${[...only].join(', ')}; ours = ${OURS}; out ${outDir}; LFW ${LFW}; ORL ${ORL}${SMOKE ? '; SMOKE' : ''}`);
   const failures = [];
   let exitCode = 0;
+  await loadCalibration();
   const report = { machine: null };
   try {
     let ours = null;

@@ -16,7 +16,8 @@ import { ARCFACE_TEMPLATE_4 } from '../../src/core/align.js';
 import { MobileFaceNetEmbedder } from '../../src/adapters/embedder/mobilefacenet-embedder.js';
 import { selectBackend, type BackendChoice } from '../../src/adapters/embedder/tf-backend.js';
 import { fetchManifest } from '../../src/adapters/models/model-files.js';
-import type { Detection, Frame, FrameSource } from '../../src/core/types.js';
+import type { Frame, FrameSource } from '../../src/core/types.js';
+import { frameCanvas, loadImage, nearestCentre, toBase64, type FrameMode } from './speed-common.js';
 
 /** One alignment / embedding variant. */
 export interface VariantSpec {
@@ -52,7 +53,7 @@ export interface AccInfo {
 }
 
 /** 'image': the photo itself (downscaled when its longer side > maxSide); 'letterbox': scaled into a black W x H frame, as a camera clip made with ffmpeg scale+pad shows it. */
-export type FrameMode = { kind: 'image'; maxSide: number } | { kind: 'letterbox'; width: number; height: number };
+export type { FrameMode };
 
 export interface AccItem {
   key: string;
@@ -159,71 +160,12 @@ async function embedderFor(v: VariantSpec): Promise<MobileFaceNetEmbedder> {
   return flipEmbedder;
 }
 
-function loadImage(url: string): Promise<HTMLImageElement> {
-  const img = new Image();
-  img.decoding = 'async';
-  img.src = url;
-  return img.decode().then(() => img);
-}
-
 function toFrame(img: HTMLImageElement, mode: FrameMode): Frame {
-  const w = img.naturalWidth;
-  const h = img.naturalHeight;
-  if (mode.kind === 'image' && Math.max(w, h) <= mode.maxSide) {
-    return { source: img as FrameSource, width: w, height: h, timestamp: performance.now() };
-  }
-  let fw: number, fh: number, dx: number, dy: number, dw: number, dh: number;
-  if (mode.kind === 'image') {
-    const s = mode.maxSide / Math.max(w, h);
-    fw = dw = Math.round(w * s);
-    fh = dh = Math.round(h * s);
-    dx = dy = 0;
-  } else {
-    fw = mode.width;
-    fh = mode.height;
-    const s = Math.min(fw / w, fh / h);
-    dw = Math.round(w * s);
-    dh = Math.round(h * s);
-    dx = Math.round((fw - dw) / 2);
-    dy = Math.round((fh - dh) / 2);
-  }
-  const canvas = document.createElement('canvas');
-  canvas.width = fw;
-  canvas.height = fh;
-  const ctx = canvas.getContext('2d')!;
-  ctx.fillStyle = '#000';
-  ctx.fillRect(0, 0, fw, fh);
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(img, dx, dy, dw, dh);
-  return { source: canvas, width: fw, height: fh, timestamp: performance.now() };
+  const c = frameCanvas(img, mode);
+  const [width, height] = c instanceof HTMLImageElement ? [c.naturalWidth, c.naturalHeight] : [c.width, c.height];
+  return { source: c as FrameSource, width, height, timestamp: performance.now() };
 }
 
-/** Several faces: the one whose box centre is nearest the frame centre. */
-function nearestCentre(faces: readonly Detection[], width: number, height: number): Detection {
-  let best = faces[0]!;
-  let bestD = Infinity;
-  for (const f of faces) {
-    const d = Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2);
-    if (d < bestD) {
-      bestD = d;
-      best = f;
-    }
-  }
-  return best;
-}
-
-function toBase64(v: Float32Array): string {
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
-  return btoa(s);
-}
-
-/**
- * `variants[i]` = the variants still needed for item i (the driver skips what its cache has).
- * Detection runs once per image; each needed variant is aligned and embedded in batches per variant.
- */
 async function processItems(o: { items: AccItem[]; variants: VariantSpec[][]; frame: FrameMode }): Promise<AccResult[]> {
   if (!detector || !embedder || !settings) throw new Error('acc.init() first');
   const { batch } = settings;

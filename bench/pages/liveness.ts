@@ -22,6 +22,7 @@ import { fetchManifest } from '../../src/adapters/models/model-files.js';
 import { FaceAntiSpoofingLiveness, ANTISPOOF_INPUT, EXPERIMENTAL_MODELS_URL } from '../liveness/face-antispoofing.js';
 import { SquareFaceCropper } from '../liveness/face-crop.js';
 import type { Detection, Frame } from '../../src/core/types.js';
+import { loadImage, nearestCentre, rng } from './speed-common.js';
 
 export interface LivenessInit {
   backend: 'wasm' | 'webgl';
@@ -170,13 +171,6 @@ async function init(options: LivenessInit): Promise<LivenessInfo> {
   };
 }
 
-function loadImage(url: string): Promise<HTMLImageElement> {
-  const img = new Image();
-  img.decoding = 'async';
-  img.src = url;
-  return img.decode().then(() => img);
-}
-
 function canvas(w: number, h: number): [HTMLCanvasElement, CanvasRenderingContext2D] {
   const c = document.createElement('canvas');
   c.width = w;
@@ -193,18 +187,6 @@ function toCanvasFrame(src: CanvasImageSource & { width: number; height: number 
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(src, 0, 0, c.width, c.height);
   return c;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gauss(r: () => number): number {
@@ -364,20 +346,6 @@ async function syntheticPrint(img: HTMLImageElement, seed: number): Promise<HTML
   ctx.fillRect(-side / 2 - margin, -side / 2 - margin, side + 2 * margin, (side * h) / w + 2 * margin);
   ctx.restore();
   return cameraCapture(frame, r, 0.6 + 0.5 * r(), 3 + 3 * r());
-}
-
-/** Several faces: the one whose box centre is nearest the frame centre. */
-function nearestCentre(faces: readonly Detection[], width: number, height: number): Detection {
-  let best = faces[0]!;
-  let bestD = Infinity;
-  for (const f of faces) {
-    const d = Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2);
-    if (d < bestD) {
-      bestD = d;
-      best = f;
-    }
-  }
-  return best;
 }
 
 function cropToDataUrl(crop: ImageData): string {

@@ -1,8 +1,10 @@
 /**
- * Helpers shared by the speed benchmark pages (bench/speed.mjs drives them through Playwright).
+ * Helpers shared by the benchmark pages (bench/speed.mjs, accuracy.mjs and liveness.mjs drive them
+ * through Playwright).
  * Photos come from /e2e/fixtures/ (served by Vite) or /__faces/ (a Playwright route reading the
  * LFW folder from disk); nothing is copied.
  */
+import type * as FaceApi from '@vladmandic/face-api';
 import type { Detection, Frame } from '../../src/core/types.js';
 
 export const FRAME_W = 640;
@@ -91,3 +93,82 @@ export async function timeLoop(warmup: number, iters: number, fn: (i: number) =>
 }
 
 export const nextTask = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/** How a photo becomes a camera-like frame: as is (downscaled when its longer side > maxSide), or letterboxed. */
+export type FrameMode = { kind: 'image'; maxSide: number } | { kind: 'letterbox'; width: number; height: number };
+
+/** The photo framed by `mode`: the image itself when it already fits, else a new canvas. */
+export function frameCanvas(img: HTMLImageElement, mode: FrameMode): HTMLImageElement | HTMLCanvasElement {
+  if (mode.kind === 'letterbox') return letterbox(img, mode.width, mode.height);
+  const w = img.naturalWidth;
+  const h = img.naturalHeight;
+  if (Math.max(w, h) <= mode.maxSide) return img;
+  const s = mode.maxSide / Math.max(w, h);
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.round(w * s);
+  canvas.height = Math.round(h * s);
+  const ctx = canvas.getContext('2d')!;
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+  return canvas;
+}
+
+/** Several faces: the one whose box centre is nearest the frame centre. */
+export function nearestCentre(faces: readonly Detection[], width: number, height: number): Detection {
+  let nearest = faces[0]!;
+  let bestD = Infinity;
+  for (const f of faces) {
+    const d = Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2);
+    if (d < bestD) {
+      bestD = d;
+      nearest = f;
+    }
+  }
+  return nearest;
+}
+
+/** A Float32Array as base64 (how pages hand embeddings to the Node driver). */
+export function toBase64(v: Float32Array): string {
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+  return btoa(s);
+}
+
+/** The part of face-api's bundled TF.js we use (its typings list only a subset). */
+export interface BundledTf {
+  setWasmPaths(prefix: string): void;
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+  getBackend(): string;
+  memory(): { numTensors: number };
+  env(): { getAsync(flag: string): Promise<unknown> };
+  version: Record<string, string>;
+}
+
+/**
+ * face-api.js as its docs set it up: its ESM build and models served from our origin
+ * (/__faceapi/), its bundled TF.js on `backend`, SSD MobileNet v1 + 68 landmarks + recognition net.
+ */
+export async function loadFaceApi(backend: 'wasm' | 'webgl'): Promise<{ api: typeof FaceApi; tf: BundledTf; wasmSimd: boolean | null; loadMs: number }> {
+  const url = '/__faceapi/dist/face-api.esm.js';
+  const api = (await import(/* @vite-ignore */ url)) as typeof FaceApi;
+  const tf = api.tf as unknown as BundledTf;
+  if (backend === 'wasm') tf.setWasmPaths('/wasm/tfjs/');
+  if (!(await tf.setBackend(backend))) throw new Error(`face-api: backend ${backend} failed`);
+  await tf.ready();
+  let wasmSimd: boolean | null = null;
+  if (backend === 'wasm') {
+    try {
+      wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+    } catch {
+      wasmSimd = null;
+    }
+  }
+  const t = performance.now();
+  await api.nets.ssdMobilenetv1.loadFromUri('/__faceapi/model');
+  await api.nets.faceLandmark68Net.loadFromUri('/__faceapi/model');
+  await api.nets.faceRecognitionNet.loadFromUri('/__faceapi/model');
+  return { api, tf, wasmSimd, loadMs: performance.now() - t };
+}

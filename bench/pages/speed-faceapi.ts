@@ -7,18 +7,8 @@
  * (the same tfjs-backend-wasm 4.22.0 files the product ships). Driven by bench/speed.mjs.
  */
 import type * as FaceApi from '@vladmandic/face-api';
-import { letterbox, loadImage, nextTask, timeLoop } from './speed-common.js';
+import { letterbox, loadFaceApi, loadImage, nextTask, timeLoop, type BundledTf } from './speed-common.js';
 
-/** The part of face-api's bundled TF.js we use (its typings list only a subset). */
-interface BundledTf {
-  setWasmPaths(prefix: string): void;
-  setBackend(name: string): Promise<boolean>;
-  ready(): Promise<void>;
-  getBackend(): string;
-  memory(): { numTensors: number };
-  env(): { getAsync(flag: string): Promise<unknown> };
-  version: Record<string, string>;
-}
 
 export interface FaceApiInfo {
   backend: string;
@@ -59,26 +49,8 @@ let frames: HTMLCanvasElement[] = [];
 let alignedFaces: HTMLCanvasElement[] = [];
 
 async function init(o: { backend: 'wasm' | 'webgl'; photos: string[] }): Promise<FaceApiInfo> {
-  const url = '/__faceapi/dist/face-api.esm.js';
-  const api = (await import(/* @vite-ignore */ url)) as typeof FaceApi;
+  const { api, tf, wasmSimd, loadMs } = await loadFaceApi(o.backend);
   faceapi = api;
-  const tf = api.tf as unknown as BundledTf;
-  if (o.backend === 'wasm') tf.setWasmPaths('/wasm/tfjs/');
-  if (!(await tf.setBackend(o.backend))) throw new Error(`face-api: backend ${o.backend} failed`);
-  await tf.ready();
-  let wasmSimd: boolean | null = null;
-  if (o.backend === 'wasm') {
-    try {
-      wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-    } catch {
-      wasmSimd = null;
-    }
-  }
-  const t = performance.now();
-  await api.nets.ssdMobilenetv1.loadFromUri('/__faceapi/model');
-  await api.nets.faceLandmark68Net.loadFromUri('/__faceapi/model');
-  await api.nets.faceRecognitionNet.loadFromUri('/__faceapi/model');
-  const loadMs = performance.now() - t;
   frames = [];
   alignedFaces = [];
   const photos: FaceApiInfo['photos'] = [];

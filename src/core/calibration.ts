@@ -69,7 +69,7 @@ export function calibrationFor(modelId: string): ModelCalibration | undefined {
 }
 
 /** The default 1:1 threshold: the default model's (cosine 0.4240, FMR 3/3000 on LFW, TMR 98.10 %). */
-export const DEFAULT_THRESHOLD = 0.424;
+export const DEFAULT_THRESHOLD = MODEL_CALIBRATIONS[DEFAULT_MODEL_ID]!.threshold;
 
 /** Where DEFAULT_THRESHOLD comes from, for the README and for pages that log it. */
 export const DEFAULT_THRESHOLD_SOURCE = MODEL_CALIBRATIONS[DEFAULT_MODEL_ID]!.source;
