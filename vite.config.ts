@@ -78,6 +78,8 @@ export default defineConfig({
       'lit',
       'lit/decorators.js',
       'idb',
+      '@sinclair/typebox',
+      '@sinclair/typebox/value',
     ],
   },
 });

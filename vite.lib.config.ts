@@ -15,7 +15,7 @@ export default defineConfig({
       formats: ['es'],
     },
     rollupOptions: {
-      external: [/^@tensorflow\//, /^@mediapipe\//, /^lit/, /^idb/],
+      external: [/^@tensorflow\//, /^@mediapipe\//, /^lit/, /^idb/, /^@sinclair\/typebox/],
     },
     sourcemap: true,
   },

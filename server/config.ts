@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_MODEL_ID as WIDGET_DEFAULT_MODEL_ID, MODEL_CALIBRATIONS } from '../src/core/calibration.js';
+import { EMBEDDING_SIZE, MAX_BACKUP_TEMPLATES, MAX_EMBEDDING_LENGTH } from '../src/protocol/constants.js';
 
 export interface ModelSpec {
   /** Embedding length. */
@@ -27,7 +28,7 @@ export const DEFAULT_MODEL_ID = WIDGET_DEFAULT_MODEL_ID;
 
 /** Every model the widget can produce, with its calibrated threshold and impostor tail. */
 export const DEFAULT_MODELS: ModelTable = Object.fromEntries(
-  Object.entries(MODEL_CALIBRATIONS).map(([id, c]) => [id, { size: 192, threshold: c.threshold, impostorTail: c.tail }]),
+  Object.entries(MODEL_CALIBRATIONS).map(([id, c]) => [id, { size: EMBEDDING_SIZE, threshold: c.threshold, impostorTail: c.tail }]),
 );
 
 export type DbConfig =
@@ -75,6 +76,7 @@ export interface ServerConfig {
   readonly lockout: LockoutPolicy;
   /** Anyone may enroll a user id that has no data yet (the demo). When false, enrolling a new user needs the admin key. */
   readonly openEnrollment: boolean;
+  /** Templates one user may hold per model: at most what one backup can carry, so every user can be backed up whole. */
   readonly maxTemplatesPerUser: number;
   /** Trust X-Forwarded-For (behind a load balancer). */
   readonly trustProxy: boolean;
@@ -107,7 +109,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
       levelResetMs: 24 * 60 * 60_000,
     },
     openEnrollment: true,
-    maxTemplatesPerUser: 20,
+    maxTemplatesPerUser: MAX_BACKUP_TEMPLATES,
     trustProxy: false,
     host: '127.0.0.1',
     port: 8787,
@@ -150,8 +152,8 @@ export function validateModels(models: unknown, source: string): ModelTable {
   for (const [id, spec] of Object.entries(models)) {
     if (!/^[A-Za-z0-9._+-]{1,64}$/.test(id)) throw new ConfigError(`${source}: bad model id "${id}".`);
     const s = spec as Partial<ModelSpec> | null;
-    if (!s || !Number.isInteger(s.size) || s.size! < 2 || s.size! > 2048) {
-      throw new ConfigError(`${source}: model "${id}" needs an integer size in [2, 2048].`);
+    if (!s || !Number.isInteger(s.size) || s.size! < 2 || s.size! > MAX_EMBEDDING_LENGTH) {
+      throw new ConfigError(`${source}: model "${id}" needs an integer size in [2, ${MAX_EMBEDDING_LENGTH}].`);
     }
     if (typeof s.threshold !== 'number' || !Number.isFinite(s.threshold) || s.threshold < -1 || s.threshold > 1) {
       throw new ConfigError(`${source}: model "${id}" needs a threshold (cosine) in [-1, 1].`);

@@ -1,6 +1,8 @@
 /**
  * Embeddings on the server: checked, L2-normalised Float32Arrays. The wire format is a JSON
- * number array; the database format is the little-endian float32 bytes of the unit vector.
+ * number array (`Embedding` in src/protocol/fields.ts: its schema bounds the length, this module
+ * checks it against the model); the database format is the little-endian float32 bytes of the
+ * unit vector.
  * Scores are cosines of unit vectors, i.e. plain dot products.
  */
 import { ApiError } from './errors.js';

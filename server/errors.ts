@@ -3,50 +3,11 @@
  * kebab-case `code`; the app's error handler turns it into
  * `{ "error": { "code", "message", ...extra } }` with its HTTP status. Anything that is not an
  * ApiError (and not a Fastify 4xx it knows how to map) becomes `internal` with no details.
+ * The codes and their statuses are the protocol's (src/protocol/errors.ts), shared with the page.
  */
-export const API_ERROR_CODES = [
-  'invalid-body',
-  'body-too-large',
-  'unsupported-media-type',
-  'invalid-embedding',
-  'unknown-model',
-  'invalid-nonce',
-  'unknown-user',
-  'duplicate-enrollment',
-  'already-enrolled',
-  'too-many-templates',
-  'proof-required',
-  'invalid-assertion',
-  'unauthorized',
-  'locked-out',
-  'rate-limited',
-  'origin-not-allowed',
-  'not-found',
-  'internal',
-] as const;
+import { SERVER_ERRORS, type ServerErrorCode } from '../src/protocol/index.js';
 
-export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
-
-const STATUS: Record<ApiErrorCode, number> = {
-  'invalid-body': 400,
-  'body-too-large': 413,
-  'unsupported-media-type': 415,
-  'invalid-embedding': 400,
-  'unknown-model': 400,
-  'invalid-nonce': 400,
-  'unknown-user': 404,
-  'duplicate-enrollment': 409,
-  'already-enrolled': 409,
-  'too-many-templates': 409,
-  'proof-required': 403,
-  'invalid-assertion': 401,
-  unauthorized: 401,
-  'locked-out': 429,
-  'rate-limited': 429,
-  'origin-not-allowed': 403,
-  'not-found': 404,
-  internal: 500,
-};
+export type ApiErrorCode = ServerErrorCode;
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -58,7 +19,7 @@ export class ApiError extends Error {
   constructor(code: ApiErrorCode, message: string, extra: { retryAfterSeconds?: number } = {}) {
     super(message);
     this.code = code;
-    this.statusCode = STATUS[code];
+    this.statusCode = SERVER_ERRORS[code].status;
     this.extra = extra;
   }
 }

@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { verifyAssertion } from './assertion.js';
 import type { ModelSpec, ServerConfig } from './config.js';
+import type { ErrorBody } from '../src/protocol/index.js';
 import { ApiError } from './errors.js';
 import type { ClientInfo } from './store/types.js';
 
@@ -38,11 +39,13 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   const api = toApiError(err);
   if (api.statusCode >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code: api.code, reason: (err as Error)?.message }, 'request refused');
-  void reply.code(api.statusCode).send({ error: { code: api.code, message: api.message, ...api.extra } });
+  const body: ErrorBody = { error: { code: api.code, message: api.message, ...api.extra } };
+  void reply.code(api.statusCode).send(body);
 }
 
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
-  void reply.code(404).send({ error: { code: 'not-found', message: `No route ${req.method} ${req.url.split('?')[0]}.` } });
+  const body: ErrorBody = { error: { code: 'not-found', message: `No route ${req.method} ${req.url.split('?')[0]}.` } };
+  void reply.code(404).send(body);
 }
 
 const ALLOWED_HEADERS = 'content-type, authorization, x-face-login-nonce';

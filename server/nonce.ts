@@ -5,9 +5,11 @@
  * presents it, whatever that request's outcome.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { NONCE_BYTES, type ChallengeAction } from '../src/protocol/index.js';
+import { ApiError } from './errors.js';
+import type { Store } from './store/types.js';
 
-export const CHALLENGE_ACTIONS = ['enroll', 'verify', 'identify', 'backup', 'restore', 'delete', 'export'] as const;
-export type ChallengeAction = (typeof CHALLENGE_ACTIONS)[number];
+export type { ChallengeAction };
 
 export interface NonceRow {
   readonly action: ChallengeAction;
@@ -16,7 +18,7 @@ export interface NonceRow {
 }
 
 export function newNonce(): string {
-  return randomBytes(32).toString('base64url');
+  return randomBytes(NONCE_BYTES).toString('base64url');
 }
 
 export function hashNonce(nonce: string): string {
@@ -26,4 +28,17 @@ export function hashNonce(nonce: string): string {
 /** A consumed nonce is good for this request only when unexpired and bound to this action and user. */
 export function nonceMatches(row: NonceRow | null, action: ChallengeAction, userId: string | null, now: number): boolean {
   return row !== null && row.expiresAt > now && row.action === action && row.userId === userId;
+}
+
+/**
+ * Consumes the request's nonce (whatever happens next) and refuses the request (invalid-nonce)
+ * unless it was unexpired and bound to this action and user. Returns the change sequence read
+ * with it (identify syncs its gallery to at least that).
+ */
+export async function consumeNonceFor(store: Store, nonce: string, action: ChallengeAction, userId: string | null, now: number): Promise<number> {
+  const consumed = await store.consumeNonce(hashNonce(nonce));
+  if (!nonceMatches(consumed.nonce, action, userId, now)) {
+    throw new ApiError('invalid-nonce', `The nonce is unknown, used, expired, or not for ${action}${userId === null ? '' : ' of this user'}.`);
+  }
+  return consumed.seq;
 }

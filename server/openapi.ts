@@ -1,9 +1,10 @@
 /**
  * The OpenAPI 3.1 document, generated from the schemas the routes declare (collected by an
  * onRoute hook), so the document and the validation can never disagree. OpenAPI 3.1 schema
- * objects are JSON Schema, so the route schemas go in unchanged.
+ * objects are JSON Schema, so the route schemas (TypeBox, src/protocol/routes/) go in unchanged.
  */
 import type { RouteOptions } from 'fastify';
+import { SERVER_ERROR_CODES, SERVER_ERRORS } from '../src/protocol/index.js';
 
 export interface RouteRecord {
   readonly method: string;
@@ -31,12 +32,18 @@ function parameters(schema: Schema | undefined, where: 'path' | 'query' | 'heade
   });
 }
 
+function codesWithStatus(pick: (status: number) => boolean): string {
+  return SERVER_ERROR_CODES.filter((c) => pick(SERVER_ERRORS[c].status))
+    .map((c) => `${c} ${SERVER_ERRORS[c].status}`)
+    .join(', ');
+}
+
 const STATUS_TEXT: Record<string, string> = {
   '200': 'OK',
   '201': 'Created',
   '204': 'No Content',
-  '4xx': 'Refused: { error: { code, message } } with a stable code (invalid-body, invalid-embedding, invalid-nonce, unknown-model, unknown-user, duplicate-enrollment, already-enrolled, proof-required, locked-out, rate-limited, ...)',
-  '5xx': 'Internal error: { error: { code: "internal", message } }',
+  '4xx': `Refused: { error: { code, message } } with a stable code (${codesWithStatus((s) => s < 500)})`,
+  '5xx': `Internal error: { error: { code, message } } (${codesWithStatus((s) => s >= 500)})`,
 };
 
 export function buildOpenApi(routes: readonly RouteRecord[], info: { title: string; version: string; description?: string }): object {

@@ -18,13 +18,14 @@
  * Memory per template: 4 x size (float32) + size rounded up to 16 (int8) + 4 (scale) bytes.
  */
 import { createDotsKernel, type DotsKernel } from './simd-dot.js';
+import { MAX_EMBEDDING_LENGTH } from '../../src/protocol/constants.js';
 
 export interface Match {
   readonly userId: string;
   readonly score: number;
 }
 
-const PROBE_BYTES = 2048; // int8 probe area: the largest model size allowed by config
+const PROBE_BYTES = MAX_EMBEDDING_LENGTH; // int8 probe area: the largest model size allowed by config
 const PAGE_BYTES = 65_536;
 
 export class ModelGallery {

@@ -12,74 +12,65 @@ import type { FastifyInstance } from 'fastify';
 import { toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
 import { modelOf, proofOf } from '../http.js';
-import { hashNonce, nonceMatches } from '../nonce.js';
-import { backupSchema, restoreSchema } from '../schemas/routes.js';
-import type { Pose } from '../store/types.js';
+import { consumeNonceFor } from '../nonce.js';
+import { backupRoute, restoreRoute, type RouteReply } from '../../src/protocol/index.js';
+import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
 import { sameFace } from './enroll.js';
-
-interface Params {
-  userId: string;
-}
-
-interface BackupBody {
-  nonce: string;
-  modelId: string;
-  templates: { embedding: unknown[]; pose: Pose; createdAt: number }[];
-}
 
 export default async function backupRoutes(app: FastifyInstance): Promise<void> {
   const { config, store } = app;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.put<{ Params: Params; Body: BackupBody }>('/v1/backup/:userId', { schema: backupSchema }, async (req, reply) => {
-    const { userId } = req.params;
-    const { nonce, modelId, templates } = req.body;
-    await app.limitUser(req, userId);
-    const model = modelOf(config, modelId);
-    const fresh = templates.map((t, i) => ({
-      pose: t.pose,
-      createdAt: t.createdAt,
-      embedding: toUnitVector(t.embedding, model, `templates[${i}].embedding`),
-    }));
-    const proof = proofOf(req, userId, config);
-    const now = config.now();
-    const consumed = await store.consumeNonce(hashNonce(nonce));
-    if (!nonceMatches(consumed.nonce, 'backup', userId, now)) {
-      throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for backup of this user.');
-    }
-    if (await store.userExists(userId)) {
-      if (proof === null) {
-        const prev = await store.getBackup(userId);
-        const old = [
-          ...(prev?.modelId === modelId ? prev.templates.map((t) => t.embedding) : []),
-          ...(await store.templatesOf(userId, modelId)),
-        ];
-        if (!sameFace(fresh.map((t) => t.embedding), old, model.threshold)) {
-          throw new ApiError('proof-required', 'This user id already has data: the backup must be of the same face, or come with an assertion or the admin key.');
+  api.route({
+    ...routeOptions(backupRoute),
+    handler: async (req, reply) => {
+      const { userId } = req.params;
+      const { nonce, modelId, templates } = req.body;
+      await app.limitUser(req, userId);
+      const model = modelOf(config, modelId);
+      const fresh = templates.map((t, i) => ({
+        pose: t.pose,
+        createdAt: t.createdAt,
+        embedding: toUnitVector(t.embedding, model, `templates[${i}].embedding`),
+      }));
+      const proof = proofOf(req, userId, config);
+      const now = config.now();
+      await consumeNonceFor(store, nonce, 'backup', userId, now);
+      if (await store.userExists(userId)) {
+        if (proof === null) {
+          const prev = await store.getBackup(userId);
+          const old = [
+            ...(prev?.modelId === modelId ? prev.templates.map((t) => t.embedding) : []),
+            ...(await store.templatesOf(userId, modelId)),
+          ];
+          if (!sameFace(fresh.map((t) => t.embedding), old, model.threshold)) {
+            throw new ApiError('proof-required', 'This user id already has data: the backup must be of the same face, or come with an assertion or the admin key.');
+          }
         }
+      } else if (!config.openEnrollment && proof !== 'admin') {
+        throw new ApiError('proof-required', 'Enrollment is closed on this server: a new user needs the admin key.');
       }
-    } else if (!config.openEnrollment && proof !== 'admin') {
-      throw new ApiError('proof-required', 'Enrollment is closed on this server: a new user needs the admin key.');
-    }
-    await store.putBackup({ userId, modelId, templates: fresh, updatedAt: now });
-    return reply.code(204).send();
+      await store.putBackup({ userId, modelId, templates: fresh, updatedAt: now });
+      return reply.code(204).send(null);
+    },
   });
 
-  app.post<{ Params: Params; Body: { nonce: string } }>('/v1/restore/:userId', { schema: restoreSchema }, async (req) => {
-    const { userId } = req.params;
-    await app.limitUser(req, userId);
-    const proof = proofOf(req, userId, config);
-    const consumed = await store.consumeNonce(hashNonce(req.body.nonce));
-    if (!nonceMatches(consumed.nonce, 'restore', userId, config.now())) {
-      throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for restore of this user.');
-    }
-    if (proof === null) {
-      throw new ApiError('proof-required', 'restore needs an assertion for this user (Authorization: Bearer) or the admin key.');
-    }
-    const backup = await store.getBackup(userId);
-    if (!backup) throw new ApiError('unknown-user', 'There is no backup for this user.');
-    return {
-      modelId: backup.modelId,
-      templates: backup.templates.map((t) => ({ pose: t.pose, embedding: Array.from(t.embedding), createdAt: t.createdAt })),
-    };
+  api.route({
+    ...routeOptions(restoreRoute),
+    handler: async (req): Promise<RouteReply<typeof restoreRoute>> => {
+      const { userId } = req.params;
+      await app.limitUser(req, userId);
+      const proof = proofOf(req, userId, config);
+      await consumeNonceFor(store, req.body.nonce, 'restore', userId, config.now());
+      if (proof === null) {
+        throw new ApiError('proof-required', 'restore needs an assertion for this user (Authorization: Bearer) or the admin key.');
+      }
+      const backup = await store.getBackup(userId);
+      if (!backup) throw new ApiError('unknown-user', 'There is no backup for this user.');
+      return {
+        modelId: backup.modelId,
+        templates: backup.templates.map((t) => ({ pose: t.pose, embedding: Array.from(t.embedding), createdAt: t.createdAt })),
+      };
+    },
   });
 }

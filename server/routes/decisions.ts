@@ -5,92 +5,83 @@ import { guardKeyForUser } from '../audit/lockout.js';
 import { bestScore, toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
 import { clientInfo, modelOf } from '../http.js';
-import { hashNonce, nonceMatches } from '../nonce.js';
+import { consumeNonceFor, hashNonce } from '../nonce.js';
 import { identifyThreshold } from '../../src/core/calibration.js';
-import { identifySchema, verifySchema } from '../schemas/routes.js';
-
-interface VerifyBody {
-  nonce: string;
-  userId: string;
-  modelId: string;
-  embedding: unknown[];
-}
-
-interface IdentifyBody {
-  nonce: string;
-  modelId: string;
-  embedding: unknown[];
-}
+import { identifyRoute, verifyRoute, type RouteReply } from '../../src/protocol/index.js';
+import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
 
 export default async function decisionRoutes(app: FastifyInstance): Promise<void> {
   const { config, store } = app;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post<{ Body: VerifyBody }>('/v1/verify', { schema: verifySchema }, async (req) => {
-    const { nonce, userId, modelId, embedding } = req.body;
-    await app.limitUser(req, userId);
-    const model = modelOf(config, modelId);
-    const probe = toUnitVector(embedding, model, 'embedding');
-    const now = config.now();
-    const out = await store.verifyAttempt(
-      {
-        nonceHash: hashNonce(nonce),
-        userId,
-        modelId,
-        threshold: model.threshold,
-        now,
-        guardKey: guardKeyForUser(userId),
-        lockout: config.lockout,
-        client: clientInfo(req),
-      },
-      (templates) => bestScore(probe, templates),
-    );
-    switch (out.kind) {
-      case 'invalid-nonce':
-        throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for verify of this user.');
-      case 'unknown-user':
-        throw new ApiError('unknown-user', `No templates are enrolled for this user with model ${modelId}.`);
-      case 'locked-out': {
-        const retryAfterSeconds = Math.ceil(out.retryAfterMs / 1000);
-        throw new ApiError('locked-out', `Too many failed attempts for this user; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+  api.route({
+    ...routeOptions(verifyRoute),
+    handler: async (req): Promise<RouteReply<typeof verifyRoute>> => {
+      const { nonce, userId, modelId, embedding } = req.body;
+      await app.limitUser(req, userId);
+      const model = modelOf(config, modelId);
+      const probe = toUnitVector(embedding, model, 'embedding');
+      const now = config.now();
+      const out = await store.verifyAttempt(
+        {
+          nonceHash: hashNonce(nonce),
+          userId,
+          modelId,
+          threshold: model.threshold,
+          now,
+          guardKey: guardKeyForUser(userId),
+          lockout: config.lockout,
+          client: clientInfo(req),
+        },
+        (templates) => bestScore(probe, templates),
+      );
+      switch (out.kind) {
+        case 'invalid-nonce':
+          throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for verify of this user.');
+        case 'unknown-user':
+          throw new ApiError('unknown-user', `No templates are enrolled for this user with model ${modelId}.`);
+        case 'locked-out': {
+          const retryAfterSeconds = Math.ceil(out.retryAfterMs / 1000);
+          throw new ApiError('locked-out', `Too many failed attempts for this user; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+        }
+        case 'decided':
+          return out.accepted
+            ? { decision: 'accept', assertion: signAssertion(userId, 'verify', config.secret, { nowMs: now, ttlS: config.assertionTtlS }) }
+            : { decision: 'reject' };
       }
-      case 'decided':
-        return out.accepted
-          ? { decision: 'accept', assertion: signAssertion(userId, 'verify', config.secret, { nowMs: now, ttlS: config.assertionTtlS }) }
-          : { decision: 'reject' };
-    }
+    },
   });
 
-  app.post<{ Body: IdentifyBody }>('/v1/identify', { schema: identifySchema }, async (req) => {
-    const { nonce, modelId, embedding } = req.body;
-    const model = modelOf(config, modelId);
-    const probe = toUnitVector(embedding, model, 'embedding');
-    const now = config.now();
-    const consumed = await store.consumeNonce(hashNonce(nonce));
-    if (!nonceMatches(consumed.nonce, 'identify', null, now)) {
-      throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for identify.');
-    }
-    await app.gallery.sync(consumed.seq);
-    const best = app.gallery.best(modelId, [probe]);
-    // Open set: N templates give a stranger N chances, so the threshold rises with the gallery
-    // (src/core/calibration.ts, fitted on LFW 1:N) and never falls below the 1:1 threshold.
-    const templates = app.gallery.gallery(modelId)?.templates ?? 0;
-    const threshold = model.impostorTail ? identifyThreshold(templates, { floor: model.threshold, tail: model.impostorTail }) : model.threshold;
-    const accepted = best !== null && best.score >= threshold;
-    await store.recordAttempt({
-      at: now,
-      action: 'identify',
-      claimedUser: null,
-      matchedUser: best?.userId ?? null,
-      decision: accepted ? 'accept' : 'reject',
-      score: best?.score ?? null,
-      modelId,
-      client: clientInfo(req),
-    });
-    if (!accepted) return { decision: 'reject' };
-    return {
-      decision: 'accept',
-      userId: best.userId,
-      assertion: signAssertion(best.userId, 'identify', config.secret, { nowMs: now, ttlS: config.assertionTtlS }),
-    };
+  api.route({
+    ...routeOptions(identifyRoute),
+    handler: async (req): Promise<RouteReply<typeof identifyRoute>> => {
+      const { nonce, modelId, embedding } = req.body;
+      const model = modelOf(config, modelId);
+      const probe = toUnitVector(embedding, model, 'embedding');
+      const now = config.now();
+      await app.gallery.sync(await consumeNonceFor(store, nonce, 'identify', null, now));
+      const best = app.gallery.best(modelId, [probe]);
+      // Open set: N templates give a stranger N chances, so the threshold rises with the gallery
+      // (src/core/calibration.ts, fitted on LFW 1:N) and never falls below the 1:1 threshold.
+      const templates = app.gallery.gallery(modelId)?.templates ?? 0;
+      const threshold = model.impostorTail ? identifyThreshold(templates, { floor: model.threshold, tail: model.impostorTail }) : model.threshold;
+      const accepted = best !== null && best.score >= threshold;
+      await store.recordAttempt({
+        at: now,
+        action: 'identify',
+        claimedUser: null,
+        matchedUser: best?.userId ?? null,
+        decision: accepted ? 'accept' : 'reject',
+        score: best?.score ?? null,
+        modelId,
+        client: clientInfo(req),
+      });
+      if (!accepted) return { decision: 'reject' };
+      return {
+        decision: 'accept',
+        userId: best.userId,
+        assertion: signAssertion(best.userId, 'identify', config.secret, { nowMs: now, ttlS: config.assertionTtlS }),
+      };
+    },
   });
 }

@@ -22,18 +22,10 @@ import type { FastifyInstance } from 'fastify';
 import { bestScore, toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
 import { modelOf, proofOf } from '../http.js';
-import { hashNonce, nonceMatches } from '../nonce.js';
-import { enrollSchema } from '../schemas/routes.js';
-import type { NewTemplate, Pose } from '../store/types.js';
-
-interface Body {
-  nonce: string;
-  userId: string;
-  modelId: string;
-  templates: { embedding: unknown[]; pose: Pose }[];
-  replace?: boolean;
-  ifNotEnrolled?: boolean;
-}
+import { consumeNonceFor } from '../nonce.js';
+import { enrollRoute } from '../../src/protocol/index.js';
+import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
+import type { NewTemplate } from '../store/types.js';
 
 const MAX_TRIES = 50;
 
@@ -44,76 +36,77 @@ export function sameFace(fresh: readonly Float32Array[], old: readonly Float32Ar
 
 export default async function enrollRoutes(app: FastifyInstance): Promise<void> {
   const { config, store } = app;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post<{ Body: Body }>('/v1/enroll', { schema: enrollSchema }, async (req, reply) => {
-    const { nonce, userId, modelId, templates, replace = true, ifNotEnrolled = false } = req.body;
-    await app.limitUser(req, userId);
-    const model = modelOf(config, modelId);
-    const fresh: NewTemplate[] = templates.map((t, i) => ({
-      pose: t.pose,
-      embedding: toUnitVector(t.embedding, model, `templates[${i}].embedding`),
-    }));
-    const proof = proofOf(req, userId, config);
-    const now = config.now();
-    const consumed = await store.consumeNonce(hashNonce(nonce));
-    if (!nonceMatches(consumed.nonce, 'enroll', userId, now)) {
-      throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for enroll of this user.');
-    }
-    const refuseIfEnrolled = async (): Promise<void> => {
-      if (ifNotEnrolled && (await store.templatesOf(userId, modelId)).length > 0) {
-        throw new ApiError('already-enrolled', `This user already has templates for model ${modelId} (ifNotEnrolled).`);
-      }
-    };
-    await refuseIfEnrolled();
+  api.route({
+    ...routeOptions(enrollRoute),
+    handler: async (req, reply) => {
+      const { nonce, userId, modelId, templates, replace = true, ifNotEnrolled = false } = req.body;
+      await app.limitUser(req, userId);
+      const model = modelOf(config, modelId);
+      const fresh: NewTemplate[] = templates.map((t, i) => ({
+        pose: t.pose,
+        embedding: toUnitVector(t.embedding, model, `templates[${i}].embedding`),
+      }));
+      const proof = proofOf(req, userId, config);
+      const now = config.now();
+      await consumeNonceFor(store, nonce, 'enroll', userId, now);
+      const refuseIfEnrolled = async (): Promise<void> => {
+        if (ifNotEnrolled && (await store.templatesOf(userId, modelId)).length > 0) {
+          throw new ApiError('already-enrolled', `This user already has templates for model ${modelId} (ifNotEnrolled).`);
+        }
+      };
+      await refuseIfEnrolled();
 
-    if (await store.userExists(userId)) {
-      if (proof === null) {
-        const backup = await store.getBackup(userId);
-        const old = [
-          ...(await store.templatesOf(userId, modelId)),
-          ...(backup?.modelId === modelId ? backup.templates.map((t) => t.embedding) : []),
-        ];
-        if (!sameFace(fresh.map((t) => t.embedding), old, model.threshold)) {
-          throw new ApiError(
-            'proof-required',
-            'This user id already has data: re-enrolling needs the same face, an assertion for the user (Authorization: Bearer), or the admin key.',
-          );
+      if (await store.userExists(userId)) {
+        if (proof === null) {
+          const backup = await store.getBackup(userId);
+          const old = [
+            ...(await store.templatesOf(userId, modelId)),
+            ...(backup?.modelId === modelId ? backup.templates.map((t) => t.embedding) : []),
+          ];
+          if (!sameFace(fresh.map((t) => t.embedding), old, model.threshold)) {
+            throw new ApiError(
+              'proof-required',
+              'This user id already has data: re-enrolling needs the same face, an assertion for the user (Authorization: Bearer), or the admin key.',
+            );
+          }
         }
+      } else if (!config.openEnrollment && proof !== 'admin') {
+        throw new ApiError('proof-required', 'Enrollment is closed on this server: a new user needs the admin key.');
       }
-    } else if (!config.openEnrollment && proof !== 'admin') {
-      throw new ApiError('proof-required', 'Enrollment is closed on this server: a new user needs the admin key.');
-    }
 
-    const probes = fresh.map((t) => t.embedding);
-    const result = await app.serializeEnroll(async () => {
-      for (let i = 0; i < MAX_TRIES; i++) {
-        await app.gallery.sync();
-        await refuseIfEnrolled(); // an enrolment committed meanwhile (another request, another instance)
-        const other = app.gallery.best(modelId, probes, userId);
-        if (other && other.score >= model.threshold) {
-          throw new ApiError('duplicate-enrollment', 'This face is already enrolled for another user.');
+      const probes = fresh.map((t) => t.embedding);
+      const result = await app.serializeEnroll(async () => {
+        for (let i = 0; i < MAX_TRIES; i++) {
+          await app.gallery.sync();
+          await refuseIfEnrolled(); // an enrolment committed meanwhile (another request, another instance)
+          const other = app.gallery.best(modelId, probes, userId);
+          if (other && other.score >= model.threshold) {
+            throw new ApiError('duplicate-enrollment', 'This face is already enrolled for another user.');
+          }
+          const out = await store.enroll({
+            userId,
+            modelId,
+            templates: fresh,
+            replace,
+            now,
+            expectSeq: app.gallery.seq,
+            maxTemplates: config.maxTemplatesPerUser,
+          });
+          if (out.kind === 'conflict') continue;
+          if (out.kind === 'too-many') {
+            throw new ApiError(
+              'too-many-templates',
+              `This user has ${out.existing} templates for the model; adding ${fresh.length} would exceed ${config.maxTemplatesPerUser} (use replace).`,
+            );
+          }
+          await app.gallery.sync(out.seq);
+          return out;
         }
-        const out = await store.enroll({
-          userId,
-          modelId,
-          templates: fresh,
-          replace,
-          now,
-          expectSeq: app.gallery.seq,
-          maxTemplates: config.maxTemplatesPerUser,
-        });
-        if (out.kind === 'conflict') continue;
-        if (out.kind === 'too-many') {
-          throw new ApiError(
-            'too-many-templates',
-            `This user has ${out.existing} templates for the model; adding ${fresh.length} would exceed ${config.maxTemplatesPerUser} (use replace).`,
-          );
-        }
-        await app.gallery.sync(out.seq);
-        return out;
-      }
-      throw new Error(`enroll: the change sequence kept moving for ${MAX_TRIES} tries`);
-    });
-    return reply.code(201).send({ userId, templates: result.templates });
+        throw new Error(`enroll: the change sequence kept moving for ${MAX_TRIES} tries`);
+      });
+      return reply.code(201).send({ userId, templates: result.templates });
+    },
   });
 }

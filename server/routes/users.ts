@@ -2,63 +2,63 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
 import { proofOf } from '../http.js';
-import { hashNonce, nonceMatches, type ChallengeAction } from '../nonce.js';
-import { deleteUserSchema, exportUserSchema } from '../schemas/routes.js';
-
-interface Params {
-  userId: string;
-}
+import { consumeNonceFor } from '../nonce.js';
+import { deleteUserRoute, exportUserRoute, type ChallengeAction, type RouteReply } from '../../src/protocol/index.js';
+import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
 
 export default async function userRoutes(app: FastifyInstance): Promise<void> {
   const { config, store } = app;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  async function authorize(req: Parameters<typeof proofOf>[0], userId: string, action: ChallengeAction): Promise<void> {
+  async function authorize(req: Parameters<typeof proofOf>[0], userId: string, action: ChallengeAction, nonce: string): Promise<void> {
     await app.limitUser(req, userId);
     const proof = proofOf(req, userId, config);
-    const nonce = req.headers['x-face-login-nonce'] as string;
-    const consumed = await store.consumeNonce(hashNonce(nonce));
-    if (!nonceMatches(consumed.nonce, action, userId, config.now())) {
-      throw new ApiError('invalid-nonce', `The nonce is unknown, used, expired, or not for ${action} of this user.`);
-    }
+    await consumeNonceFor(store, nonce, action, userId, config.now());
     if (proof === null) {
       throw new ApiError('proof-required', `${action} needs an assertion for this user (Authorization: Bearer, from an accepted verify) or the admin key.`);
     }
   }
 
-  app.delete<{ Params: Params }>('/v1/users/:userId', { schema: deleteUserSchema }, async (req, reply) => {
-    const { userId } = req.params;
-    await authorize(req, userId, 'delete');
-    if (!(await store.deleteUser(userId, config.now()))) throw new ApiError('unknown-user', 'There is no such user.');
-    await app.gallery.sync();
-    return reply.code(204).send();
+  api.route({
+    ...routeOptions(deleteUserRoute),
+    handler: async (req, reply) => {
+      const { userId } = req.params;
+      await authorize(req, userId, 'delete', req.headers['x-face-login-nonce']);
+      if (!(await store.deleteUser(userId, config.now()))) throw new ApiError('unknown-user', 'There is no such user.');
+      await app.gallery.sync();
+      return reply.code(204).send(null);
+    },
   });
 
-  app.get<{ Params: Params }>('/v1/users/:userId/export', { schema: exportUserSchema }, async (req) => {
-    const { userId } = req.params;
-    await authorize(req, userId, 'export');
-    const data = await store.exportUser(userId);
-    if (!data) throw new ApiError('unknown-user', 'There is no such user.');
-    return {
-      userId: data.userId,
-      createdAt: data.createdAt,
-      templates: data.templates.map((t) => ({ modelId: t.modelId, pose: t.pose, embedding: Array.from(t.embedding), createdAt: t.createdAt })),
-      backup: data.backup && {
-        modelId: data.backup.modelId,
-        updatedAt: data.backup.updatedAt,
-        templates: data.backup.templates.map((t) => ({ pose: t.pose, embedding: Array.from(t.embedding), createdAt: t.createdAt })),
-      },
-      // The score is withheld: it would turn the export into a matching oracle.
-      attempts: data.attempts.map((a) => ({
-        at: new Date(a.at).toISOString(),
-        action: a.action,
-        claimedUser: a.claimedUser,
-        matchedUser: a.matchedUser,
-        decision: a.decision,
-        modelId: a.modelId,
-        ip: a.client.ip,
-        userAgent: a.client.userAgent,
-        origin: a.client.origin,
-      })),
-    };
+  api.route({
+    ...routeOptions(exportUserRoute),
+    handler: async (req): Promise<RouteReply<typeof exportUserRoute>> => {
+      const { userId } = req.params;
+      await authorize(req, userId, 'export', req.headers['x-face-login-nonce']);
+      const data = await store.exportUser(userId);
+      if (!data) throw new ApiError('unknown-user', 'There is no such user.');
+      return {
+        userId: data.userId,
+        createdAt: data.createdAt,
+        templates: data.templates.map((t) => ({ modelId: t.modelId, pose: t.pose, embedding: Array.from(t.embedding), createdAt: t.createdAt })),
+        backup: data.backup && {
+          modelId: data.backup.modelId,
+          updatedAt: data.backup.updatedAt,
+          templates: data.backup.templates.map((t) => ({ pose: t.pose, embedding: Array.from(t.embedding), createdAt: t.createdAt })),
+        },
+        // The score is withheld: it would turn the export into a matching oracle.
+        attempts: data.attempts.map((a) => ({
+          at: new Date(a.at).toISOString(),
+          action: a.action,
+          claimedUser: a.claimedUser,
+          matchedUser: a.matchedUser,
+          decision: a.decision,
+          modelId: a.modelId,
+          ip: a.client.ip,
+          userAgent: a.client.userAgent,
+          origin: a.client.origin,
+        })),
+      };
+    },
   });
 }

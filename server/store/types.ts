@@ -14,21 +14,17 @@
  *   Losing it can only bring back a nonce that expires within its TTL or drop a few audit rows;
  *   it can never corrupt the database.
  */
+import type { AttemptAction, AttemptDecision, AttemptLabel, Pose } from '../../src/protocol/index.js';
 import type { LockoutPolicy } from '../config.js';
 import type { NonceRow } from '../nonce.js';
 
-export type Pose = 'center' | 'left' | 'right' | 'up' | 'down';
-export const POSES: readonly Pose[] = ['center', 'left', 'right', 'up', 'down'];
+export type { AttemptAction, AttemptDecision, AttemptLabel, Pose };
 
 export interface ClientInfo {
   readonly ip: string;
   readonly userAgent: string | null;
   readonly origin: string | null;
 }
-
-export type AttemptAction = 'verify' | 'identify' | 'restore';
-export type AttemptDecision = 'accept' | 'reject' | 'locked-out';
-export type AttemptLabel = 'genuine' | 'impostor';
 
 export interface AttemptInput {
   readonly at: number;

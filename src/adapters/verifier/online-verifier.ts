@@ -1,5 +1,7 @@
 import { isFaceLoginError } from '../../core/errors.js';
 import type { IdentifyResult, NewTemplate, TemplateStore, Verifier, VerifyResult } from '../../core/types.js';
+import { MAX_BACKUP_TEMPLATES, MAX_ENROLL_TEMPLATES } from '../../protocol/constants.js';
+import type { ServerErrorCode } from '../../protocol/errors.js';
 import { ServerRefusal, type HttpVerifier } from './http-verifier.js';
 import { LocalVerifier } from './local-verifier.js';
 
@@ -25,11 +27,7 @@ export interface BackupEvent {
 }
 
 /** Server answers after which a queued item is tried again later rather than given up. */
-const RETRY_LATER = new Set(['rate-limited', 'locked-out', 'invalid-nonce']);
-
-/** Most templates one enrolment / one backup request may carry (server schemas). */
-const MAX_ENROLL_TEMPLATES = 10;
-const MAX_BACKUP_TEMPLATES = 20;
+const RETRY_LATER: ReadonlySet<string> = new Set<ServerErrorCode>(['rate-limited', 'locked-out', 'invalid-nonce']);
 
 export interface OnlineVerifierOptions {
   /** When the server cannot be reached, decide on the device instead of failing. Default false. */
@@ -120,7 +118,7 @@ export class OnlineVerifier implements Verifier {
                 await this.remote.enroll(userId, modelId, newest.slice(0, MAX_ENROLL_TEMPLATES), { replace: false, ifNotEnrolled: true });
                 enrolled = true;
               } catch (e) {
-                if (!(e instanceof ServerRefusal && e.serverCode === 'already-enrolled')) throw e;
+                if (!(e instanceof ServerRefusal && e.serverCode === ('already-enrolled' satisfies ServerErrorCode))) throw e;
               }
               await this.remote.backup(userId, modelId, newest.slice(0, MAX_BACKUP_TEMPLATES));
             }

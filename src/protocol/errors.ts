@@ -1,0 +1,61 @@
+/**
+ * The server's refusals: every one is `{ "error": { "code", "message", "retryAfterSeconds"? } }`
+ * with a stable kebab-case code. This table is the one list of those codes, each with the HTTP
+ * status the server answers it with and the FaceLoginErrorCode the page turns it into; codes
+ * that have no meaning of their own on the page become `backend-error`.
+ */
+import * as T from '@sinclair/typebox';
+import type { FaceLoginErrorCode } from '../core/errors.js';
+
+export const SERVER_ERRORS = {
+  'invalid-body': { status: 400, page: 'backend-error' },
+  'body-too-large': { status: 413, page: 'backend-error' },
+  'unsupported-media-type': { status: 415, page: 'backend-error' },
+  'invalid-embedding': { status: 400, page: 'backend-error' },
+  'unknown-model': { status: 400, page: 'backend-error' },
+  'invalid-nonce': { status: 400, page: 'backend-error' },
+  'unknown-user': { status: 404, page: 'not-enrolled' },
+  'duplicate-enrollment': { status: 409, page: 'duplicate-enrollment' },
+  'already-enrolled': { status: 409, page: 'backend-error' },
+  'too-many-templates': { status: 409, page: 'backend-error' },
+  'proof-required': { status: 403, page: 'backend-error' },
+  'invalid-assertion': { status: 401, page: 'backend-error' },
+  unauthorized: { status: 401, page: 'backend-error' },
+  'locked-out': { status: 429, page: 'locked-out' },
+  'rate-limited': { status: 429, page: 'rate-limited' },
+  'origin-not-allowed': { status: 403, page: 'backend-error' },
+  'not-found': { status: 404, page: 'backend-error' },
+  internal: { status: 500, page: 'backend-unavailable' },
+} as const satisfies Record<string, { readonly status: number; readonly page: FaceLoginErrorCode }>;
+
+export type ServerErrorCode = keyof typeof SERVER_ERRORS;
+
+export const SERVER_ERROR_CODES = Object.keys(SERVER_ERRORS) as ServerErrorCode[];
+
+export function isServerErrorCode(code: string): code is ServerErrorCode {
+  return Object.hasOwn(SERVER_ERRORS, code);
+}
+
+/** The page's code for a server's code; one this page does not know (a newer server) is backend-error. */
+export function pageErrorCode(serverCode: string): FaceLoginErrorCode {
+  return isServerErrorCode(serverCode) ? SERVER_ERRORS[serverCode].page : 'backend-error';
+}
+
+/**
+ * The body of every 4xx / 5xx answer. `code` is a string, not an enum of today's codes, so a
+ * page keeps reading the refusals of a newer server (an unknown code is backend-error).
+ */
+export const ErrorBody = T.Object(
+  {
+    error: T.Object(
+      {
+        code: T.String({ pattern: '^[a-z]+(-[a-z]+)*$', description: `Stable kebab-case code: ${SERVER_ERROR_CODES.join(', ')}.` }),
+        message: T.String(),
+        retryAfterSeconds: T.Optional(T.Integer({ minimum: 0, description: 'locked-out, rate-limited: seconds until a retry can succeed.' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ErrorBody = T.Static<typeof ErrorBody>;
