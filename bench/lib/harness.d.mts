@@ -78,4 +78,6 @@ export function routeFaces(page: Page, dir?: string, prefix?: string): Promise<{
 export function y4mFromPhoto(photo: string, outDir: string, name: string): string;
 
 export function mdTable(headers: string[], rows: string[][], align?: ('l' | 'r' | 'c')[]): string;
+export function writeResultFile(file: string, text: string): void;
+export function readResultJson(file: string): unknown;
 export function writeResults(outDir: string, base: string, report: unknown, md: string): { json: string; md: string };

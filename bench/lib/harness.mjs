@@ -1,10 +1,10 @@
 /**
- * Shared plumbing for the browser benchmarks (bench/*.mjs): Vite on a free port, headless
+ * Shared plumbing for the browser benchmarks (bench/runners/, bench/liveness/): Vite on a free port, headless
  * Chromium (plain or with a fresh profile and a fake camera), a static server for built output,
  * photo routes, machine info, statistics and result files.
  *
  * Nothing here knows about a particular benchmark. Every helper takes what it needs as
- * arguments so that bench/accuracy.mjs and bench/speed.mjs can share it.
+ * arguments so that bench/runners/accuracy.mjs and bench/runners/speed.mjs can share it.
  */
 import { createServer as createViteServer, build as viteBuild } from 'vite';
 import { chromium } from '@playwright/test';
@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -404,12 +405,27 @@ export function mdTable(headers, rows, align = []) {
   return [`| ${headers.join(' | ')} |`, `| ${sepRow.join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-/** Writes `<outDir>/<base>.json` (pretty, 1-space indent) and `<outDir>/<base>.md`; returns their paths. */
+/**
+ * Writes a result file. A `.gz` name is gzipped (level 9; the gzip header carries no name or
+ * time, so the same text gives the same bytes): the raw per-pair / per-sample JSON, hundreds of
+ * kB as text, is committed that way; summaries stay plain text.
+ */
+export function writeResultFile(file, text) {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, file.endsWith('.gz') ? gzipSync(text, { level: 9 }) : text);
+}
+
+/** Reads a result JSON written by writeResultFile (gunzipped when its name ends in `.gz`). */
+export function readResultJson(file) {
+  const buf = readFileSync(file);
+  return JSON.parse((file.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8'));
+}
+
+/** Writes `<outDir>/<base>.json.gz` (raw samples; pretty, 1-space indent) and `<outDir>/<base>.md`; returns their paths. */
 export function writeResults(outDir, base, report, md) {
-  mkdirSync(outDir, { recursive: true });
-  const json = join(outDir, `${base}.json`);
+  const json = join(outDir, `${base}.json.gz`);
   const mdPath = join(outDir, `${base}.md`);
-  writeFileSync(json, JSON.stringify(report, null, 1) + '\n');
-  writeFileSync(mdPath, md.endsWith('\n') ? md : md + '\n');
+  writeResultFile(json, JSON.stringify(report, null, 1) + '\n');
+  writeResultFile(mdPath, md.endsWith('\n') ? md : md + '\n');
   return { json, md: mdPath };
 }

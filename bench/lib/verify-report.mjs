@@ -4,7 +4,7 @@
  * thresholds of a distance system are reported as distances). A null score (no face in one of
  * the two images) is a failure: an error in 10-fold accuracy, rejected at every ROC threshold.
  */
-import * as M from '../metrics.mjs';
+import * as M from './metrics.mjs';
 
 export const FAR_TARGETS = [1e-2, 1e-3, 1e-4];
 

@@ -1,19 +1,19 @@
 /**
- * NOT SHIPPED (bench and tests only). The FaceAntiSpoofing passive-liveness adapter, kept so the
- * measurement in bench/results/liveness-passive.md can be rerun (bench/liveness.mjs) and the
- * converter's output checked in a browser (tests/browser/liveness.spec.ts). It implements the
+ * NOT SHIPPED (bench only). The FaceAntiSpoofing passive-liveness adapter, kept so the
+ * measurement in bench/results/liveness-passive.md can be rerun (bench/liveness/run.mjs) and the
+ * converter's output checked in a browser (bench/liveness/liveness.spec.ts). It implements the
  * engine's PassiveLiveness plug-in interface, but the model does not work as a liveness check,
  * so nothing in src/ imports it and the package does not export it.
  *
- * Its model is built by `npm run models:experimental` (scripts/prepare-models.mjs
- * --experimental) into .cache/models-experimental/, which the bench and the test serve at
- * EXPERIMENTAL_MODELS_URL through a Playwright route.
+ * Its model is built by bench/liveness/prepare-model.mjs into .cache/models-experimental/,
+ * which the bench and its check serve at EXPERIMENTAL_MODELS_URL through a Playwright route.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { FaceLoginError } from '../../src/core/errors.js';
 import type { Detection, Frame, PassiveLiveness, TfBackendName } from '../../src/core/types.js';
-import { fetchModelFile, joinUrl, manifestEntry, type FetchModelOptions, type ModelManifest } from '../../src/adapters/models/model-files.js';
+import type { FetchModelOptions, ModelManifest } from '../../src/adapters/models/model-files.js';
+import { loadManifestGraphModel } from '../../src/adapters/models/graph-model.js';
 import { SquareFaceCropper } from './face-crop.js';
 
 /** Where the bench and the test serve .cache/models-experimental/ (a Playwright route, not Vite). */
@@ -74,7 +74,7 @@ export interface AntiSpoofAnalysis {
  * Heavy: ~4.5 GMAC per face (about 20x MobileFaceNet), ~0.5-1.2 s per face on TF.js WASM on a
  * shared 2-core machine, so score a few kept frames per login, never every camera frame.
  *
- * MEASURED TO NOT SEPARATE live faces from attacks on the data we have (bench/liveness.mjs,
+ * MEASURED TO NOT SEPARATE live faces from attacks on the data we have (bench/liveness/run.mjs,
  * bench/results/liveness-passive.md): it calls almost everything a spoof, including real live
  * phone captures. Faithful to the original (same outputs as the TFLite graph), but not fit to
  * decide a login: not shipped, never to be presented as protection.
@@ -95,7 +95,7 @@ export class FaceAntiSpoofingLiveness implements PassiveLiveness {
   static async create(options: FaceAntiSpoofingOptions): Promise<FaceAntiSpoofingLiveness> {
     const { modelsUrl, manifest, backend, boxScale = ANTISPOOF_BOX_SCALE, threshold = ANTISPOOF_LIVE_THRESHOLD, signal, onProgress } = options;
     if (!(threshold >= 0 && threshold <= 1)) throw new FaceLoginError('invalid-input', `The liveness threshold must be in 0..1, got ${threshold}.`);
-    const model = await loadManifestGraphModel(modelsUrl, ANTISPOOF_DIR, manifest, { signal, onProgress }, 'liveness');
+    const model = await loadManifestGraphModel(modelsUrl, ANTISPOOF_DIR, manifest, 'liveness', { signal, onProgress });
     const liveness = new FaceAntiSpoofingLiveness(model, backend, boxScale, threshold);
     // Warm-up: allocates the kernels once so that the first real face is not slower.
     try {
@@ -179,57 +179,5 @@ export class FaceAntiSpoofingLiveness implements PassiveLiveness {
   dispose(): void {
     this.model?.dispose();
     this.model = null;
-  }
-}
-
-/**
- * Loads `<modelsUrl>/<dir>/model.json` and its weight shards, each checked against the
- * manifest's SHA-256, into a TF.js GraphModel on the product's TF.js instance.
- */
-async function loadManifestGraphModel(
-  modelsUrl: string,
-  dir: string,
-  manifest: ModelManifest,
-  options: { signal?: AbortSignal | undefined; onProgress?: FetchModelOptions['onProgress'] | undefined },
-  what: string,
-): Promise<GraphModel> {
-  const { signal, onProgress } = options;
-  const base = joinUrl(modelsUrl, dir);
-  const jsonEntry = manifestEntry(manifest, `${dir}/model.json`);
-  const jsonBytes = await fetchModelFile(joinUrl(base, 'model.json'), { sha256: jsonEntry.sha256, signal });
-  let modelJson: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; format?: string; generatedBy?: string; convertedBy?: string };
-  try {
-    modelJson = JSON.parse(new TextDecoder().decode(jsonBytes));
-  } catch (e) {
-    throw new FaceLoginError('model-load-failed', `The ${what} model description (model.json) is not valid JSON.`, { cause: e });
-  }
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const shards: Uint8Array[] = [];
-  for (const group of modelJson.weightsManifest ?? []) {
-    specs.push(...group.weights);
-    for (const path of group.paths) {
-      const entry = manifestEntry(manifest, `${dir}/${path}`);
-      shards.push(await fetchModelFile(joinUrl(base, path), { sha256: entry.sha256, expectedBytes: entry.bytes, signal, onProgress }));
-    }
-  }
-  const weightData = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
-  let off = 0;
-  for (const s of shards) {
-    weightData.set(s, off);
-    off += s.byteLength;
-  }
-  try {
-    return await loadGraphModel(
-      tf.io.fromMemory({
-        modelTopology: modelJson.modelTopology,
-        weightSpecs: specs,
-        weightData: weightData.buffer,
-        format: modelJson.format,
-        generatedBy: modelJson.generatedBy,
-        convertedBy: modelJson.convertedBy,
-      }),
-    );
-  } catch (e) {
-    throw new FaceLoginError('model-load-failed', `The ${what} model could not be loaded: ${(e as Error).message ?? e}`, { cause: e });
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Accuracy benchmark page for the product's pipeline, driven by bench/accuracy.mjs through
- * Playwright: MediaPipeDetector (IMAGE mode) -> face nearest the frame centre -> CanvasAligner
- * (one per alignment variant: template scale, keypoint weights, mirrored crop) ->
+ * Accuracy benchmark page for the product's pipeline, driven by bench/runners/accuracy.mjs through
+ * Playwright: MediaPipeDetector (IMAGE mode) -> face nearest the frame centre -> VariantAligner
+ * (the product's CanvasAligner, one per alignment variant: template scale, keypoint weights,
+ * mirrored crop) ->
  * MobileFaceNetEmbedder.embed (batches of 8; a second embedder with flip: true for the product's
  * flip TTA when asked) -> L2-normalised embeddings.
  *
@@ -11,13 +12,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MediaPipeDetector } from '../../src/adapters/detector/mediapipe-detector.js';
-import { CanvasAligner } from '../../src/adapters/aligner/canvas-aligner.js';
 import { ARCFACE_TEMPLATE_4 } from '../../src/core/align.js';
 import { MobileFaceNetEmbedder } from '../../src/adapters/embedder/mobilefacenet-embedder.js';
 import { selectBackend, type BackendChoice } from '../../src/adapters/embedder/tf-backend.js';
 import { fetchManifest } from '../../src/adapters/models/model-files.js';
 import type { Frame, FrameSource } from '../../src/core/types.js';
-import { frameCanvas, loadImage, nearestCentre, toBase64, type FrameMode } from './speed-common.js';
+import { frameCanvas, loadImage, nearestCentre, toBase64, wasmSimdOf, type FrameMode } from './speed-common.js';
+import { VariantAligner } from './variant-aligner.js';
 
 /** One alignment / embedding variant. */
 export interface VariantSpec {
@@ -27,7 +28,7 @@ export interface VariantSpec {
   weights?: [number, number, number, number];
   /** Target points (right eye, left eye, nose, mouth) as [x0, y0, ... x3, y3]; absent = ARCFACE_TEMPLATE_4. */
   template?: number[];
-  /** Embed the mirrored crop (CanvasAligner mirror: true). */
+  /** Embed the mirrored crop (VariantAligner mirror: true). */
   mirror?: boolean;
   /** The product's flip TTA (MobileFaceNetEmbedder flip: true: raw outputs of crop + mirror added). */
   flip?: boolean;
@@ -99,7 +100,7 @@ let flipEmbedder: MobileFaceNetEmbedder | null = null;
 let settings: AccInit | null = null;
 let manifestP: ReturnType<typeof fetchManifest> | null = null;
 let backendName: BackendChoice['backend'] | null = null;
-const aligners = new Map<string, CanvasAligner>();
+const aligners = new Map<string, VariantAligner>();
 
 async function init(options: AccInit): Promise<AccInfo> {
   settings = options;
@@ -113,14 +114,7 @@ async function init(options: AccInit): Promise<AccInfo> {
   t = performance.now();
   embedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend, flip: false });
   const embedderCreateMs = performance.now() - t;
-  let wasmSimd: boolean | null = null;
-  if (tf.getBackend() === 'wasm') {
-    try {
-      wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-    } catch {
-      wasmSimd = null;
-    }
-  }
+  const wasmSimd = await wasmSimdOf(tf);
   return {
     backend,
     tfBackend: tf.getBackend(),
@@ -135,15 +129,15 @@ async function init(options: AccInit): Promise<AccInfo> {
   };
 }
 
-function alignerFor(v: VariantSpec): CanvasAligner {
+function alignerFor(v: VariantSpec): VariantAligner {
   const key = JSON.stringify([v.scale, v.weights ?? null, v.template ?? null, !!v.mirror]);
   let a = aligners.get(key);
   if (!a) {
     const t = v.template;
-    a = new CanvasAligner({
+    a = new VariantAligner({
       templateScale: v.scale,
       mirror: !!v.mirror,
-      // Always explicit, so that a variant id means the same crop whatever CanvasAligner's defaults become.
+      // Always explicit, so that a variant id means the same crop whatever the product's defaults become.
       keypointWeights: v.weights ?? [1, 1, 1, 1],
       template: t ? [0, 1, 2, 3].map((i) => ({ x: t[2 * i]!, y: t[2 * i + 1]! })) : ARCFACE_TEMPLATE_4,
     });

@@ -4,7 +4,7 @@
  * (SSD MobileNet v1 at its default minConfidence 0.5, 68-point landmarks, its 128-d recognition
  * net; compared by euclidean distance in the driver). Its ESM build (with its own bundled TF.js)
  * and its models are served from our origin (/__faceapi/ -> node_modules/@vladmandic/face-api),
- * the TF.js WASM binaries from /wasm/tfjs/. Driven by bench/accuracy.mjs; photos come from the
+ * the TF.js WASM binaries from /wasm/tfjs/. Driven by bench/runners/accuracy.mjs; photos come from the
  * /__faces/ route like the product's page, framed the same way.
  */
 import type * as FaceApi from '@vladmandic/face-api';

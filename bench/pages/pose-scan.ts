@@ -1,4 +1,4 @@
-/** Head pose of photos through the product's detector and pose estimate (driven by bench/tools/pose-scan.mjs). */
+/** Head pose of photos through the product's detector and pose estimate (driven by bench/runners/pose-scan.mjs). */
 import { MediaPipeDetector } from '../../src/adapters/detector/mediapipe-detector.js';
 import { fetchManifest } from '../../src/adapters/models/model-files.js';
 import { estimateHeadPose } from '../../src/core/pose.js';

@@ -1,11 +1,12 @@
 /**
- * Helpers shared by the benchmark pages (bench/speed.mjs, accuracy.mjs and liveness.mjs drive them
- * through Playwright).
+ * Helpers shared by the benchmark pages (bench/runners/speed.mjs and accuracy.mjs, and
+ * bench/liveness/run.mjs, drive them through Playwright).
  * Photos come from /e2e/fixtures/ (served by Vite) or /__faces/ (a Playwright route reading the
  * LFW folder from disk); nothing is copied.
  */
 import type * as FaceApi from '@vladmandic/face-api';
 import type { Detection, Frame } from '../../src/core/types.js';
+import { gauss } from '../../scripts/lib/seeded-random.mjs';
 
 export const FRAME_W = 640;
 export const FRAME_H = 480;
@@ -52,21 +53,7 @@ export function best(faces: readonly Detection[]): Detection | null {
 }
 
 /** Deterministic PRNG (mulberry32) so galleries and probes are the same in every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal sample (Box-Muller) from a uniform source. */
-export function gauss(u: () => number): number {
-  return Math.sqrt(-2 * Math.log(u() || 1e-12)) * Math.cos(2 * Math.PI * u());
-}
+export { rng } from '../../scripts/lib/seeded-random.mjs';
 
 /** Fills `out[off .. off+dim)` with a random unit vector (isotropic: normalised Gaussians). */
 export function randomUnit(out: Float32Array, off: number, dim: number, u: () => number): void {
@@ -136,6 +123,16 @@ export function toBase64(v: Float32Array): string {
   return btoa(s);
 }
 
+/** Whether a TF.js instance runs WASM with SIMD; null when it is not on WASM or cannot tell. */
+export async function wasmSimdOf(tf: { getBackend(): string; env(): { getAsync(flag: string): Promise<unknown> } }): Promise<boolean | null> {
+  if (tf.getBackend() !== 'wasm') return null;
+  try {
+    return Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  } catch {
+    return null;
+  }
+}
+
 /** The part of face-api's bundled TF.js we use (its typings list only a subset). */
 export interface BundledTf {
   setWasmPaths(prefix: string): void;
@@ -158,14 +155,7 @@ export async function loadFaceApi(backend: 'wasm' | 'webgl'): Promise<{ api: typ
   if (backend === 'wasm') tf.setWasmPaths('/wasm/tfjs/');
   if (!(await tf.setBackend(backend))) throw new Error(`face-api: backend ${backend} failed`);
   await tf.ready();
-  let wasmSimd: boolean | null = null;
-  if (backend === 'wasm') {
-    try {
-      wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-    } catch {
-      wasmSimd = null;
-    }
-  }
+  const wasmSimd = await wasmSimdOf(tf);
   const t = performance.now();
   await api.nets.ssdMobilenetv1.loadFromUri('/__faceapi/model');
   await api.nets.faceLandmark68Net.loadFromUri('/__faceapi/model');

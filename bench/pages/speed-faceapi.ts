@@ -4,7 +4,7 @@
  * on the same 640x480 frames as the product's pipeline. Its ESM build bundles its own TF.js
  * (4.22.0, like ours), so it runs in a page of its own; the bundle and its models are served from
  * our origin (/__faceapi/ -> node_modules/@vladmandic/face-api), its WASM binary from /wasm/tfjs/
- * (the same tfjs-backend-wasm 4.22.0 files the product ships). Driven by bench/speed.mjs.
+ * (the same tfjs-backend-wasm 4.22.0 files the product ships). Driven by bench/runners/speed.mjs.
  */
 import type * as FaceApi from '@vladmandic/face-api';
 import { letterbox, loadFaceApi, loadImage, nextTask, timeLoop, type BundledTf } from './speed-common.js';

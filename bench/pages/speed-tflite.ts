@@ -1,7 +1,7 @@
 /**
  * TF.js (the product's MobileFaceNetEmbedder on the WASM backend) vs the TFLite runtime
  * (@tensorflow/tfjs-tflite, XNNPACK) running the original MobileFaceNet.tflite, on the same
- * aligned crops in the same page. Driven by bench/speed.mjs.
+ * aligned crops in the same page. Driven by bench/runners/speed.mjs.
  *
  * The .tflite file has a fixed input batch of 2 ([2,112,112,3]), so both sides embed 2 crops per
  * call and the driver reports per face. Everything from our own origin: the runtime loads its

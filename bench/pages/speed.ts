@@ -1,5 +1,5 @@
 /**
- * Speed benchmark page (driven by bench/speed.mjs): the product's own adapters, imported from
+ * Speed benchmark page (driven by bench/runners/speed.mjs): the product's own adapters, imported from
  * /src, timed stage by stage on 640x480 frames (LFW photos letterboxed as the fake camera shows
  * them), plus the 1:N search comparison (the product's decideIdentify vs a packed gallery).
  *
@@ -18,7 +18,7 @@ import { toTemplateExport } from '../../src/adapters/store/template-export.js';
 import { decideIdentify, type TemplateLike } from '../../src/core/match.js';
 import { DEFAULT_THRESHOLD } from '../../src/core/calibration.js';
 import type { Detection, Template, UserRecord } from '../../src/core/types.js';
-import { best, frameOf, letterbox, loadImage, nextTask, randomUnit, rng, timeLoop, videoClock } from './speed-common.js';
+import { best, frameOf, letterbox, loadImage, nextTask, randomUnit, rng, timeLoop, videoClock, wasmSimdOf } from './speed-common.js';
 
 export interface StagesInit {
   backend: 'wasm' | 'webgl';
@@ -162,14 +162,7 @@ async function init(o: StagesInit): Promise<StagesInfo> {
   const embedderMs = performance.now() - t;
   flipEmbedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend, flip: true });
   aligner = new CanvasAligner();
-  let wasmSimd: boolean | null = null;
-  if (tf.getBackend() === 'wasm') {
-    try {
-      wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-    } catch {
-      wasmSimd = null;
-    }
-  }
+  const wasmSimd = await wasmSimdOf(tf);
   status(`ready: ${tf.getBackend()}`);
   return {
     backend,

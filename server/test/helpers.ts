@@ -13,6 +13,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../app.js';
 import { defaultConfig, DEFAULT_MODEL_ID, type DbConfig, type ServerConfig } from '../config.js';
+import { gauss } from '../../scripts/lib/seeded-random.mjs';
 
 export const MODEL = DEFAULT_MODEL_ID;
 export const SIZE = 192;
@@ -79,21 +80,8 @@ export async function makeApp(db: DbConfig, clock: Clock, overrides: Partial<Ser
   return buildApp(testConfig(db, clock, overrides), { logger: false });
 }
 
-/** mulberry32: deterministic embeddings per test. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
-}
+/** mulberry32: deterministic embeddings per test (the one copy, shared with bench/ and scripts/). */
+export { rng } from '../../scripts/lib/seeded-random.mjs';
 
 export function normalise(v: number[]): number[] {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));

@@ -1,7 +1,7 @@
 /**
  * Calibrated operating points of this pipeline (MediaPipe detection -> ArcFace 4-point alignment
  * -> MobileFaceNet, score = cosine), one per model id, measured in headless Chromium (TF.js WASM)
- * by `npm run bench:accuracy` (bench/accuracy.mjs; results in bench/results/lfw-ours-*.md and
+ * by `npm run bench:accuracy` (bench/runners/accuracy.mjs; results in bench/results/lfw-ours-*.md and
  * lfw-1n-*.md). Re-measure whenever the model or the preprocessing changes.
  *
  * threshold: the lowest cosine at which the false-match rate over LFW's 3,000 impostor pairs

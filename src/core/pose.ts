@@ -14,7 +14,7 @@ import type { Point } from './align.js';
 
 /**
  * The head model (mm). The nose/mouth drop ratio at zero pitch, 38/72 = 0.53, is the median over
- * 1,296 LFW photos of ten people as BlazeFace sees them (bench/tools/pose-scan.mjs; their median
+ * 1,296 LFW photos of ten people as BlazeFace sees them (bench/runners/pose-scan.mjs; their median
  * yaw comes out at -1.6 degrees with these proportions, unadjusted).
  */
 export const HEAD_MODEL = {

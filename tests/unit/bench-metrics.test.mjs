@@ -1,7 +1,7 @@
-// Pure metric code of the benchmarks (bench/metrics.mjs, bench/lib/openset.mjs): the numbers the
+// Pure metric code of the benchmarks (bench/lib/metrics.mjs, bench/lib/openset.mjs): the numbers the
 // README quotes come from these functions, so they are checked against hand-computed cases.
 import { describe, expect, it } from 'vitest';
-import * as M from '../../bench/metrics.mjs';
+import * as M from '../../bench/lib/metrics.mjs';
 import { cosine, fuse, search, opensetMetrics, ratesAtT } from '../../bench/lib/openset.mjs';
 
 const pair = (score, same, fold = 0) => ({ score, same, fold });

@@ -3,12 +3,9 @@ import { MemoryTemplateStore } from '../../src/adapters/store/memory-template-st
 import { LocalVerifier } from '../../src/adapters/verifier/local-verifier.js';
 import type { TemplateStore } from '../../src/core/types.js';
 import { DEFAULT_MODEL_ID, DEFAULT_THRESHOLD, identifyThreshold } from '../../src/core/calibration.js';
+import { rng } from '../../scripts/lib/seeded-random.mjs';
 
 const DIM = 192;
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 const unit = (v: number[]): Float32Array => {
   const n = Math.hypot(...v);
   return Float32Array.from(v, (x) => x / n);

@@ -1,23 +1,6 @@
-import { ALIGNED_SIZE, ARCFACE_TEMPLATE_4, estimateSimilarity, scaledTemplate, toCanvasMatrix, type Point } from '../../core/align.js';
+import { ALIGNED_SIZE, ARCFACE_TEMPLATE_4, estimateSimilarity, toCanvasMatrix, type Point, type Similarity } from '../../core/align.js';
 import { FaceLoginError } from '../../core/errors.js';
 import type { Aligner, Detection, Frame } from '../../core/types.js';
-
-export interface CanvasAlignerOptions {
-  /** Template scale about the crop centre (1 = the ArcFace template the model was trained on). */
-  templateScale?: number;
-  /** Mirror the crop horizontally after alignment (for flip test-time augmentation). */
-  mirror?: boolean;
-  /**
-   * Weight of each keypoint (right eye, left eye, nose tip, mouth centre) in the least-squares
-   * fit; default all 1. 0 drops a point: [1, 1, 1, 0] aligns on the eyes and nose only.
-   */
-  keypointWeights?: readonly [number, number, number, number];
-  /**
-   * The four target points in 112x112 crop pixels (right eye, left eye, nose tip, mouth centre),
-   * before `templateScale`; default ARCFACE_TEMPLATE_4.
-   */
-  template?: readonly Point[];
-}
 
 /**
  * Warps the face onto the 112x112 ArcFace template with a similarity transform fitted to the
@@ -25,18 +8,10 @@ export interface CanvasAlignerOptions {
  */
 export class CanvasAligner implements Aligner {
   readonly size = ALIGNED_SIZE;
-  private readonly template: Point[];
-  private readonly weights: readonly number[] | undefined;
-  private readonly mirror: boolean;
   private readonly canvas: OffscreenCanvas | HTMLCanvasElement;
   private readonly ctx: OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D;
 
-  constructor(options: CanvasAlignerOptions = {}) {
-    if (options.template && options.template.length !== 4) throw new RangeError(`CanvasAligner: template needs 4 points, got ${options.template.length}.`);
-    this.template = scaledTemplate(options.templateScale ?? 1, options.template ?? ARCFACE_TEMPLATE_4);
-    this.weights = options.keypointWeights;
-    this.mirror = options.mirror ?? false;
-    if (this.weights) estimateSimilarity(this.template, this.template, this.weights); // validates the weights now
+  constructor() {
     this.canvas = typeof OffscreenCanvas !== 'undefined'
       ? new OffscreenCanvas(ALIGNED_SIZE, ALIGNED_SIZE)
       : Object.assign(document.createElement('canvas'), { width: ALIGNED_SIZE, height: ALIGNED_SIZE });
@@ -54,16 +29,19 @@ export class CanvasAligner implements Aligner {
     if (face.keypoints.length < 4) {
       throw new FaceLoginError('invalid-input', 'Alignment needs the eyes, nose and mouth keypoints.');
     }
-    const m = estimateSimilarity(face.keypoints.slice(0, 4), this.template, this.weights);
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);
-    ctx.setTransform(...toCanvasMatrix(m));
+    ctx.setTransform(...toCanvasMatrix(this.fit(face.keypoints.slice(0, 4))));
     ctx.drawImage(frame.source, 0, 0);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    const crop = ctx.getImageData(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);
-    return this.mirror ? mirrorImageData(crop) : crop;
+    return ctx.getImageData(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);
+  }
+
+  /** The similarity taking the eyes, nose tip and mouth centre onto the ArcFace template. */
+  protected fit(keypoints: readonly Point[]): Similarity {
+    return estimateSimilarity(keypoints, ARCFACE_TEMPLATE_4);
   }
 }
 

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { FaceLoginError } from '../../core/errors.js';
 import { l2normalize } from '../../core/match.js';
 import type { Embedder, TfBackendName } from '../../core/types.js';
-import { fetchModelFile, joinUrl, manifestEntry, type FetchModelOptions, type ModelManifest } from '../models/model-files.js';
+import type { FetchModelOptions, ModelManifest } from '../models/model-files.js';
+import { loadManifestGraphModel } from '../models/graph-model.js';
 
 export const MOBILEFACENET_DIR = 'mobilefacenet';
 /** Model + preprocessing identity, stored with every template so incompatible vectors are never compared. */
@@ -42,46 +43,7 @@ export class MobileFaceNetEmbedder implements Embedder {
 
   static async create(options: MobileFaceNetOptions): Promise<MobileFaceNetEmbedder> {
     const { modelsUrl, manifest, backend, flip = false, signal, onProgress } = options;
-    const base = joinUrl(modelsUrl, MOBILEFACENET_DIR);
-    const jsonEntry = manifestEntry(manifest, `${MOBILEFACENET_DIR}/model.json`);
-    const jsonBytes = await fetchModelFile(joinUrl(base, 'model.json'), { sha256: jsonEntry.sha256, signal });
-    let modelJson: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; format?: string; generatedBy?: string; convertedBy?: string };
-    try {
-      modelJson = JSON.parse(new TextDecoder().decode(jsonBytes));
-    } catch (e) {
-      throw new FaceLoginError('model-load-failed', 'The embedding model description (model.json) is not valid JSON.', { cause: e });
-    }
-    const specs: tf.io.WeightsManifestEntry[] = [];
-    const shards: Uint8Array[] = [];
-    for (const group of modelJson.weightsManifest ?? []) {
-      specs.push(...group.weights);
-      for (const path of group.paths) {
-        const entry = manifestEntry(manifest, `${MOBILEFACENET_DIR}/${path}`);
-        shards.push(await fetchModelFile(joinUrl(base, path), { sha256: entry.sha256, expectedBytes: entry.bytes, signal, onProgress }));
-      }
-    }
-    const total = shards.reduce((n, s) => n + s.byteLength, 0);
-    const weightData = new Uint8Array(total);
-    let off = 0;
-    for (const s of shards) {
-      weightData.set(s, off);
-      off += s.byteLength;
-    }
-    let model: GraphModel;
-    try {
-      model = await loadGraphModel(
-        tf.io.fromMemory({
-          modelTopology: modelJson.modelTopology,
-          weightSpecs: specs,
-          weightData: weightData.buffer,
-          format: modelJson.format,
-          generatedBy: modelJson.generatedBy,
-          convertedBy: modelJson.convertedBy,
-        }),
-      );
-    } catch (e) {
-      throw new FaceLoginError('model-load-failed', `The embedding model could not be loaded: ${(e as Error).message ?? e}`, { cause: e });
-    }
+    const model = await loadManifestGraphModel(modelsUrl, MOBILEFACENET_DIR, manifest, 'embedding', { signal, onProgress });
     const embedder = new MobileFaceNetEmbedder(model, backend, flip);
     // Warm-up: compiles shaders / allocates kernels once, so the first real face is not slow.
     await embedder.embed([new ImageData(MOBILEFACENET_INPUT, MOBILEFACENET_INPUT)]).catch((e: unknown) => {

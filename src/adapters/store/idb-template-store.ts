@@ -1,7 +1,7 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { FaceLoginError, storageErrorFrom } from '../../core/errors.js';
 import type { NewTemplate, Pose, Template, TemplateExport, TemplateStore, UserRecord } from '../../core/types.js';
-import { checkTemplateExport, toTemplateExport } from './template-export.js';
+import { checkNewTemplates, checkTemplateExport, toTemplateExport } from './template-export.js';
 
 /** Stored template row. `size` arrived in schema v2 (v1 rows are backfilled by the migration). */
 interface TemplateRow {
@@ -142,14 +142,7 @@ export class IdbTemplateStore implements TemplateStore {
     templates: readonly NewTemplate[],
     options: { replace?: boolean; displayName?: string } = {},
   ): Promise<Template[]> {
-    if (!userId) throw new FaceLoginError('invalid-input', 'A user id is required.');
-    if (templates.length === 0) throw new FaceLoginError('invalid-input', 'At least one template is required.');
-    const size = templates[0]!.embedding.length;
-    for (const t of templates) {
-      if (t.embedding.length !== size || !t.embedding.every(Number.isFinite)) {
-        throw new FaceLoginError('invalid-input', 'Templates must be finite vectors of one size.');
-      }
-    }
+    const size = checkNewTemplates(userId, templates);
     return this.run(async (db) => {
       // One transaction: the user row and all templates land together or not at all.
       const tx = db.transaction(['users', 'templates'], 'readwrite');

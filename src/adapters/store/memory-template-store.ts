@@ -1,6 +1,6 @@
 import { FaceLoginError } from '../../core/errors.js';
 import type { NewTemplate, Template, TemplateExport, TemplateStore, UserRecord } from '../../core/types.js';
-import { checkTemplateExport, toTemplateExport } from './template-export.js';
+import { checkNewTemplates, checkTemplateExport, toTemplateExport } from './template-export.js';
 
 /** In-memory TemplateStore with the same contract as the IndexedDB one: for tests and ephemeral kiosks. */
 export class MemoryTemplateStore implements TemplateStore {
@@ -22,14 +22,7 @@ export class MemoryTemplateStore implements TemplateStore {
     options: { replace?: boolean; displayName?: string } = {},
   ): Promise<Template[]> {
     this.check();
-    if (!userId) throw new FaceLoginError('invalid-input', 'A user id is required.');
-    if (templates.length === 0) throw new FaceLoginError('invalid-input', 'At least one template is required.');
-    const size = templates[0]!.embedding.length;
-    for (const t of templates) {
-      if (t.embedding.length !== size || !t.embedding.every(Number.isFinite)) {
-        throw new FaceLoginError('invalid-input', 'Templates must be finite vectors of one size.');
-      }
-    }
+    const size = checkNewTemplates(userId, templates);
     const now = Date.now();
     const prev = this.users.get(userId);
     const displayName = options.displayName ?? prev?.displayName;

@@ -1,7 +1,6 @@
 import { FaceLoginError } from '../../core/errors.js';
-import type { Pose, Template, TemplateExport, UserRecord } from '../../core/types.js';
-
-const POSES: readonly Pose[] = ['center', 'left', 'right', 'up', 'down'];
+import type { NewTemplate, Pose, Template, TemplateExport, UserRecord } from '../../core/types.js';
+import { POSES } from '../../protocol/constants.js';
 
 export function toTemplateExport(users: readonly UserRecord[], templates: readonly Template[]): TemplateExport {
   return {
@@ -18,6 +17,19 @@ export function toTemplateExport(users: readonly UserRecord[], templates: readon
       createdAt: t.createdAt,
     })),
   };
+}
+
+/** What every TemplateStore checks before saving: a user id and finite embeddings of one size (returned). */
+export function checkNewTemplates(userId: string, templates: readonly NewTemplate[]): number {
+  if (!userId) throw new FaceLoginError('invalid-input', 'A user id is required.');
+  if (templates.length === 0) throw new FaceLoginError('invalid-input', 'At least one template is required.');
+  const size = templates[0]!.embedding.length;
+  for (const t of templates) {
+    if (t.embedding.length !== size || !t.embedding.every(Number.isFinite)) {
+      throw new FaceLoginError('invalid-input', 'Templates must be finite vectors of one size.');
+    }
+  }
+  return size;
 }
 
 /** Validates an import before anything is written: a bad file changes nothing. */
@@ -38,7 +50,7 @@ export function checkTemplateExport(data: unknown): TemplateExport {
     if (!Array.isArray(t.embedding) || t.embedding.length !== t.size || !t.embedding.every((x: unknown) => typeof x === 'number' && Number.isFinite(x))) {
       throw bad('a template embedding is malformed');
     }
-    if (!POSES.includes(t.pose)) throw bad(`unknown pose "${String(t.pose)}"`);
+    if (!(POSES as readonly Pose[]).includes(t.pose)) throw bad(`unknown pose "${String(t.pose)}"`);
   }
   return d as TemplateExport;
 }

@@ -1,5 +1,5 @@
 /**
- * Passive-liveness benchmark page, driven by bench/liveness.mjs through Playwright.
+ * Passive-liveness benchmark page, driven by bench/liveness/run.mjs through Playwright.
  *
  * Runs the product's adapters: MediaPipeDetector (IMAGE mode) -> face nearest the frame centre
  * -> FaceAntiSpoofingLiveness (bench/liveness/: NOT SHIPPED; TF.js on the product's TF.js instance;
@@ -19,10 +19,10 @@ import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { MediaPipeDetector } from '../../src/adapters/detector/mediapipe-detector.js';
 import { selectBackend, type BackendChoice } from '../../src/adapters/embedder/tf-backend.js';
 import { fetchManifest } from '../../src/adapters/models/model-files.js';
-import { FaceAntiSpoofingLiveness, ANTISPOOF_INPUT, EXPERIMENTAL_MODELS_URL } from '../liveness/face-antispoofing.js';
-import { SquareFaceCropper } from '../liveness/face-crop.js';
+import { FaceAntiSpoofingLiveness, ANTISPOOF_INPUT, EXPERIMENTAL_MODELS_URL } from './face-antispoofing.js';
+import { SquareFaceCropper } from './face-crop.js';
 import type { Detection, Frame } from '../../src/core/types.js';
-import { loadImage, nearestCentre, rng } from './speed-common.js';
+import { loadImage, nearestCentre, rng, wasmSimdOf } from '../pages/speed-common.js';
 
 export interface LivenessInit {
   backend: 'wasm' | 'webgl';
@@ -150,14 +150,7 @@ async function init(options: LivenessInit): Promise<LivenessInfo> {
     };
     humanMs = performance.now() - t;
   }
-  let wasmSimd: boolean | null = null;
-  if (tf.getBackend() === 'wasm') {
-    try {
-      wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-    } catch {
-      wasmSimd = null;
-    }
-  }
+  const wasmSimd = await wasmSimdOf(tf);
   status('ready');
   return {
     backend,

@@ -2,7 +2,7 @@
 /**
  * Speed and size of the product in headless Chromium, one command:
  *
- *   node bench/speed.mjs [--only stages,coldstart,bytes,tflite,search,faceapi] [--quick] [--out DIR]
+ *   node bench/runners/speed.mjs [--only stages,coldstart,bytes,tflite,search,faceapi] [--quick] [--out DIR]
  *                        [--lfw DIR] [--idb-max N]
  *
  * stages    per stage and TF.js backend (WASM, WebGL = SwiftShader here): MediaPipeDetector (VIDEO,
@@ -27,8 +27,8 @@
  * The machine's cores are shared: medians and p95, comparisons interleaved where possible, and the
  * load average per section recorded.
  *
- * Writes DIR/speed.json (raw samples, config, machine) and DIR/speed.md, prints the tables.
- * --quick: a few iterations of everything (smoke test for CI, ~2-3 min), writes speed-quick.{json,md}.
+ * Writes DIR/speed.json.gz (raw samples, config, machine) and DIR/speed.md, prints the tables.
+ * --quick: a few iterations of everything (smoke test for CI, ~2-3 min), writes speed-quick.{json.gz,md}.
  */
 import { parseArgs } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -39,7 +39,7 @@ import {
   ROOT, DEFAULT_LFW, makeLog, fmtDur, summarize, median, roundDeep, machineInfo, startVite, serveDirPlugin, pageHeadersPlugin,
   startStaticServer, buildDemo, launchChromium, launchPersistent, launchWithFakeCamera, watchPage, routeFaces, y4mFromPhoto,
   mdTable, writeResults,
-} from './lib/harness.mjs';
+} from '../lib/harness.mjs';
 
 const SECTIONS = ['stages', 'coldstart', 'bytes', 'tflite', 'search', 'faceapi'];
 const { values: args } = parseArgs({
@@ -53,7 +53,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(`usage: node bench/speed.mjs [--only ${SECTIONS.join(',')}] [--quick] [--out DIR] [--lfw DIR] [--idb-max N]`);
+  console.log(`usage: node bench/runners/speed.mjs [--only ${SECTIONS.join(',')}] [--quick] [--out DIR] [--lfw DIR] [--idb-max N]`);
   console.log('  --idb-max N   time the IndexedDB read of galleries up to N templates (default 10000; 100000 adds ~1-2 min of writing)');
   process.exit(0);
 }
@@ -422,7 +422,7 @@ function markdown(R) {
   const L = [];
   L.push(`# Speed and size of face-login${R.config.quick ? ' (--quick smoke run: few iterations, not for conclusions)' : ''}`);
   L.push('');
-  L.push(`${R.date.slice(0, 10)}; ${m.cpu}, ${m.cpus} cores (shared, noisy), ${m.memGiB} GiB; ${m.chromium} headless; node ${m.node}; commit ${m.gitCommit?.slice(0, 10)}${m.gitDirty?.length ? ' + uncommitted changes' : ''}. All times in ms, **median / p95**, measured in one run of \`${R.command}\` (${fmtDur(R.seconds)}). Raw samples: speed.json.`);
+  L.push(`${R.date.slice(0, 10)}; ${m.cpu}, ${m.cpus} cores (shared, noisy), ${m.memGiB} GiB; ${m.chromium} headless; node ${m.node}; commit ${m.gitCommit?.slice(0, 10)}${m.gitDirty?.length ? ' + uncommitted changes' : ''}. All times in ms, **median / p95**, measured in one run of \`${R.command}\` (${fmtDur(R.seconds)}). Raw samples: ${baseName}.json.gz.`);
   L.push('');
   const S = R.stages;
   if (S) {
@@ -539,7 +539,7 @@ async function main() {
   const R = {
     benchmark: 'face-login speed and size',
     date: new Date().toISOString(),
-    command: `node bench/speed.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    command: `node bench/runners/speed.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     config: { ...CFG, sections: [...only], photos, lfwDir: LFW },
     machine: null,
     checks: { offOriginRequests: [] },

@@ -5,16 +5,16 @@
  * enrolment poses. Used to choose the committed pose fixtures (e2e/fixtures/poses/) and to check
  * the pose estimate's spread on real faces.
  *
- *   node bench/tools/pose-scan.mjs [--ids George_W_Bush,Colin_Powell] [--out bench/results/pose-scan.json]
+ *   node bench/runners/pose-scan.mjs [--ids George_W_Bush,Colin_Powell] [--out bench/results/pose-scan.json.gz]
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
-import { CHROMIUM, CHROMIUM_ARGS, DEFAULT_LFW, ROOT, makeLog, median, serveDirPlugin, startVite } from '../lib/harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, DEFAULT_LFW, ROOT, makeLog, median, serveDirPlugin, startVite, writeResultFile } from '../lib/harness.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a, i, all) => (a.startsWith('--') ? [a.slice(2), all[i + 1]] : null)).filter(Boolean));
 const ids = (args.ids ?? 'George_W_Bush,Colin_Powell,Tony_Blair,Donald_Rumsfeld,Gerhard_Schroeder,Ariel_Sharon,Hugo_Chavez,Junichiro_Koizumi,Jean_Chretien,John_Ashcroft').split(',');
-const out = args.out ?? join(ROOT, 'bench/results/pose-scan.json');
+const out = args.out ?? join(ROOT, 'bench/results/pose-scan.json.gz');
 const log = makeLog('pose-scan');
 
 const vite = await startVite({ cacheDir: 'node_modules/.vite-pose-scan', plugins: [serveDirPlugin('/__faces/', DEFAULT_LFW)], log });
@@ -39,7 +39,7 @@ try {
     log(`${id}: ${rows.length} photos, median yaw ${median(ok.map((r) => r.yaw)).toFixed(1)}, pitch ${median(ok.map((r) => r.pitch)).toFixed(1)}; ` +
       Object.entries(best).map(([k, r]) => `${k} ${r.path.split('/')[1]} (${r.yaw.toFixed(0)}, ${r.pitch.toFixed(0)})`).join('; '));
   }
-  writeFileSync(out, JSON.stringify(result, null, 1));
+  writeResultFile(out, JSON.stringify(result, null, 1));
   log(`wrote ${out}`);
 } finally {
   await browser.close();

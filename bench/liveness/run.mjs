@@ -1,40 +1,42 @@
 #!/usr/bin/env node
 /**
- * Passive liveness (presentation-attack detection) benchmark in headless Chromium.
+ * Passive liveness (presentation-attack detection) benchmark in headless Chromium: the NOT
+ * SHIPPED experiment (`npm run bench:liveness -- ...`).
  *
- *   node bench/liveness.mjs [--lfw 500] [--synthetic 200] [--scales 1.0,1.25,1.5] [--no-human]
- *                           [--iters 50] [--out bench/results] [--debug-crops DIR]
- *   node bench/liveness.mjs --rescore bench/results/liveness-passive.json   (metrics + .md again
- *                           from the stored per-presentation scores; no browser)
- *   node bench/liveness.mjs --retime bench/results/liveness-passive.json    (only the timing and
- *                           leak check again, into that file; e.g. on a quieter machine)
+ *   node bench/liveness/run.mjs [--lfw 500] [--synthetic 200] [--scales 1.0,1.25,1.5] [--no-human]
+ *                               [--iters 50] [--out bench/results] [--debug-crops DIR]
+ *   node bench/liveness/run.mjs --rescore bench/results/liveness-passive.json.gz   (metrics + .md
+ *                               again from the stored per-presentation scores; no browser)
+ *   node bench/liveness/run.mjs --retime bench/results/liveness-passive.json.gz    (only the timing
+ *                               and leak check again, into that file; e.g. on a quieter machine)
  *
- * Starts Vite (vite.config.ts) on a free port, opens bench/pages/liveness.html and runs
+ * Starts Vite (vite.config.ts) on a free port, opens bench/liveness/page.html and runs
  * MediaPipeDetector (IMAGE, minScore 0.5) -> face nearest the centre -> FaceAntiSpoofingLiveness
  * (bench/liveness/, TF.js WASM; NOT SHIPPED: this measurement is why) on:
  *   - the 4 Silent-Face-Anti-Spoofing samples (2 live, 1 print, 1 screen: phone photos),
  *   - N LFW photos as bona fide presentations (first image of N identities spread over the
  *     alphabet),
  *   - SYNTHETIC attacks made in the page from the first M of those LFW photos: a simulated screen
- *     replay and a simulated print (see bench/pages/liveness.ts),
+ *     replay and a simulated print (see bench/liveness/page.ts),
  * and, for comparison, Human's antispoof.json and liveness.json (@vladmandic/human@3.3.6, fetched
  * with `npm pack` into .cache/npm, sha512-pinned below, never installed, never served by the product).
  * Photos are served to the page only through Playwright routes reading them from disk.
- * The model is not in public/: it is built by `npm run models:experimental` into
- * .cache/models-experimental/ (run here when missing) and routed to /__experimental-models/.
+ * The model is not in public/: bench/liveness/prepare-model.mjs builds it into
+ * .cache/models-experimental/ (run here first) and it is routed to /__experimental-models/.
  *
  * Reports ISO/IEC 30107-3 style APCER per attack species and BPCER at the recommended threshold,
  * with counts and exact 95 % CIs, a threshold sweep, ROC AUCs, timing (median of --iters calls on
- * WASM) and a tensor-leak check. Writes <out>/liveness-passive.{json,md}.
+ * WASM) and a tensor-leak check. Writes <out>/liveness-passive.md and the per-presentation
+ * scores, <out>/liveness-passive.json.gz.
  */
 import { parseArgs } from 'node:util';
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { ROOT, DEFAULT_LFW, launchChromium, machineInfo, makeLog, mdTable, routeFaces, startVite, summarize, watchPage, fmtDur } from './lib/harness.mjs';
-import * as M from './metrics.mjs';
+import { ROOT, DEFAULT_LFW, launchChromium, machineInfo, makeLog, mdTable, readResultJson, routeFaces, startVite, summarize, watchPage, writeResultFile, fmtDur } from '../lib/harness.mjs';
+import * as M from '../lib/metrics.mjs';
+import { pinnedPackageFiles, sha256 } from '../../scripts/lib/pinned-packages.mjs';
+import { EXPERIMENTAL_DIR, prepareModel } from './prepare-model.mjs';
 
 const log = makeLog('liveness');
 const { values: args } = parseArgs({
@@ -54,14 +56,14 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: node bench/liveness.mjs [--lfw 500] [--synthetic 200] [--scales 1.0,1.25,1.5] [--no-human] [--iters 50] [--out DIR] [--debug-crops DIR] [--lfw-dir DIR] [--pad-dir DIR]');
-  console.log('       node bench/liveness.mjs --rescore bench/results/liveness-passive.json');
-  console.log('       node bench/liveness.mjs --retime bench/results/liveness-passive.json [--iters 50]');
+  console.log('usage: node bench/liveness/run.mjs [--lfw 500] [--synthetic 200] [--scales 1.0,1.25,1.5] [--no-human] [--iters 50] [--out DIR] [--debug-crops DIR] [--lfw-dir DIR] [--pad-dir DIR]');
+  console.log('       node bench/liveness/run.mjs --rescore bench/results/liveness-passive.json.gz');
+  console.log('       node bench/liveness/run.mjs --retime bench/results/liveness-passive.json.gz [--iters 50]');
   process.exit(0);
 }
 const N_LFW = Number(args.lfw);
 const N_SYN = Math.min(Number(args.synthetic), N_LFW);
-const RESCORED = args.rescore || args.retime ? JSON.parse(readFileSync(resolve(args.rescore ?? args.retime), 'utf8')) : null;
+const RESCORED = args.rescore || args.retime ? readResultJson(resolve(args.rescore ?? args.retime)) : null;
 const SCALES = RESCORED ? RESCORED.config.scales : args.scales.split(',').map(Number);
 const ITERS = Number(args.iters);
 const CHUNK = 10;
@@ -82,23 +84,16 @@ const HUMAN = {
   },
 };
 
-/** npm pack the pinned Human tarball into .cache/npm (once), check its sha512, extract the 4 model files. */
+/** The pinned Human tarball (npm pack into .cache/npm once, sha512-checked): its 4 model files, sha256-checked, extracted beside it. */
 function prepareHuman() {
-  const cache = join(ROOT, '.cache/npm');
-  const tgz = join(cache, `vladmandic-human-${HUMAN.version}.tgz`);
-  const dir = join(cache, `vladmandic-human-${HUMAN.version}`);
-  mkdirSync(cache, { recursive: true });
-  if (!existsSync(tgz)) {
-    log(`npm pack ${HUMAN.name}@${HUMAN.version} (comparison models only; not installed)`);
-    execFileSync('npm', ['pack', `${HUMAN.name}@${HUMAN.version}`, '--pack-destination', cache, '--ignore-scripts', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  const sri = 'sha512-' + createHash('sha512').update(readFileSync(tgz)).digest('base64');
-  if (sri !== HUMAN.integrity) throw new Error(`${tgz}: integrity ${sri} does not match the pin ${HUMAN.integrity}`);
-  mkdirSync(dir, { recursive: true });
-  execFileSync('tar', ['xzf', tgz, '-C', dir, '--strip-components=1', ...Object.keys(HUMAN.files).map((f) => `package/${f}`)]);
+  const files = pinnedPackageFiles(HUMAN.name, HUMAN, { log: (s) => log(`${s} (comparison models only; not installed)`) });
+  const dir = join(ROOT, '.cache/npm', `vladmandic-human-${HUMAN.version}`);
   for (const [f, want] of Object.entries(HUMAN.files)) {
-    const got = createHash('sha256').update(readFileSync(join(dir, f))).digest('hex');
+    const bytes = files.get(f);
+    const got = bytes ? sha256(bytes) : 'missing';
     if (got !== want) throw new Error(`${HUMAN.name}@${HUMAN.version}/${f}: sha256 ${got} does not match the pin ${want}`);
+    mkdirSync(join(dir, 'models'), { recursive: true });
+    writeFileSync(join(dir, f), bytes);
   }
   return join(dir, 'models');
 }
@@ -220,7 +215,7 @@ function markdown(report) {
   L.push('');
   L.push(`Pipeline: frame (longer side <= ${report.config.maxSide} px) -> MediaPipe BlazeFace (IMAGE, minScore ${report.config.minScore}) -> face nearest the centre -> square upright crop, side = ${SCALES[0]} x the box's longer side, 256x256, RGB / 255 -> Deep Tree Network -> spoof score = |clss_pred| of the routed leaf; live = 1 - spoof (clamped). **Decision: live when live >= ${LIVE_THRESHOLD}** (= the original app's spoof score <= 0.2).`);
   L.push('');
-  L.push('**Read this first.** The only real attacks here are 2 phone photos (1 print, 1 screen) and the only real live camera captures are 2 phone photos. LFW photos are bona fide *subjects* but not live *captures*: they are news photos (downscaled, JPEG-compressed, some of them photos of screens or prints), so a PAD model may rightly find them spoof-like; their BPCER is a pessimistic stand-in for a live webcam, not a measurement of one. The "SYNTHETIC" attacks are LFW photos passed through a hand-written screen-replay or print simulation (bench/pages/liveness.ts); they test whether the model reacts to those artefacts at all, not how it does against real attacks. None of this is an ISO/IEC 30107-3 evaluation (which needs many subjects, instruments and capture conditions).');
+  L.push('**Read this first.** The only real attacks here are 2 phone photos (1 print, 1 screen) and the only real live camera captures are 2 phone photos. LFW photos are bona fide *subjects* but not live *captures*: they are news photos (downscaled, JPEG-compressed, some of them photos of screens or prints), so a PAD model may rightly find them spoof-like; their BPCER is a pessimistic stand-in for a live webcam, not a measurement of one. The "SYNTHETIC" attacks are LFW photos passed through a hand-written screen-replay or print simulation (bench/liveness/page.ts); they test whether the model reacts to those artefacts at all, not how it does against real attacks. None of this is an ISO/IEC 30107-3 evaluation (which needs many subjects, instruments and capture conditions).');
   L.push('');
   L.push('#### Summary');
   L.push('');
@@ -290,7 +285,7 @@ function summary(report) {
   out.push(`Silent-Face samples (2 live vs 1 print + 1 screen): scorers that rank both live captures above both attacks: ${ordered.length ? ordered.join(', ') : 'none'} (with 2 vs 2 samples, chance alone does this 1 time in 6).`);
   const aucs = Object.entries(m.auc).map(([n, v]) => `${n}: print ${f3(v['SYNTHETIC print from LFW (attack)'])}, screen ${f3(v['SYNTHETIC screen from LFW (attack)'])}`);
   out.push(`ROC AUC, LFW vs synthetic attacks (0.5 = chance, below 0.5 = inverted): ${aucs.join('; ')}. No scorer separates both attack types; the FaceAntiSpoofing scores are close to binary (about 0 or about 1) and flip with the crop scale.`);
-  out.push(`Conversion is not the cause: the served TF.js graph gives the same 8 leaf scores and the same leaf as the float64 reference interpreter of the .tflite (max abs diff ~1e-6; tests/browser/liveness.spec.ts, scripts/models/check-face-antispoofing.mjs), and, in a one-off check during development, as the TFLite runtime itself (@tensorflow/tfjs-tflite; equal to 4 decimals on 12 real crops). Other input conventions tried once on 12 faces (BGR, [-1, 1], 0-255, HSV, YCrCb; box x1.0 / x1.5 / x2.0) did not make it separate either.`);
+  out.push(`Conversion is not the cause: the served TF.js graph gives the same 8 leaf scores and the same leaf as the float64 reference interpreter of the .tflite (max abs diff ~1e-6; bench/liveness/liveness.spec.ts, bench/liveness/check-conversion.mjs), and, in a one-off check during development, as the TFLite runtime itself (@tensorflow/tfjs-tflite; equal to 4 decimals on 12 real crops). Other input conventions tried once on 12 faces (BGR, [-1, 1], 0-255, HSV, YCrCb; box x1.0 / x1.5 / x2.0) did not make it separate either.`);
   return out;
 }
 
@@ -307,21 +302,13 @@ function writeReport(outDir, report) {
   const md = markdown(report);
   const { results: rs, ...head } = report;
   const json = `${JSON.stringify(head, null, 1).replace(/\n}$/, '')},\n "results": [\n${rs.map((r) => '  ' + JSON.stringify(r)).join(',\n')}\n ]\n}\n`;
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'liveness-passive.json'), json);
-  writeFileSync(join(outDir, 'liveness-passive.md'), md + '\n');
+  writeResultFile(join(outDir, 'liveness-passive.json.gz'), json);
+  writeResultFile(join(outDir, 'liveness-passive.md'), md + '\n');
   console.log(md);
 }
 
 // ---------------------------------------------------------------------------------------------
 
-const EXPERIMENTAL_DIR = join(ROOT, '.cache/models-experimental');
-
-/** Builds (or checks against the lock) the not-shipped FaceAntiSpoofing model in .cache/models-experimental/. */
-function prepareExperimentalModels() {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/prepare-models.mjs'), '--experimental', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
-  log(`model: ${EXPERIMENTAL_DIR}/face-antispoofing (checked against scripts/models.lock.json)`);
-}
 
 /** Serves a folder at `prefix` through a Playwright route (same origin as Vite). */
 async function routeDir(page, dir, prefix) {
@@ -345,7 +332,8 @@ async function main() {
   const withHuman = !args['no-human'] && !args.retime;
   const humanDir = withHuman ? prepareHuman() : null;
   log(`${list.length} presentations: ${list.filter((i) => i.source === 'silentface').length} Silent-Face, ${N_LFW} LFW, ${2 * N_SYN} synthetic; scales ${SCALES.join(', ')}; Human ${withHuman}`);
-  prepareExperimentalModels();
+  await prepareModel();
+  log(`model: ${EXPERIMENTAL_DIR}/face-antispoofing (checked against bench/liveness/model.lock.json)`);
   const vite = await startVite({ log });
   const browser = await launchChromium();
   let exitCode = 0;
@@ -367,7 +355,7 @@ async function main() {
         }
       });
     }
-    await page.goto(`${vite.origin}/bench/pages/liveness.html`);
+    await page.goto(`${vite.origin}/bench/liveness/page.html`);
     await page.waitForFunction(() => window.liveness?.ready === true, null, { timeout: 120_000 });
     const config = { backend: 'wasm', scales: args.retime ? SCALES.slice(0, 1) : SCALES, human: withHuman, minScore: 0.5, maxSide: 640 };
     const info = await page.evaluate((o) => window.liveness.init(o), config);
@@ -396,7 +384,7 @@ async function main() {
     if (args.retime) {
       const report = RESCORED;
       const m = machineInfo({ browser, packages: ['@tensorflow/tfjs-core', '@mediapipe/tasks-vision', '@playwright/test'] });
-      report.timing = { ...timingSummary, measuredAt: new Date().toISOString(), loadavg: m.loadavg, command: `node bench/liveness.mjs ${process.argv.slice(2).join(' ')}` };
+      report.timing = { ...timingSummary, measuredAt: new Date().toISOString(), loadavg: m.loadavg, command: `node bench/liveness/run.mjs ${process.argv.slice(2).join(' ')}` };
       report.createMs = { ...report.createMs, liveness: info.createMs.liveness };
       report.metrics = computeMetrics(report.results, Boolean(report.config.human));
       writeReport(resolve(args.out), report);
@@ -407,7 +395,7 @@ async function main() {
     const report = {
       benchmark: 'Passive liveness (presentation-attack detection), FaceAntiSpoofing.tflite converted to TF.js',
       date: new Date().toISOString(),
-      command: `node bench/liveness.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+      command: `node bench/liveness/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
       config: { ...config, nLfw: N_LFW, nSyntheticPerSpecies: N_SYN, liveThreshold: LIVE_THRESHOLD, lfwDir: resolve(args['lfw-dir']), padDir: resolve(args['pad-dir']), human: withHuman ? { package: `${HUMAN.name}@${HUMAN.version}`, crop: 'box x1.4, upright, RGB / 255; antispoof 128 px, liveness 32 px' } : false },
       machine: { ...machineInfo({ browser, packages: ['@tensorflow/tfjs-core', '@mediapipe/tasks-vision', '@playwright/test'] }), tfBackend: info.tfBackend, wasmSimd: info.wasmSimd, userAgent: info.userAgent },
       model: {
@@ -415,7 +403,7 @@ async function main() {
         dir: '.cache/models-experimental/face-antispoofing',
         jsonBytes: statSync(join(modelDir, 'model.json')).size,
         weightsBytes: statSync(join(modelDir, 'weights.bin')).size,
-        manifestSha256: createHash('sha256').update(readFileSync(join(EXPERIMENTAL_DIR, 'manifest.json'))).digest('hex'),
+        manifestSha256: sha256(readFileSync(join(EXPERIMENTAL_DIR, 'manifest.json'))),
       },
       createMs: info.createMs,
       detection: { noFace: results.filter((r) => r.status !== 'ok').map((r) => `${r.id} (${r.status})`), multiFace: results.filter((r) => r.faces > 1).length },
@@ -428,7 +416,7 @@ async function main() {
     report.metrics = computeMetrics(results, withHuman);
     const outDir = resolve(args.out);
     writeReport(outDir, report);
-    log(`wrote ${join(outDir, 'liveness-passive.{json,md}')} in ${fmtDur(report.runSeconds)}`);
+    log(`wrote ${join(outDir, 'liveness-passive.{md,json.gz}')} in ${fmtDur(report.runSeconds)}`);
     if (offOrigin.length) exitCode = 1;
   } catch (e) {
     console.error(e);

@@ -2,9 +2,9 @@
  * Active liveness (turn left and right in a random order within 10 s), measured end to end:
  * Chromium's fake camera plays each clip, the product's element runs its challenge.
  *
- *   npx tsx bench/liveness-active.ts [--people 10]
+ *   npx tsx bench/runners/liveness-active.ts [--people 10]
  *
- * Presentations, per LFW identity from bench/results/pose-scan.json (photos served from
+ * Presentations, per LFW identity from bench/results/pose-scan.json.gz (photos served from
  * ../shared/faces, never copied):
  *   bona fide  - "turning head": the person's centre, left, right, left, centre photos in a row
  *                (real head poses, stitched; we have no video of real head turns);
@@ -17,17 +17,17 @@
  */
 import { chromium } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, ROOT, machineInfo, makeLog, startVite } from './lib/harness.mjs';
-import { makeFakeCameraClip } from '../src/testing/fake-camera.js';
+import { CHROMIUM, CHROMIUM_ARGS, ROOT, machineInfo, makeLog, readResultJson, startVite } from '../lib/harness.mjs';
+import { makeFakeCameraClip } from '../../src/testing/fake-camera.js';
 
 const args = process.argv.slice(2);
 const people = Number(args[args.indexOf('--people') + 1] || 10);
 const LFW = process.env.LFW_DIR ?? resolve(ROOT, '../shared/faces/lfw-deepfunneled');
 const log = makeLog('liveness-active');
-const scan = JSON.parse(readFileSync(join(ROOT, 'bench/results/pose-scan.json'), 'utf8')) as Record<string, { best: Record<string, { path: string; yaw: number; pitch: number }> }>;
+const scan = readResultJson(join(ROOT, 'bench/results/pose-scan.json.gz')) as Record<string, { best: Record<string, { path: string; yaw: number; pitch: number }> }>;
 const work = mkdtempSync(join(tmpdir(), 'liveness-active-'));
 
 function ffmpeg(a: string[]): void {
@@ -118,7 +118,7 @@ const rows = kinds.map((kind) => {
 const md = [
   `### Active liveness (turn left / right, random order, 10 s): ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `\`npx tsx bench/liveness-active.ts --people ${people}\`; ${people} LFW identities; each presentation is a fake-camera clip played to the element's challenge in headless Chromium.`,
+  `\`npx tsx bench/runners/liveness-active.ts --people ${people}\`; ${people} LFW identities; each presentation is a fake-camera clip played to the element's challenge in headless Chromium.`,
   '',
   '| presentation | n | passed the challenge | metric |',
   '|---|---|---|---|',

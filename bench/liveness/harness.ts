@@ -1,13 +1,13 @@
 /**
- * Loaded by liveness-harness.html through Vite: the product's detector and model loading, and the
- * NOT SHIPPED FaceAntiSpoofing adapter (bench/liveness/), for tests/browser/liveness.spec.ts.
+ * Loaded by harness.html through Vite: the product's detector and model loading, and the NOT
+ * SHIPPED FaceAntiSpoofing adapter (this folder), for liveness.spec.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as det from '../../src/adapters/detector/mediapipe-detector.js';
 import * as be from '../../src/adapters/embedder/tf-backend.js';
 import * as files from '../../src/adapters/models/model-files.js';
-import * as liveness from '../../bench/liveness/face-antispoofing.js';
-import * as crop from '../../bench/liveness/face-crop.js';
+import * as liveness from './face-antispoofing.js';
+import * as crop from './face-crop.js';
 
 export const livenessApi = { tf, det, be, files, liveness, crop };
 export type LivenessApi = typeof livenessApi;

@@ -2,9 +2,9 @@
 /**
  * Accuracy benchmark: the product's pipeline and the face-api.js baseline, same run, same images.
  *
- *   node bench/accuracy.mjs                      LFW 6,000 pairs (ours + face-api), 1:N on LFW, ORL, ACCURACY.md
- *   node bench/accuracy.mjs --only exp           alignment / TTA experiments on LFW pairs
- *   node bench/accuracy.mjs --smoke              CI smoke (< 2 min): 100 LFW pairs both systems, 1:N with
+ *   node bench/runners/accuracy.mjs              LFW 6,000 pairs (ours + face-api), 1:N on LFW, ORL, ACCURACY.md
+ *   node bench/runners/accuracy.mjs --only exp   alignment / TTA experiments on LFW pairs
+ *   node bench/runners/accuracy.mjs --smoke      CI smoke (< 2 min): 100 LFW pairs both systems, 1:N with
  *                                                20 identities, ORL 5 people; writes to a temp dir; exit 1 if
  *                                                our 100-pair accuracy < --min-accuracy (0.90) or anything breaks
  *
@@ -13,27 +13,28 @@
  * summary (bench/results/ACCURACY.md from the result files). Default: lfw,faceapi,ident,orl,summary.
  *
  * Ours = the product's default (flip TTA: recipe s1.00+s1.00-m; beside it s1.00, no flip) unless
- * given: --scale S (CanvasAligner templateScale), --weights w1,w2,w3,w4 (keypointWeights),
+ * given: --scale S (template scale), --weights w1,w2,w3,w4 (keypoint weights; bench/pages/variant-aligner.ts),
  * --no-flip (one embedding per crop), or --recipe R (any experiment recipe).
  *
  * Embeddings are cached under $BENCH_CACHE_DIR or <os tmp>/face-login-bench-cache (never in the
  * repo), keyed by the model files, the pipeline's source files and the framing; a stored result
  * file whose fingerprint matches what would be computed is reused as it is (--fresh recomputes).
+ * Per-pair results are written gzipped (lfw-ours-*.json.gz, lfw-faceapi.json.gz), summaries as text.
  * Datasets: <repo>/../shared/faces (FACES_DIR, LFW_DIR, ORL_DIR, --lfw, --orl override).
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { chromium } from '@playwright/test';
-import * as M from './metrics.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, ROOT, fmtDur, machineInfo, makeLog, mdTable, serveDirPlugin, startVite, summarize, watchPage } from './lib/harness.mjs';
-import { lfwDir, orlDir, requireDir, readLfwPairs, selectLfwPairs, listLfwIdentities, listOrl, shuffled, routeFaceSets } from './lib/datasets.mjs';
-import { EmbedCache, DEFAULT_CACHE_ROOT, hashFiles, fromBase64 } from './lib/embed-cache.mjs';
-import { cosine, euclidean, fuse, search, opensetMetrics, ratesAtT } from './lib/openset.mjs';
-import { rocSvg, detSvg, svgToPng } from './lib/plots.mjs';
-import { verification, cells, pct, num, thr } from './lib/verify-report.mjs';
+import * as M from '../lib/metrics.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, ROOT, fmtDur, machineInfo, makeLog, mdTable, readResultJson, serveDirPlugin, startVite, summarize, watchPage, writeResultFile } from '../lib/harness.mjs';
+import { lfwDir, orlDir, requireDir, readLfwPairs, selectLfwPairs, listLfwIdentities, listOrl, shuffled, routeFaceSets } from '../lib/datasets.mjs';
+import { EmbedCache, DEFAULT_CACHE_ROOT, hashFiles, fromBase64 } from '../lib/embed-cache.mjs';
+import { cosine, euclidean, fuse, search, opensetMetrics, ratesAtT } from '../lib/openset.mjs';
+import { rocSvg, detSvg, svgToPng } from '../lib/plots.mjs';
+import { verification, cells, pct, num, thr } from '../lib/verify-report.mjs';
 
 const log = makeLog('accuracy');
 const SECTIONS = ['lfw', 'faceapi', 'ident', 'orl', 'exp', 'summary'];
@@ -50,6 +51,7 @@ const OUR_SOURCES = [
   'public/models/manifest.json',
   'src/adapters/detector/mediapipe-detector.ts',
   'src/adapters/aligner/canvas-aligner.ts',
+  'bench/pages/variant-aligner.ts',
   'src/core/align.ts',
   'src/adapters/embedder/mobilefacenet-embedder.ts',
   'src/adapters/embedder/tf-backend.ts',
@@ -196,7 +198,7 @@ const faceapiCacheName = (frame) => `faceapi-${frameTag(frame)}-${fp(PAGE_VERSIO
 function loadStored(file, fingerprint) {
   if (args.fresh || SMOKE || !existsSync(file)) return null;
   try {
-    const r = JSON.parse(readFileSync(file, 'utf8'));
+    const r = readResultJson(file);
     return r.fingerprint === fingerprint ? r : null;
   } catch {
     return null;
@@ -399,14 +401,16 @@ const allVariantIds = (recipes) => [...new Set(recipes.flatMap((r) => parseRecip
 // ---------------------------------------------------------------------------------------------
 // Result files
 
+/** A result JSON; one with per-pair scores (`pairs`) goes to a `.json.gz` file (see README, "Results"). */
 function writeJson(file, obj) {
-  mkdirSync(outDir, { recursive: true });
   const { pairs, ...rest } = obj;
-  if (!pairs) return writeFileSync(file, JSON.stringify(obj, null, 1) + '\n');
+  if (!pairs) return writeResultFile(file, JSON.stringify(obj, null, 1) + '\n');
   const head = JSON.stringify(rest, null, 1).replace(/\n}$/, '');
-  writeFileSync(file, `${head},\n "pairs": [\n${pairs.map((p) => '  ' + JSON.stringify(p)).join(',\n')}\n ]\n}\n`);
+  writeResultFile(file, `${head},\n "pairs": [\n${pairs.map((p) => '  ' + JSON.stringify(p)).join(',\n')}\n ]\n}\n`);
 }
-const writeMd = (file, md) => writeFileSync(file, md.endsWith('\n') ? md : md + '\n');
+const writeMd = (file, md) => writeResultFile(file, md.endsWith('\n') ? md : md + '\n');
+/** `<name>.md` beside `<name>.json` or `<name>.json.gz`. */
+const mdBeside = (file) => file.replace(/\.json(\.gz)?$/, '.md');
 /** The product's calibration module (src/core/calibration.ts), loaded once through tsx. */
 let calibration = null;
 async function loadCalibration() {
@@ -434,7 +438,7 @@ function lfwSelection(n = nPairs) {
 async function lfwOurs(sel, recipe = OURS) {
   const name = `lfw-ours-${recipe.replace(/\+/g, '_')}${sel.pairs.length < 6000 ? `-p${sel.pairs.length}` : ''}`;
   const fingerprint = fp('lfw-ours', PAGE_VERSION, ourSrc.digest, recipe, sel.pairs.length, minScore, args.backend);
-  const file = join(outDir, `${name}.json`);
+  const file = join(outDir, `${name}.json.gz`);
   const stored = loadStored(file, fingerprint);
   if (stored) {
     log(`lfw ours ${recipe}: reusing ${file} (same models, pipeline source and config)`);
@@ -464,7 +468,7 @@ async function lfwOurs(sel, recipe = OURS) {
     pairs: scored,
   };
   writeJson(file, report);
-  writeMd(file.replace(/\.json$/, '.md'), systemMd(report));
+  writeMd(mdBeside(file), systemMd(report));
   log(`lfw ours ${recipe}: 10-fold ${pct(report.metrics.tenFold.mean)} ± ${pct(report.metrics.tenFold.std)}, AUC ${num(report.metrics.auc, 5)}, TAR@1e-3 ${pct(report.metrics.tarAtFar[1].rounded.tmr)}; wrote ${file}`);
   return report;
 }
@@ -472,7 +476,7 @@ async function lfwOurs(sel, recipe = OURS) {
 async function lfwFaceApi(sel) {
   const name = `lfw-faceapi${sel.pairs.length < 6000 ? `-p${sel.pairs.length}` : ''}`;
   const fingerprint = fp('lfw-faceapi', PAGE_VERSION, faceapiSrc.digest, sel.pairs.length, args.backend);
-  const file = join(outDir, `${name}.json`);
+  const file = join(outDir, `${name}.json.gz`);
   const stored = loadStored(file, fingerprint);
   if (stored) {
     log(`lfw face-api: reusing ${file}`);
@@ -510,7 +514,7 @@ async function lfwFaceApi(sel) {
     pairs: scored,
   };
   writeJson(file, report);
-  writeMd(file.replace(/\.json$/, '.md'), systemMd(report));
+  writeMd(mdBeside(file), systemMd(report));
   log(`lfw face-api: no face in ${report.detection.noFace}/${keys.length} images; 10-fold ${pct(report.metrics.tenFold.mean)} ± ${pct(report.metrics.tenFold.std)}; pairs with both faces ${both.length}: ${pct(report.bothFound.metrics.tenFold.mean)}; wrote ${file}`);
   return report;
 }
@@ -992,9 +996,9 @@ function readIf(file) {
 }
 
 function summary(extra) {
-  const parts = [`# Accuracy of face-login (${SMOKE ? 'SMOKE RUN, not for publication' : 'bench/accuracy.mjs'})`, ''];
+  const parts = [`# Accuracy of face-login (${SMOKE ? 'SMOKE RUN, not for publication' : 'bench/runners/accuracy.mjs'})`, ''];
   const m = extra.machine;
-  parts.push(`Generated ${new Date().toISOString().slice(0, 10)} by \`node bench/accuracy.mjs\`${SMOKE ? ' --smoke' : ''}; ${m.cpu}, ${m.cpus} cores, ${m.memGiB} GiB; ${m.os}; node ${m.node}; Chromium ${m.chromium ?? 'n/a'}; git ${m.gitCommit?.slice(0, 10) ?? 'n/a'}${m.gitDirty?.length ? ' (+ uncommitted changes in src/bench)' : ''}. Datasets: LFW deep-funneled and ORL/AT&T from \`../shared/faces\`. Each section's own file has the per-pair scores, configuration and timings.`);
+  parts.push(`Generated ${new Date().toISOString().slice(0, 10)} by \`node bench/runners/accuracy.mjs\`${SMOKE ? ' --smoke' : ''}; ${m.cpu}, ${m.cpus} cores, ${m.memGiB} GiB; ${m.os}; node ${m.node}; Chromium ${m.chromium ?? 'n/a'}; git ${m.gitCommit?.slice(0, 10) ?? 'n/a'}${m.gitDirty?.length ? ' (+ uncommitted changes in src/bench)' : ''}. Datasets: LFW deep-funneled and ORL/AT&T from \`../shared/faces\`. Each section's own file has the per-pair scores, configuration and timings.`);
   parts.push('');
   for (const [title, file] of [
     ['LFW verification: ours vs face-api.js', `lfw-compare${nFaceApiPairs < 6000 ? `-p${nFaceApiPairs}` : ''}.md`],

@@ -2,7 +2,7 @@
  * Load benchmark of verify and identify on loopback (127.0.0.1 only), with 10k and 100k enrolled
  * users, on SQLite and (when DATABASE_URL is set) PostgreSQL.
  *
- *   npx tsx server/bench/load.mjs [--sizes 10000,100000] [--duration 10] [--connections 10] [--backends sqlite,postgres]
+ *   npx tsx bench/runners/server-load.mjs [--sizes 10000,100000] [--duration 10] [--connections 10] [--backends sqlite,postgres]
  *
  * For each backend and size: a fresh database seeded directly through the store (one 192-d unit
  * template per user), nonces pre-created in bulk through the store, the real server started as a
@@ -10,24 +10,24 @@
  * for a bounded duration per route. Verify probes are the enrolled person (template + noise,
  * renormalised) so every answer is a real accept with a signed assertion; identify probes the same
  * way (a full 1:N scan + accept). Also times the in-memory 1:N index search alone.
- * Writes server/bench/results/load.json and load.md.
+ * Writes bench/results/server/load.json and load.md.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { openStore } from '../store/open.ts';
-import { hashNonce, newNonce } from '../nonce.ts';
-import { ModelGallery } from '../index/gallery.ts';
-import { DEFAULT_MODEL_ID } from '../config.ts';
+import { openStore } from '../../server/store/open.ts';
+import { hashNonce, newNonce } from '../../server/nonce.ts';
+import { ModelGallery } from '../../server/index/gallery.ts';
+import { DEFAULT_MODEL_ID } from '../../server/config.ts';
+import { createDb, randomFace as randomUnitFace, rng, samePerson as samePersonAs } from '../../server/test/helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const OUT = join(ROOT, 'server/bench/results');
+const OUT = join(ROOT, 'bench/results/server');
 const SIZE = 192;
 
 const { values } = parseArgs({
@@ -45,49 +45,10 @@ const connections = Number(values.connections);
 const wanted = values.backends.split(',');
 if (wanted.includes('postgres') && !process.env.DATABASE_URL) throw new Error('postgres needs DATABASE_URL');
 
-// Deterministic embeddings (mulberry32 + Box-Muller).
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic embeddings and fresh databases: the server tests' helpers (one copy of each).
 const r = rng(42);
-const gauss = () => Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
-function unit(v) {
-  let s = 0;
-  for (const x of v) s += x * x;
-  const k = 1 / Math.sqrt(s);
-  return v.map((x) => x * k);
-}
-const randomFace = () => unit(Array.from({ length: SIZE }, gauss));
-const samePerson = (f) => unit(f.map((x) => x + 0.06 * gauss()));
-
-async function freshDb(kind) {
-  if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'face-login-bench-'));
-    return { db: { kind: 'sqlite', path: join(dir, 'bench.sqlite') }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const url = process.env.DATABASE_URL;
-  const schema = `fl_bench_${randomBytes(5).toString('hex')}`;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`CREATE SCHEMA ${schema}`);
-  await c.end();
-  return {
-    db: { kind: 'postgres', url, schema, poolSize: 10 },
-    drop: async () => {
-      const d = new pg.Client({ connectionString: url });
-      await d.connect();
-      await d.query(`DROP SCHEMA ${schema} CASCADE`);
-      await d.end();
-    },
-  };
-}
+const randomFace = () => randomUnitFace(r);
+const samePerson = (f) => samePersonAs(f, r);
 
 async function startServer(db) {
   const env = {
@@ -233,7 +194,7 @@ function indexSearch(n) {
 }
 
 async function scenario(kind, n) {
-  const t = await freshDb(kind);
+  const t = await createDb(kind);
   const store = await openStore(t.db);
   try {
     await store.migrate();
@@ -347,7 +308,7 @@ const row = (r, x) =>
 const md = [
   '# Verification backend load benchmark',
   '',
-  `\`npx tsx server/bench/load.mjs\` on ${env.date}: Node ${env.node}, ${env.cpus}, ${env.memoryGiB} GiB, ` +
+  `\`npx tsx bench/runners/server-load.mjs\` on ${env.date}: Node ${env.node}, ${env.cpus}, ${env.memoryGiB} GiB, ` +
     `PostgreSQL ${env.postgres ?? '(not run)'}, autocannon ${connections} connections x ${duration} s per route on 127.0.0.1 ` +
     `(after a 2 s warm-up). Load average at start ${env.loadAverageAtStart.join(' / ')}, at end ${env.loadAverageAtEnd.join(' / ')} ` +
     '(the machine is shared: other jobs ran at the same time, so these are lower bounds).',

