@@ -17,6 +17,9 @@ import { FaceAuth, assertLivenessMode, type FaceAuthOptions } from './core/engin
 import { abortError } from './core/errors.js';
 import type { Camera, TemplateStore, Verifier } from './core/types.js';
 
+// Types the <face-login> element (and pages) need, so they never import an adapter themselves.
+export type { BackendChoice, BackendPreference, LoadProgress, BackupEvent };
+
 export interface CreateFaceAuthOptions {
   /** Base URL of the prepared models (public/models). Default '/models/'. */
   modelsUrl?: string;
@@ -37,7 +40,12 @@ export interface CreateFaceAuthOptions {
   identifyFpir?: number | null;
   /** IndexedDB database name. Default 'face-login'. */
   dbName?: string;
+  /** Your own template store (else an IndexedDB one). Yours to close: auth.dispose() leaves it open. */
   store?: TemplateStore;
+  /**
+   * Your own camera (else getUserMedia). Yours to stop: auth.dispose() stops reading it but leaves
+   * it running (auth.stopCamera() stops it).
+   */
   camera?: Camera;
   /** Video element the default camera renders into. */
   video?: HTMLVideoElement;
@@ -54,7 +62,7 @@ export interface CreateFaceAuthOptions {
    * hears what became of each (enrolled, backed-up, or refused, e.g. duplicate-enrollment).
    */
   server?: { url: string; allowOffline?: boolean; timeoutMs?: number; onBackup?: (e: BackupEvent) => void };
-  /** A custom Verifier (overrides `server`). */
+  /** A custom Verifier (overrides `server`), made for this engine: auth.dispose() disposes it. */
   verifier?: (store: TemplateStore, threshold: () => number) => Verifier;
   /**
    * Engine options. `liveness: 'passive' | 'both'` needs `passiveLiveness` (your own PAD model;
@@ -62,6 +70,10 @@ export interface CreateFaceAuthOptions {
    */
   engine?: Partial<Pick<FaceAuthOptions, 'minFaceSize' | 'probeFrames' | 'multipleFacesFrames' | 'sampleIntervalMs' | 'liveness' | 'challengeTimeoutMs' | 'enrollQuality' | 'verifyQuality' | 'passiveLiveness'>>;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Aborts the load: it rejects with `aborted`, and the models loaded so far are freed (checked
+   * after every step, also when a step did not heed the signal).
+   */
   signal?: AbortSignal;
 }
 
@@ -78,45 +90,66 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   // Before any download: a liveness mode that cannot run is a configuration error.
   if (options.engine?.liveness !== undefined) assertLivenessMode(options.engine.liveness, options.engine.passiveLiveness);
   const wasmBase = wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/';
-  // The backend is chosen before any model loads: switching later would dispose live tensors.
+  const checkAbort = () => {
+    if (signal?.aborted) throw abortError(signal.reason);
+  };
+  checkAbort();
+  // The backend is chosen before any model loads, once per page: switching later would dispose
+  // live tensors, so a different explicit backend than the page's rejects with backend-conflict.
   const backend = await selectBackend(preference, wasmBase + 'tfjs/');
+  checkAbort();
   const manifest = await fetchManifest(modelsUrl, signal);
+  checkAbort();
   const detectorP = MediaPipeDetector.create({ modelsUrl, wasmUrl: wasmBase + 'mediapipe', manifest, signal, onProgress });
   const embedderP = MobileFaceNetEmbedder.create({ modelsUrl, manifest, backend: backend.backend, flip: options.flip ?? true, signal, onProgress });
+  // Both loads settle before anything is decided, so neither is left running on a failure or an abort.
   const [d, e] = await Promise.allSettled([detectorP, embedderP]);
-  if (d.status === 'rejected' || e.status === 'rejected') {
-    if (d.status === 'fulfilled') d.value.dispose();
-    if (e.status === 'fulfilled') e.value.dispose();
+  const detector = d.status === 'fulfilled' ? d.value : null;
+  const embedder = e.status === 'fulfilled' ? e.value : null;
+  const freeModels = () => {
+    detector?.dispose();
+    embedder?.dispose();
+  };
+  if (!detector || !embedder || signal?.aborted) {
+    freeModels();
+    checkAbort();
     throw (d.status === 'rejected' ? d.reason : (e as PromiseRejectedResult).reason) as Error;
   }
-  if (signal?.aborted) {
-    d.value.dispose();
-    e.value.dispose();
-    throw abortError(signal.reason);
-  }
+  // What is created here the engine owns and closes; a store or camera passed in stays the caller's.
+  const ownStore = options.store === undefined;
   const store = options.store ?? new IdbTemplateStore({ dbName: options.dbName });
   const camera = options.camera ?? new UserMediaCamera({ video: options.video, deviceId: options.deviceId });
   let auth: FaceAuth | null = null;
-  const calibrated = calibrationFor(e.value.modelId)?.threshold ?? DEFAULT_THRESHOLD;
-  const threshold = () => auth?.threshold ?? options.threshold ?? calibrated;
-  const verifier = options.verifier
-    ? options.verifier(store, threshold)
-    : options.server
-      ? new OnlineVerifier(new HttpVerifier({ baseUrl: options.server.url, timeoutMs: options.server.timeoutMs }), store, threshold, {
-          allowOffline: options.server.allowOffline ?? false,
-          onBackup: options.server.onBackup,
-          identifyFpir: options.identifyFpir,
-        })
-      : new LocalVerifier(store, threshold, { identifyFpir: options.identifyFpir });
-  auth = new FaceAuth({
-    camera,
-    detector: d.value,
-    aligner: new CanvasAligner(),
-    embedder: e.value,
-    store,
-    verifier,
-    threshold: options.threshold ?? calibrated,
-    ...options.engine,
-  });
+  let verifier: Verifier | null = null;
+  try {
+    const calibrated = calibrationFor(embedder.modelId)?.threshold ?? DEFAULT_THRESHOLD;
+    const threshold = () => auth?.threshold ?? options.threshold ?? calibrated;
+    verifier = options.verifier
+      ? options.verifier(store, threshold)
+      : options.server
+        ? new OnlineVerifier(new HttpVerifier({ baseUrl: options.server.url, timeoutMs: options.server.timeoutMs }), store, threshold, {
+            allowOffline: options.server.allowOffline ?? false,
+            onBackup: options.server.onBackup,
+            identifyFpir: options.identifyFpir,
+          })
+        : new LocalVerifier(store, threshold, { identifyFpir: options.identifyFpir });
+    auth = new FaceAuth({
+      camera,
+      detector,
+      aligner: new CanvasAligner(),
+      embedder,
+      store,
+      verifier,
+      threshold: options.threshold ?? calibrated,
+      ...options.engine,
+      owns: { camera: options.camera === undefined, store: ownStore, verifier: true },
+    });
+  } catch (err) {
+    // A bad threshold or a throwing verifier factory: undo what was made here.
+    freeModels();
+    verifier?.dispose?.();
+    if (ownStore) store.close();
+    throw err;
+  }
   return { auth, backend, loadMs: performance.now() - t0 };
 }

@@ -1,6 +1,6 @@
 /** Headless entry: the engine and adapters, no Lit, no custom element. */
 export { FaceAuth } from './core/engine.js';
-export type { EnginePhase, FaceStatus, FrameObservation, EnrollOptions, EnrollResult, CaptureOptions, FaceAuthOptions, FaceAuthEventMap } from './core/engine.js';
+export type { EnginePhase, FaceStatus, FrameObservation, EnrollOptions, EnrollResult, CaptureOptions, FaceAuthOptions, FaceAuthEventMap, VerifyOptions, Guidance, Hint, CaptureStep, LivenessMode } from './core/engine.js';
 export { FaceLoginError, ERROR_CODES, isFaceLoginError } from './core/errors.js';
 export type { FaceLoginErrorCode } from './core/errors.js';
 export * from './core/match.js';

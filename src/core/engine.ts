@@ -1,96 +1,28 @@
 /**
  * FaceAuth: the headless engine. It owns no DOM element and knows nothing of Lit; it wires a
- * Camera, a FaceDetector, an Aligner, an Embedder, a TemplateStore and a Verifier, runs the
- * per-frame detection loop while the camera is on, and turns good frames into enrolments,
- * 1:1 verifications and open-set 1:N identifications.
+ * Camera, a FaceDetector, an Aligner, an Embedder, a TemplateStore and a Verifier, and turns good
+ * frames into enrolments, 1:1 verifications and open-set 1:N identifications.
+ *
+ * This file is the facade: phases, events, one enroll / verify / identify at a time, dispose.
+ * Data flows one way through its parts: frame-loop.ts (camera -> detector -> FrameObservation)
+ * -> capture.ts (which frames an operation keeps) -> liveness.ts (turn challenge, passive check)
+ * -> embedder -> store / verifier.
  */
-import { FaceLoginError, abortError, isFaceLoginError } from './errors.js';
+import { CaptureRequests, probePose, type CaptureOptions, type CaptureSpec, type CapturedFace, type Guidance } from './capture.js';
+import { FaceLoginError, abortError, disposedError } from './errors.js';
+import { FrameLoop, type FrameObservation } from './frame-loop.js';
+import { assertLivenessMode, passiveCheck, turnChallenge, usesActiveLiveness, usesPassiveLiveness, type LivenessMode } from './liveness.js';
 import { assertThreshold, meanEmbedding } from './match.js';
-import { estimateHeadPose, poseHint, type HeadPose, type PoseName } from './pose.js';
-import { ENROLL_QUALITY, VERIFY_QUALITY, assessQuality, cropStats, type QualityIssue, type QualityThresholds } from './quality.js';
-import type {
-  Aligner,
-  Camera,
-  Detection,
-  Embedder,
-  FaceDetector,
-  Frame,
-  IdentifyResult,
-  Pose,
-  TemplateStore,
-  Verifier,
-  VerifyResult,
-  PassiveLiveness,
-} from './types.js';
+import { poseHint, type PoseName } from './pose.js';
+import { ENROLL_QUALITY, VERIFY_QUALITY, type QualityThresholds } from './quality.js';
+import type { Aligner, Camera, Embedder, FaceDetector, IdentifyResult, PassiveLiveness, Pose, TemplateStore, Verifier, VerifyResult } from './types.js';
+
+// The parts' types, where pages and the element have always imported them from.
+export type { FaceStatus, FrameObservation } from './frame-loop.js';
+export type { CaptureOptions, CaptureStep, CapturedFace, Guidance, Hint } from './capture.js';
+export { LIVENESS_MODES, assertLivenessMode, type LivenessMode } from './liveness.js';
 
 export type EnginePhase = 'ready' | 'starting-camera' | 'scanning' | 'processing' | 'stopped' | 'disposed';
-
-/** What the current frame shows, for guidance and the preview overlay. */
-export type FaceStatus = 'no-face' | 'multiple-faces' | 'too-small' | 'ok';
-
-export interface FrameObservation {
-  readonly timestamp: number;
-  readonly width: number;
-  readonly height: number;
-  readonly faces: readonly Detection[];
-  readonly status: FaceStatus;
-  /** Head pose of the single face in view (null otherwise). */
-  readonly pose: HeadPose | null;
-}
-
-/** What the person should do next, as one short code (the element localizes and speaks it). */
-export type Hint =
-  | 'no-face'
-  | 'multiple-faces'
-  | QualityIssue
-  | 'turn-left'
-  | 'turn-right'
-  | 'look-up'
-  | 'look-down'
-  | 'face-forward'
-  | 'hold-still';
-
-/** A capture step: a pose of guided enrolment, a liveness turn, or a plain probe ('probe'). */
-export type CaptureStep = PoseName | 'probe' | 'liveness-left' | 'liveness-right';
-
-export interface Guidance {
-  readonly step: CaptureStep;
-  readonly hint: Hint;
-  /** Steps completed and total in the current operation (e.g. 2 of 5 poses). */
-  readonly done: number;
-  readonly total: number;
-}
-
-/**
- * Liveness (presentation-attack detection) for verify / identify:
- * - 'off': none.
- * - 'active': the person turns left and right in a random order (what ships; measured in README).
- * - 'passive': a PassiveLiveness model you supply scores the kept probe frames. face-login ships
- *   no such model (the one we measured does not work: bench/results/liveness-passive.md).
- * - 'both': the active challenge, then the passive check.
- * 'passive' and 'both' without a `passiveLiveness` are refused with `invalid-input`.
- */
-export type LivenessMode = 'off' | 'active' | 'passive' | 'both';
-
-export const LIVENESS_MODES: readonly LivenessMode[] = ['off', 'active', 'passive', 'both'];
-
-/**
- * Checks a liveness mode against what is configured: an unknown mode, or 'passive' / 'both'
- * without a PassiveLiveness, throws FaceLoginError('invalid-input') naming the fix.
- */
-export function assertLivenessMode(mode: string, passive: PassiveLiveness | null | undefined): LivenessMode {
-  if (!(LIVENESS_MODES as readonly string[]).includes(mode)) {
-    throw new FaceLoginError('invalid-input', `Unknown liveness mode "${mode}": use off, active, passive or both.`);
-  }
-  if ((mode === 'passive' || mode === 'both') && !passive) {
-    throw new FaceLoginError(
-      'invalid-input',
-      `Liveness "${mode}" needs a passive liveness model, and face-login ships none: pass your own PassiveLiveness as \`passiveLiveness\` ` +
-        '(createFaceAuth({ engine: { passiveLiveness } }), or the element\'s createEngine), or use liveness "active".',
-    );
-  }
-  return mode as LivenessMode;
-}
 
 export interface FaceAuthEventMap {
   /** Every processed camera frame (for the preview overlay and hints). */
@@ -101,12 +33,6 @@ export interface FaceAuthEventMap {
   cameraended: CustomEvent<{ error: FaceLoginError }>;
   /** While an operation waits for a face: what to do next. Fired when the hint or step changes. */
   guidance: CustomEvent<Guidance>;
-}
-
-export interface CaptureOptions {
-  signal?: AbortSignal;
-  /** Give up (with no-face, or multiple-faces if that was the last state) after this long. Default 30 s. */
-  timeoutMs?: number;
 }
 
 export interface VerifyOptions extends CaptureOptions {
@@ -171,43 +97,19 @@ export interface FaceAuthOptions {
   challengeTimeoutMs?: number;
   /** Random source for the challenge order (tests inject one). */
   random?: () => number;
+  /**
+   * Which of `camera`, `store` and `verifier` are the engine's to close: dispose() stops an owned
+   * camera, closes an owned store and disposes an owned verifier, and leaves the others to you.
+   * Default: all three (a FaceAuth you construct is handed its parts). createFaceAuth fills it in:
+   * what it creates the engine closes; a `store` or `camera` you pass to createFaceAuth is yours.
+   * The detector, the embedder and a `passiveLiveness` are always the engine's.
+   * A camera the engine does not own keeps running after dispose() if it was running (the engine
+   * only stops reading it): call stopCamera() first, or stop it yourself.
+   */
+  owns?: { camera?: boolean; store?: boolean; verifier?: boolean };
 }
 
 export const FULL_POSE_SEQUENCE: readonly PoseName[] = ['center', 'left', 'right', 'up', 'down'];
-
-/** One kept frame: the aligned crop, and the passive-liveness crop when asked for. */
-export interface CapturedFace {
-  readonly crop: ImageData;
-  readonly livenessCrop?: ImageData;
-  readonly pose: HeadPose;
-}
-
-interface CaptureRequest {
-  readonly count: number;
-  readonly kept: CapturedFace[];
-  readonly step: CaptureStep;
-  readonly quality: QualityThresholds | null;
-  /** Null to keep the frame, or what to do instead. */
-  readonly accept: (pose: HeadPose) => Hint | null;
-  readonly progress: { done: number; total: number };
-  readonly wantLivenessCrop: boolean;
-  lastKept: number;
-  multiRun: number;
-  lastStatus: FaceStatus;
-  lastHint: Hint | null;
-  resolve(kept: CapturedFace[]): void;
-  reject(e: FaceLoginError): void;
-}
-
-interface CaptureSpec extends CaptureOptions {
-  step?: CaptureStep;
-  quality?: QualityThresholds | null;
-  accept?: (pose: HeadPose) => Hint | null;
-  progress?: { done: number; total: number };
-  wantLivenessCrop?: boolean;
-  /** The error when the time runs out with a face in view (default: no-face). */
-  timeoutError?: () => FaceLoginError;
-}
 
 export class FaceAuth extends EventTarget {
   readonly camera: Camera;
@@ -218,21 +120,17 @@ export class FaceAuth extends EventTarget {
   readonly verifier: Verifier;
   private _threshold: number;
   private _phase: EnginePhase = 'ready';
-  private readonly minFaceSize: number;
+  private _liveness: LivenessMode = 'off';
   private readonly probeFrames: number;
-  private readonly multipleFacesFrames: number;
-  private readonly sampleIntervalMs: number;
   private readonly enrollQuality: QualityThresholds;
   private readonly verifyQuality: QualityThresholds;
   private readonly passive: PassiveLiveness | null;
   private readonly challengeTimeoutMs: number;
   private readonly random: () => number;
-  private _liveness: LivenessMode = 'off';
-  private loopHandle: { cancel(): void } | null = null;
-  private requests = new Set<CaptureRequest>();
-  private unsubscribeEnded: (() => void) | null = null;
+  private readonly owns: { camera: boolean; store: boolean; verifier: boolean };
+  private readonly frames: FrameLoop;
+  private readonly captures: CaptureRequests;
   private busy = false;
-  private _lastObservation: FrameObservation | null = null;
 
   constructor(options: FaceAuthOptions) {
     super();
@@ -243,16 +141,34 @@ export class FaceAuth extends EventTarget {
     this.store = options.store;
     this.verifier = options.verifier;
     this._threshold = assertThreshold(options.threshold);
-    this.minFaceSize = options.minFaceSize ?? 64;
     this.probeFrames = options.probeFrames ?? 3;
-    this.multipleFacesFrames = options.multipleFacesFrames ?? 5;
-    this.sampleIntervalMs = options.sampleIntervalMs ?? 120;
     this.enrollQuality = options.enrollQuality ?? ENROLL_QUALITY;
     this.verifyQuality = options.verifyQuality ?? VERIFY_QUALITY;
-    this.passive = options.passiveLiveness ?? null;
+    const passive = options.passiveLiveness ?? null;
+    this.passive = passive;
     this.liveness = options.liveness ?? 'off';
     this.challengeTimeoutMs = options.challengeTimeoutMs ?? 10_000;
     this.random = options.random ?? Math.random;
+    this.owns = { camera: true, store: true, verifier: true, ...options.owns };
+    this.captures = new CaptureRequests({
+      aligner: this.aligner,
+      multipleFacesFrames: options.multipleFacesFrames ?? 5,
+      sampleIntervalMs: options.sampleIntervalMs ?? 120,
+      livenessCrop: passive ? (frame, face) => passive.crop(frame, face) : null,
+      onGuidance: (g) => this.emit('guidance', g),
+    });
+    this.frames = new FrameLoop(this.camera, this.detector, options.minFaceSize ?? 64, {
+      frame: (frame, obs) => {
+        this.emit('frame', obs);
+        this.captures.feed(frame, obs);
+      },
+      error: (e) => this.captures.failAll(e),
+      ended: (error) => {
+        this.captures.failAll(error);
+        this.setPhase('stopped');
+        this.emit('cameraended', { error });
+      },
+    });
   }
 
   get phase(): EnginePhase {
@@ -261,6 +177,10 @@ export class FaceAuth extends EventTarget {
 
   get threshold(): number {
     return this._threshold;
+  }
+
+  set threshold(t: number) {
+    this._threshold = assertThreshold(t);
   }
 
   /** Default liveness for verify / identify. Setting 'passive' or 'both' without a passiveLiveness throws invalid-input. */
@@ -272,16 +192,8 @@ export class FaceAuth extends EventTarget {
     this._liveness = assertLivenessMode(mode, this.passive);
   }
 
-  set threshold(t: number) {
-    this._threshold = assertThreshold(t);
-  }
-
   get modelId(): string {
     return this.embedder.modelId;
-  }
-
-  get lastObservation(): FrameObservation | null {
-    return this._lastObservation;
   }
 
   override addEventListener<K extends keyof FaceAuthEventMap>(
@@ -305,279 +217,89 @@ export class FaceAuth extends EventTarget {
   }
 
   private assertLive(): void {
-    if (this._phase === 'disposed') throw new FaceLoginError('disposed', 'This FaceAuth instance has been disposed.');
+    if (this._phase === 'disposed') throw disposedError();
   }
 
-  /** Opens the camera and starts the per-frame detection loop. */
+  /**
+   * Opens the camera and starts the per-frame detection loop. A call while the camera is opening
+   * joins that call. Rejects with `disposed` when dispose() came meanwhile and with `aborted` when
+   * the signal aborted or stopCamera() came meanwhile; then a camera this call opened is stopped
+   * again, and no frame reaches the detector.
+   */
   async startCamera(signal?: AbortSignal): Promise<void> {
     this.assertLive();
-    if (this.loopHandle) return;
+    if (this.frames.state === 'running') return;
     this.setPhase('starting-camera');
     try {
-      await this.camera.start(signal);
+      await this.frames.start(signal);
     } catch (e) {
-      this.setPhase('stopped');
+      // A newer startCamera() may be opening the camera by now: the phase is its to set.
+      if (this.frames.state === 'stopped') this.setPhase('stopped');
       throw e;
     }
-    this.unsubscribeEnded?.();
-    this.unsubscribeEnded = this.camera.onEnded(() => {
-      const error = new FaceLoginError('camera-ended', 'The camera stopped (it was unplugged or its permission was revoked).');
-      this.stopLoop();
-      this.failRequests(error);
-      this.setPhase('stopped');
-      this.emit('cameraended', { error });
-    });
-    this.startLoop();
     this.setPhase('scanning');
   }
 
   /** Stops the loop and every camera track. Pending captures fail with `aborted`. */
   stopCamera(): void {
-    this.stopLoop();
-    this.unsubscribeEnded?.();
-    this.unsubscribeEnded = null;
-    this.camera.stop();
-    this.failRequests(abortError());
-    if (this._phase !== 'disposed') this.setPhase('stopped');
+    this.frames.stop();
+    this.captures.failAll(abortError());
+    this.setPhase('stopped');
   }
 
-  private startLoop(): void {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const frameInterval = 1000 / 30;
-    const tick = () => {
-      if (stopped) return;
-      const started = performance.now();
-      try {
-        this.processFrame();
-      } catch (e) {
-        this.failRequests(isFaceLoginError(e) ? e : new FaceLoginError('invalid-input', `Frame processing failed: ${(e as Error).message}`, { cause: e }));
-      }
-      // Never faster than ~30 fps, and always yield so the page stays responsive.
-      const spent = performance.now() - started;
-      timer = setTimeout(tick, Math.max(4, frameInterval - spent));
-    };
-    timer = setTimeout(tick, 0);
-    this.loopHandle = {
-      cancel: () => {
-        stopped = true;
-        clearTimeout(timer);
-      },
-    };
-  }
-
-  private stopLoop(): void {
-    this.loopHandle?.cancel();
-    this.loopHandle = null;
-  }
-
-  /** Detects on the current camera frame and feeds pending captures. Exposed for tests and custom loops. */
-  processFrame(): FrameObservation | null {
-    const frame = this.camera.frame();
-    if (!frame) return null;
-    if (frame.timestamp === this._lastObservation?.timestamp) return this._lastObservation;
-    const faces = this.detector.detect(frame);
-    const status = this.classify(faces);
-    const pose = faces.length === 1 && faces[0]!.keypoints.length >= 6 ? estimateHeadPose(faces[0]!.keypoints) : null;
-    const obs: FrameObservation = { timestamp: frame.timestamp, width: frame.width, height: frame.height, faces, status, pose };
-    this._lastObservation = obs;
-    this.emit('frame', obs);
-    if (this.requests.size > 0) this.feed(frame, obs);
-    return obs;
-  }
-
-  private classify(faces: readonly Detection[]): FaceStatus {
-    if (faces.length === 0) return 'no-face';
-    if (faces.length > 1) return 'multiple-faces';
-    if (faces[0]!.box.width < this.minFaceSize) return 'too-small';
-    return 'ok';
-  }
-
-  private guide(req: CaptureRequest, hint: Hint): void {
-    if (req.lastHint === hint) return;
-    req.lastHint = hint;
-    this.emit('guidance', { step: req.step, hint, done: req.progress.done + req.kept.length, total: req.progress.total });
-  }
-
-  private feed(frame: Frame, obs: FrameObservation): void {
-    // Computed at most once per frame, shared by every pending request.
-    let crop: ImageData | null = null;
-    let stats: ReturnType<typeof cropStats> | null = null;
-    let livenessCrop: ImageData | undefined;
-    for (const req of [...this.requests]) {
-      req.lastStatus = obs.status;
-      if (obs.status === 'multiple-faces') {
-        this.guide(req, 'multiple-faces');
-        req.multiRun++;
-        if (req.multiRun >= this.multipleFacesFrames) {
-          this.requests.delete(req);
-          req.reject(new FaceLoginError('multiple-faces', 'More than one face is in view; only one person may be in front of the camera.'));
-        }
-        continue;
-      }
-      req.multiRun = 0;
-      if (obs.status === 'no-face') {
-        this.guide(req, 'no-face');
-        continue;
-      }
-      if (obs.status === 'too-small') {
-        this.guide(req, 'too-far');
-        continue;
-      }
-      const face = obs.faces[0]!;
-      crop ??= this.aligner.align(frame, face);
-      if (req.quality) {
-        stats ??= cropStats(crop);
-        const issue = assessQuality(face, frame, stats, req.quality);
-        if (issue) {
-          this.guide(req, issue);
-          continue;
-        }
-      }
-      const want = req.accept(obs.pose!);
-      if (want) {
-        this.guide(req, want);
-        continue;
-      }
-      this.guide(req, 'hold-still');
-      if (frame.timestamp - req.lastKept < this.sampleIntervalMs) continue;
-      if (req.wantLivenessCrop && this.passive) livenessCrop ??= this.passive.crop(frame, face);
-      req.kept.push({ crop, pose: obs.pose!, ...(req.wantLivenessCrop && livenessCrop ? { livenessCrop } : {}) });
-      req.lastKept = frame.timestamp;
-      if (req.kept.length >= req.count) {
-        this.requests.delete(req);
-        req.resolve(req.kept);
-      }
+  /** One capture, once the camera runs (see CaptureRequests.add). */
+  private capture(count: number, spec: CaptureSpec): Promise<CapturedFace[]> {
+    this.assertLive();
+    if (this.frames.state !== 'running') {
+      return Promise.reject(new FaceLoginError('camera-not-started', 'The camera is not running; call startCamera() first.'));
     }
+    return this.captures.add(count, spec);
   }
 
-  private failRequests(error: FaceLoginError): void {
-    const reqs = [...this.requests];
-    this.requests.clear();
-    for (const r of reqs) r.reject(error);
+  /** Embeds the kept crops; an engine disposed meanwhile rejects with `disposed`. */
+  private async embed(kept: readonly { crop: ImageData }[]): Promise<Float32Array[]> {
+    const embeddings = await this.embedder.embed(kept.map((k) => k.crop));
+    this.assertLive();
+    return embeddings;
   }
 
   /**
-   * Resolves with `count` kept frames of exactly one face that pass the step's gates (quality,
-   * pose), from distinct frames. Emits `guidance` while waiting. Rejects with multiple-faces,
-   * no-face (timeout), camera-ended or aborted.
+   * Active liveness: the person turns left and right in a random order within
+   * `challengeTimeoutMs`. A still photo never changes pose, so it fails with liveness-failed.
    */
-  capture(count: number, spec: CaptureSpec = {}): Promise<CapturedFace[]> {
-    this.assertLive();
-    const { signal, timeoutMs = 30_000 } = spec;
-    if (!this.loopHandle) return Promise.reject(new FaceLoginError('camera-not-found', 'The camera is not running; call startCamera() first.'));
-    if (signal?.aborted) return Promise.reject(abortError(signal.reason));
-    return new Promise<CapturedFace[]>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => settle(() => reject(abortError(signal?.reason)));
-      const settle = (fn: () => void) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.requests.delete(req);
-        fn();
-      };
-      const req: CaptureRequest = {
-        count,
-        kept: [],
-        step: spec.step ?? 'probe',
-        quality: spec.quality === undefined ? this.verifyQuality : spec.quality,
-        accept: spec.accept ?? (() => null),
-        progress: spec.progress ?? { done: 0, total: count },
-        wantLivenessCrop: spec.wantLivenessCrop ?? false,
-        lastKept: -Infinity,
-        multiRun: 0,
-        lastStatus: 'no-face',
-        lastHint: null,
-        resolve: (kept) => settle(() => resolve(kept)),
-        reject: (e) => settle(() => reject(e)),
-      };
-      timer = setTimeout(() => {
-        const e = req.lastStatus === 'multiple-faces'
-          ? new FaceLoginError('multiple-faces', 'More than one face stayed in view; only one person may be in front of the camera.')
-          : req.lastStatus === 'ok' && spec.timeoutError
-            ? spec.timeoutError()
-            : new FaceLoginError('no-face', `No single, clear face was seen within ${Math.round(timeoutMs / 1000)} s.`);
-        req.reject(e);
-      }, timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.requests.add(req);
+  challenge(options: CaptureOptions = {}): Promise<void> {
+    return turnChallenge((count, spec) => this.capture(count, spec), {
+      signal: options.signal,
+      challengeTimeoutMs: this.challengeTimeoutMs,
+      quality: this.verifyQuality,
+      random: this.random,
     });
   }
 
-  /** Aligned crops only (see capture). */
-  async captureCrops(count: number, options: CaptureOptions = {}): Promise<ImageData[]> {
-    return (await this.capture(count, options)).map((k) => k.crop);
-  }
-
-  /**
-   * Probe and unguided-enrolment frames should show the face roughly frontal. Generous limits:
-   * near-frontal LFW photos read up to ~30 degrees with the keypoint pose estimate.
-   */
-  private static readonly probePose = (p: HeadPose): Hint | null =>
-    Math.abs(p.yaw) > 40 || Math.abs(p.pitch) > 35 ? 'face-forward' : null;
-
-  /** One probe embedding from `probeFrames` good frames (mean of unit vectors, renormalised). */
-  async captureEmbedding(options: CaptureOptions = {}): Promise<Float32Array> {
-    return (await this.captureProbe(options, false)).probe;
-  }
-
-  private async captureProbe(options: CaptureOptions, withLiveness: boolean): Promise<{ probe: Float32Array; kept: CapturedFace[] }> {
-    const kept = await this.capture(this.probeFrames, { ...options, accept: FaceAuth.probePose, wantLivenessCrop: withLiveness });
-    return { probe: meanEmbedding(await this.embedder.embed(kept.map((k) => k.crop))), kept };
-  }
-
-  /**
-   * Active liveness: the person turns left and right in a random order within the time limit.
-   * A still photo never changes pose, so it times out with liveness-failed.
-   */
-  async challenge(options: CaptureOptions = {}): Promise<void> {
-    const steps: ('left' | 'right')[] = this.random() < 0.5 ? ['left', 'right'] : ['right', 'left'];
-    const deadline = performance.now() + this.challengeTimeoutMs;
-    for (let i = 0; i < steps.length; i++) {
-      const target = steps[i]!;
-      const left = deadline - performance.now();
-      const failed = () => new FaceLoginError('liveness-failed', 'The liveness check was not completed in time: follow the turn-your-head prompts.');
-      if (left <= 0) throw failed();
-      await this.capture(1, {
-        signal: options.signal,
-        timeoutMs: left,
-        step: `liveness-${target}`,
-        // Framing only: a turning head is briefly blurred, and sharpness is not what is checked here.
-        quality: { ...this.verifyQuality, minSharpness: 0 },
-        accept: (p) => poseHint(p, target),
-        progress: { done: i, total: steps.length },
-        timeoutError: failed,
-      }).catch((e: unknown) => {
-        throw isFaceLoginError(e) && e.code === 'no-face' ? failed() : e;
-      });
-    }
-  }
-
-  private async checkLiveness(mode: LivenessMode, options: CaptureOptions): Promise<{ probe: Float32Array; kept: CapturedFace[] }> {
-    assertLivenessMode(mode, this.passive);
-    if (mode === 'active' || mode === 'both') await this.challenge(options);
-    const usePassive = mode === 'passive' || mode === 'both';
-    const result = await this.captureProbe(options, usePassive);
-    if (usePassive && this.passive) {
-      const crops = result.kept.flatMap((k) => (k.livenessCrop ? [k.livenessCrop] : []));
-      const scores = await this.passive.score(crops);
-      const mean = scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length);
-      if (!(mean >= this.passive.threshold)) {
-        throw new FaceLoginError('liveness-failed', 'The face did not look live to the camera (a photo or a screen?).');
-      }
-    }
-    return result;
+  /** The probe embedding of verify / identify: liveness as `mode` asks, then `probeFrames` frames averaged. */
+  private async probe(mode: LivenessMode, options: CaptureOptions): Promise<Float32Array> {
+    if (usesActiveLiveness(mode)) await this.challenge(options);
+    const passive = usesPassiveLiveness(mode) ? this.passive : null;
+    const kept = await this.capture(this.probeFrames, {
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      quality: this.verifyQuality,
+      accept: probePose,
+      wantLivenessCrop: passive !== null,
+    });
+    if (passive) await passiveCheck(passive, kept);
+    return meanEmbedding(await this.embed(kept));
   }
 
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     this.assertLive();
-    if (this.busy) throw new FaceLoginError('invalid-input', 'Another enroll / verify / identify is already running.');
+    if (this.busy) throw new FaceLoginError('busy', 'Another enroll / verify / identify of this FaceAuth is still running.');
     this.busy = true;
     try {
       return await fn();
     } finally {
       this.busy = false;
-      if (this._phase === 'processing') this.setPhase(this.loopHandle ? 'scanning' : 'stopped');
+      if (this._phase === 'processing') this.setPhase(this.frames.state === 'running' ? 'scanning' : 'stopped');
     }
   }
 
@@ -588,14 +310,15 @@ export class FaceAuth extends EventTarget {
   enroll(userId: string, options: EnrollOptions = {}): Promise<EnrollResult> {
     return this.exclusive(async () => {
       if (!userId) throw new FaceLoginError('invalid-input', 'A user id is required to enroll.');
-      const { samples = 3, pose = 'center', replace = true, displayName, guided } = options;
+      const { samples = 3, pose = 'center', replace = true, displayName, guided, signal, timeoutMs } = options;
       const kept: { crop: ImageData; pose: Pose }[] = [];
       if (guided) {
         const poses = guided === true ? FULL_POSE_SEQUENCE : guided;
         for (let i = 0; i < poses.length; i++) {
           const target = poses[i]!;
           const [k] = await this.capture(1, {
-            ...options,
+            signal,
+            timeoutMs,
             step: target,
             quality: this.enrollQuality,
             accept: (p) => poseHint(p, target),
@@ -604,14 +327,15 @@ export class FaceAuth extends EventTarget {
           kept.push({ crop: k!.crop, pose: target });
         }
       } else {
-        const ks = await this.capture(samples, { ...options, quality: this.enrollQuality, accept: FaceAuth.probePose });
+        const ks = await this.capture(samples, { signal, timeoutMs, quality: this.enrollQuality, accept: probePose });
         for (const k of ks) kept.push({ crop: k.crop, pose });
       }
       this.setPhase('processing');
-      const embeddings = await this.embedder.embed(kept.map((k) => k.crop));
+      const embeddings = await this.embed(kept);
       const templates = embeddings.map((embedding, i) => ({ embedding, pose: kept[i]!.pose }));
       // The server (if any) decides first: a refused enrolment leaves nothing on the device.
       await this.verifier.enroll?.(userId, this.embedder.modelId, templates, { replace });
+      this.assertLive();
       const saved = await this.store.saveTemplates(userId, this.embedder.modelId, templates, {
         replace,
         ...(displayName ? { displayName } : {}),
@@ -624,10 +348,11 @@ export class FaceAuth extends EventTarget {
   verify(userId: string, options: VerifyOptions = {}): Promise<VerifyResult> {
     return this.exclusive(async () => {
       if (!userId) throw new FaceLoginError('invalid-input', 'A user id is required to verify.');
+      const mode = assertLivenessMode(options.liveness ?? this.liveness, this.passive);
       if (this.verifier.kind === 'local' && (await this.store.templatesOf(userId, this.embedder.modelId)).length === 0) {
         throw new FaceLoginError('not-enrolled', `"${userId}" is not enrolled on this device.`);
       }
-      const { probe } = await this.checkLiveness(options.liveness ?? this.liveness, options);
+      const probe = await this.probe(mode, options);
       this.setPhase('processing');
       return this.verifier.verify(userId, probe, this.embedder.modelId);
     });
@@ -636,22 +361,28 @@ export class FaceAuth extends EventTarget {
   /** 1:N open set: who is in front of the camera, or null (unknown). */
   identify(options: VerifyOptions = {}): Promise<IdentifyResult> {
     return this.exclusive(async () => {
-      const { probe } = await this.checkLiveness(options.liveness ?? this.liveness, options);
+      const probe = await this.probe(assertLivenessMode(options.liveness ?? this.liveness, this.passive), options);
       this.setPhase('processing');
       return this.verifier.identify(probe, this.embedder.modelId);
     });
   }
 
-  /** Stops the camera, closes the detector, frees the model and closes the store. Idempotent. */
+  /**
+   * Ends the engine, idempotently: stops the frame loop (no frame reaches the detector after
+   * it), fails pending operations and a pending startCamera() with `disposed`, closes the
+   * detector and frees the model (and a passiveLiveness); stops the camera, closes the store and
+   * disposes the verifier where the engine owns them (FaceAuthOptions.owns).
+   */
   dispose(): void {
     if (this._phase === 'disposed') return;
-    this.stopCamera();
+    this.frames.close(this.owns.camera);
+    this.captures.failAll(disposedError());
     this._phase = 'disposed';
     this.emit('phase', { phase: 'disposed' });
     this.detector.dispose();
     this.embedder.dispose();
     this.passive?.dispose();
-    this.verifier.dispose?.();
-    this.store.close();
+    if (this.owns.verifier) this.verifier.dispose?.();
+    if (this.owns.store) this.store.close();
   }
 }

@@ -9,7 +9,13 @@ export const ERROR_CODES = [
   'camera-busy',
   'camera-ended',
   'camera-unsupported',
+  /** An operation that needs the camera was asked for before startCamera() (or after stopCamera()). */
+  'camera-not-started',
+  /** A camera frame could not be processed (the detector or the aligner threw). */
+  'frame-failed',
   'model-load-failed',
+  /** A second TF.js backend was asked for on a page that already chose one (see selectBackend). */
+  'backend-conflict',
   'no-face',
   'multiple-faces',
   'not-enrolled',
@@ -24,6 +30,8 @@ export const ERROR_CODES = [
   'rate-limited',
   'duplicate-enrollment',
   'liveness-failed',
+  /** Another enroll / verify / identify of the same engine is still running. */
+  'busy',
 ] as const;
 
 export type FaceLoginErrorCode = (typeof ERROR_CODES)[number];
@@ -74,6 +82,11 @@ export function storageErrorFrom(e: unknown): FaceLoginError {
     return new FaceLoginError('storage-full', `Browser storage is full: ${msg}`, { cause: e });
   }
   return new FaceLoginError('storage-unavailable', `Browser storage (IndexedDB) is unavailable: ${name ? name + ': ' : ''}${msg}`, { cause: e });
+}
+
+/** A FaceAuth was used after its dispose(), or an operation of it was still running then. */
+export function disposedError(): FaceLoginError {
+  return new FaceLoginError('disposed', 'This FaceAuth instance has been disposed.');
 }
 
 export function abortError(reason?: unknown): FaceLoginError {

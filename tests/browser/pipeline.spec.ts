@@ -78,14 +78,19 @@ test('auto picks WASM on a software GL renderer, and same-person pairs score abo
   for (const s of diff) expect(s).toBeLessThan(threshold);
 });
 
-test('WebGL, when forced, gives the same embeddings as WASM', async ({ page }) => {
+test('WebGL, when forced, gives the same embeddings as WASM', async ({ context }) => {
   test.setTimeout(180_000);
-  await boot(page);
+  // One page per backend: a page chooses its TF.js backend once (tests/browser/backend.spec.ts).
   const photos = ['Colin_Powell_0001.jpg', 'Tony_Blair_0001.jpg'];
-  const gl = await embedPhotos(page, 'webgl', photos);
+  const glPage = await context.newPage();
+  await boot(glPage);
+  const gl = await embedPhotos(glPage, 'webgl', photos);
   expect(gl.choice).toMatchObject({ backend: 'webgl', reason: 'forced' });
-  const wasm = await embedPhotos(page, 'wasm', photos);
-  expect(wasm.choice.backend).toBe('wasm');
+  await glPage.close();
+  const wasmPage = await context.newPage();
+  await boot(wasmPage);
+  const wasm = await embedPhotos(wasmPage, 'wasm', photos);
+  expect(wasm.choice).toMatchObject({ backend: 'wasm', reason: 'forced' });
   for (let i = 0; i < photos.length; i++) {
     expect(cos(gl.out[i]!.embedding, wasm.out[i]!.embedding)).toBeGreaterThan(0.9999);
   }

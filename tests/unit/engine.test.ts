@@ -4,7 +4,7 @@
  * real detector and model run in tests/browser and e2e; here only the orchestration is under test.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FaceAuth } from '../../src/core/engine.js';
+import { FaceAuth, type FaceAuthOptions } from '../../src/core/engine.js';
 import { MemoryTemplateStore } from '../../src/adapters/store/memory-template-store.js';
 import { LocalVerifier } from '../../src/adapters/verifier/local-verifier.js';
 import { l2normalize } from '../../src/core/match.js';
@@ -25,7 +25,12 @@ class ScriptedCamera implements Camera {
   ts = 0;
   private ended = new Set<() => void>();
   stops = 0;
+  starts = 0;
+  /** A camera that takes this long to open, and (the worst case) does not cancel on stop(). */
+  startDelayMs = 0;
   async start() {
+    this.starts++;
+    if (this.startDelayMs) await new Promise((resolve) => setTimeout(resolve, this.startDelayMs));
     this.running = true;
     return {} as HTMLVideoElement;
   }
@@ -55,7 +60,13 @@ class ScriptedDetector implements FaceDetector {
   /** Head yaw in degrees (moves the nose between the ears like a turning head). */
   yaw = 0;
   disposed = 0;
+  /** Frames that reached detect(). */
+  calls = 0;
+  /** Thrown by detect() while set. */
+  failure: Error | null = null;
   detect(): Detection[] {
+    this.calls++;
+    if (this.failure) throw this.failure;
     if (this.scene === 'none') return [];
     if (this.scene === 'two') return [face(50), face(350)];
     const f = face(200, this.small ? 30 : 120);
@@ -100,10 +111,11 @@ let embedder: DirectionEmbedder;
 let store: MemoryTemplateStore;
 let auth: FaceAuth;
 
-beforeEach(async () => {
-  vi.useFakeTimers();
+/** Replaces the engine and its scripted parts with fresh ones (camera not started). */
+function build(options: Partial<FaceAuthOptions> | ((detector: ScriptedDetector) => Partial<FaceAuthOptions>) = {}): void {
   camera = new ScriptedCamera();
   detector = new ScriptedDetector();
+  const more = typeof options === 'function' ? options(detector) : options;
   embedder = new DirectionEmbedder();
   store = new MemoryTemplateStore();
   auth = new FaceAuth({
@@ -114,7 +126,13 @@ beforeEach(async () => {
     store,
     verifier: new LocalVerifier(store, () => auth.threshold),
     threshold: 0.8,
+    ...more,
   });
+}
+
+beforeEach(async () => {
+  vi.useFakeTimers();
+  build();
   await auth.startCamera();
 });
 afterEach(() => {
@@ -246,10 +264,11 @@ describe('FaceAuth', () => {
     expect(auth.phase).toBe('stopped');
   });
 
-  it('runs one operation at a time', async () => {
+  it('runs one operation at a time: a second one is refused with busy', async () => {
     detector.scene = 'none';
     const first = auth.identify({ timeoutMs: 500 }).catch(() => undefined);
-    await expect(auth.identify()).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(auth.identify()).rejects.toMatchObject({ code: 'busy' });
+    await expect(auth.enroll('ann')).rejects.toMatchObject({ code: 'busy' });
     await vi.advanceTimersByTimeAsync(600);
     await first;
   });
@@ -304,22 +323,7 @@ describe('passive liveness (a PassiveLiveness you supply; none ships)', () => {
   /** Replaces the default engine with one that has `pad`, and enrols ann. */
   async function withPad(): Promise<void> {
     auth.dispose();
-    camera = new ScriptedCamera();
-    detector = new ScriptedDetector();
-    embedder = new DirectionEmbedder();
-    store = new MemoryTemplateStore();
-    pad = new ScriptedPassive(detector);
-    auth = new FaceAuth({
-      camera,
-      detector,
-      aligner: new TaggingAligner(detector),
-      embedder,
-      store,
-      verifier: new LocalVerifier(store, () => auth.threshold),
-      threshold: 0.8,
-      liveness: 'passive',
-      passiveLiveness: pad,
-    });
+    build((det) => ({ liveness: 'passive', passiveLiveness: (pad = new ScriptedPassive(det)) }));
     await auth.startCamera();
     detector.scene = 'ann';
     await settle(auth.enroll('ann'));
@@ -421,5 +425,141 @@ describe('kiosk', () => {
     await vi.advanceTimersByTimeAsync(500);
     await done;
     expect(seen).toEqual(['ann', 'bob', null, 'ann']);
+  });
+});
+
+describe('lifecycle', () => {
+  /** A fresh engine whose camera takes 200 ms to open (and does not cancel on stop). */
+  function slowCamera(options: Partial<FaceAuthOptions> = {}): void {
+    auth.dispose();
+    build(options);
+    camera.startDelayMs = 200;
+  }
+
+  /** startCamera(signal), `interrupt()` right after, then time for the camera to open: what the start rejected with. */
+  async function interruptedStart(interrupt: () => void, signal?: AbortSignal): Promise<unknown> {
+    const p = auth.startCamera(signal).then(() => 'started', (e: unknown) => e);
+    interrupt();
+    await vi.advanceTimersByTimeAsync(700);
+    return p;
+  }
+
+  it('startCamera (no signal) then an immediate dispose: start rejects with disposed, the late camera is stopped, no frame reaches the detector', async () => {
+    slowCamera();
+    expect(await interruptedStart(() => auth.dispose())).toMatchObject({ code: 'disposed' });
+    expect(camera.running).toBe(false);
+    expect(detector.calls).toBe(0);
+    expect(auth.phase).toBe('disposed');
+  });
+
+  it('a camera the engine does not own is stopped too when the start it opened fails; one already running is left running', async () => {
+    slowCamera({ owns: { camera: false } });
+    expect(await interruptedStart(() => auth.dispose())).toMatchObject({ code: 'disposed' });
+    expect(camera.running).toBe(false);
+    expect(detector.calls).toBe(0);
+
+    slowCamera({ owns: { camera: false } });
+    await settle(camera.start(), 300); // the page had it running already
+    expect(await interruptedStart(() => auth.dispose())).toMatchObject({ code: 'disposed' });
+    expect(camera.running).toBe(true);
+    expect(detector.calls).toBe(0);
+  });
+
+  it('a signal aborted while the camera opens: rejects with aborted, camera stopped, nothing runs', async () => {
+    slowCamera();
+    const ac = new AbortController();
+    expect(await interruptedStart(() => setTimeout(() => ac.abort(), 50), ac.signal)).toMatchObject({ code: 'aborted' });
+    expect(camera.running).toBe(false);
+    expect(detector.calls).toBe(0);
+    expect(auth.phase).toBe('stopped');
+  });
+
+  it('stopCamera while the camera opens: that start rejects with aborted; a new startCamera then runs one loop', async () => {
+    slowCamera();
+    const p = auth.startCamera().catch((e: unknown) => e);
+    auth.stopCamera();
+    const again = auth.startCamera();
+    await vi.advanceTimersByTimeAsync(700);
+    expect(await p).toMatchObject({ code: 'aborted' });
+    await again;
+    expect(camera.running).toBe(true);
+    expect(auth.phase).toBe('scanning');
+    const before = detector.calls;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(detector.calls - before).toBeLessThanOrEqual(31); // one ~30 fps loop, not two
+  });
+
+  it('two startCamera calls at once open the camera once and run one loop', async () => {
+    slowCamera();
+    const a = auth.startCamera();
+    const b = auth.startCamera();
+    await vi.advanceTimersByTimeAsync(300);
+    await Promise.all([a, b]);
+    expect(camera.starts).toBe(1);
+    const before = detector.calls;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(detector.calls - before).toBeGreaterThan(20);
+    expect(detector.calls - before).toBeLessThanOrEqual(31);
+  });
+
+  it('dispose during an operation rejects it with disposed, and no frame reaches the detector afterwards', async () => {
+    detector.scene = 'none';
+    const p = auth.identify().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(200);
+    auth.dispose();
+    const calls = detector.calls;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await p).toMatchObject({ code: 'disposed' });
+    expect(detector.calls).toBe(calls);
+    await expect(auth.startCamera()).rejects.toMatchObject({ code: 'disposed' });
+  });
+
+  it('dispose leaves what the caller owns (camera, store, verifier) open, and still frees the models', async () => {
+    auth.dispose();
+    build({ owns: { camera: false, store: false, verifier: false } });
+    const verifierDispose = vi.fn();
+    (auth.verifier as { dispose?: () => void }).dispose = verifierDispose;
+    await auth.startCamera();
+    auth.dispose();
+    auth.dispose();
+    expect(camera.running).toBe(true);
+    expect(camera.stops).toBe(0);
+    await expect(store.listUsers()).resolves.toEqual([]);
+    expect(verifierDispose).not.toHaveBeenCalled();
+    expect(detector.disposed).toBe(1);
+    expect(embedder.disposed).toBe(1);
+    const calls = detector.calls;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(detector.calls).toBe(calls); // the engine stopped reading it
+    camera.unplug(); // and no longer listens to it
+    expect(auth.phase).toBe('disposed');
+  });
+
+  it('by default the engine owns its camera, store and verifier: dispose closes all three', async () => {
+    const verifierDispose = vi.fn();
+    (auth.verifier as { dispose?: () => void }).dispose = verifierDispose;
+    auth.dispose();
+    expect(camera.stops).toBe(1);
+    expect(verifierDispose).toHaveBeenCalledOnce();
+    await expect(store.listUsers()).rejects.toMatchObject({ code: 'disposed' });
+  });
+});
+
+describe('error codes', () => {
+  it('an operation before startCamera (or after stopCamera) fails with camera-not-started', async () => {
+    auth.stopCamera();
+    await expect(auth.enroll('ann')).rejects.toMatchObject({ code: 'camera-not-started' });
+    await expect(auth.identify()).rejects.toMatchObject({ code: 'camera-not-started' });
+    await expect(auth.challenge()).rejects.toMatchObject({ code: 'camera-not-started' });
+  });
+
+  it('a frame that cannot be processed fails the pending capture with frame-failed; the loop goes on', async () => {
+    detector.scene = 'ann';
+    detector.failure = new TypeError('detector blew up');
+    const p = auth.enroll('ann').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await p).toMatchObject({ code: 'frame-failed', message: expect.stringMatching(/detector blew up/), cause: detector.failure });
+    detector.failure = null;
+    expect(await settle(auth.enroll('ann'))).toMatchObject({ templates: 3 });
   });
 });

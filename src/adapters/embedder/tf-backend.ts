@@ -33,23 +33,48 @@ export function probeWebGl(): { available: boolean; software: boolean; renderer:
   }
 }
 
-let chosen: Promise<BackendChoice> | null = null;
-let chosenFor = '';
+/**
+ * The page's choice: TF.js has one active backend per page, and every model loaded on it lives
+ * there, so this state is page-wide on purpose. Set by the first successful selectBackend();
+ * cleared only when that attempt fails, so a failed choice may be retried.
+ */
+let choice: Promise<BackendChoice> | null = null;
 
 /**
- * Chooses the TF.js backend once per page, before any model is loaded (switching later would
- * dispose live tensors). 'auto': WebGL on a hardware GPU, WASM on a software renderer or when
- * WebGL fails to initialise. A later call with a different preference switches backend.
+ * Chooses the TF.js backend once per page, before any model is loaded (`tf.setBackend` disposes
+ * the tensors of models on the previous backend, so it is never switched later).
+ * - 'auto': WebGL on a hardware GPU, WASM on a software renderer or when WebGL fails to initialise.
+ * - The first successful choice is final for the page. A later call resolves with that same
+ *   choice when it asks for 'auto' or for the backend already chosen; a call for a different
+ *   explicit backend rejects with FaceLoginError('backend-conflict'), naming both backends (the
+ *   fix: give every face-login on the page the same `backend` / `compute`, or 'auto'). Calls
+ *   made while a choice is under way wait for it and are then answered by the same rule.
+ * - A choice that fails (model-load-failed) is forgotten: the next call tries again.
+ * `wasmUrl` is used by the choice that sets up WASM; later calls do not change it.
  */
 export function selectBackend(preference: BackendPreference, wasmUrl: string): Promise<BackendChoice> {
-  const key = `${preference}|${wasmUrl}`;
-  if (chosen && chosenFor === key) return chosen;
-  chosenFor = key;
-  chosen = doSelect(preference, wasmUrl).catch((e: unknown) => {
-    chosen = null;
-    throw e;
+  const prior = choice;
+  if (prior) {
+    return prior.then(
+      (chosen) => (preference === 'auto' || preference === chosen.backend ? chosen : Promise.reject(backendConflict(chosen, preference))),
+      // That attempt failed and was forgotten: this call makes its own.
+      () => selectBackend(preference, wasmUrl),
+    );
+  }
+  const attempt = doSelect(preference, wasmUrl);
+  choice = attempt;
+  attempt.catch(() => {
+    if (choice === attempt) choice = null;
   });
-  return chosen;
+  return attempt;
+}
+
+function backendConflict(chosen: BackendChoice, asked: TfBackendName): FaceLoginError {
+  return new FaceLoginError(
+    'backend-conflict',
+    `This page already runs its face models on the ${chosen.backend} TF.js backend (${chosen.reason}); ${asked} was asked for. ` +
+      'TF.js has one backend per page and switching it would free the other models: use the same backend (or "auto") everywhere on the page.',
+  );
 }
 
 async function useWasm(wasmUrl: string): Promise<boolean> {
