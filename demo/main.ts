@@ -10,7 +10,7 @@ const backend = document.querySelector<HTMLParagraphElement>('#backend')!;
 const users = document.querySelector<HTMLUListElement>('#users')!;
 
 const params = new URLSearchParams(location.search);
-for (const attr of ['backend', 'compute', 'offline', 'threshold', 'db-name', 'lang'] as const) {
+for (const attr of ['server', 'backend', 'offline', 'threshold', 'db-name', 'lang'] as const) {
   const v = params.get(attr);
   if (v) fl.setAttribute(attr, v);
 }
@@ -19,8 +19,8 @@ for (const attr of ['backend', 'compute', 'offline', 'threshold', 'db-name', 'la
 // here; the page's CSP connect-src allows exactly that origin (vite.config.ts). Without it the
 // demo is the offline one: everything is decided in this browser.
 const server = import.meta.env.VITE_FACE_LOGIN_SERVER as string | undefined;
-if (server && !params.has('backend')) fl.setAttribute('backend', server);
-const serverUrl = /^https?:\/\//.test(fl.getAttribute('backend') ?? '') ? fl.getAttribute('backend')! : null;
+if (server && !params.has('server')) fl.setAttribute('server', server);
+const serverUrl = fl.getAttribute('server') || null;
 if (serverUrl) {
   document.querySelector('.lead')!.textContent =
     `Faces are checked by the verification server at ${serverUrl}: this page sends it a face embedding (192 numbers, never a picture) and gets a decision back, never a score. Enroll your face under a name, then log in with it.`;

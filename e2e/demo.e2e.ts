@@ -127,7 +127,7 @@ test('npm start: the demo uses the verification server, under a CSP that allows 
       const fl = page.locator('face-login');
       const status = fl.locator('[role=status]');
       const result = page.locator('#result');
-      await expect(fl).toHaveAttribute('backend', server);
+      await expect(fl).toHaveAttribute('server', server);
       await expect(page.locator('#backend')).toContainText(`Verification server: ${server}.`, { timeout: 90_000 });
       await expect(page.locator('.lead')).toContainText(`verification server at ${server}`);
 

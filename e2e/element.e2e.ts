@@ -124,6 +124,84 @@ test('a clip with two faces: refused with multiple-faces', async () => {
   });
 });
 
+test('attributes changed after ready: db-name and models-url reload the engine once, threshold applies in place', async () => {
+  await withClip(A2(), 'mode=verify&user-id=alice&backend=wasm', async (page) => {
+    await waitForEvent(page, ['ready', 'error']);
+    const first = await page.evaluate(async () => {
+      const el = document.querySelector('face-login')!;
+      const video = el.shadowRoot!.querySelector('video')!;
+      (window as unknown as { firstTracks: MediaStreamTrack[] }).firstTracks = (video.srcObject as MediaStream).getTracks();
+      el.setAttribute('threshold', '0.9');
+      await el.updateComplete;
+      return { threshold: el.engine!.threshold, hasAlice: await el.engine!.store.hasUser('alice'), tensors: window.numTensors() };
+    });
+    expect(first).toMatchObject({ threshold: 0.9, hasAlice: true });
+    // Two engine options changed together: one reload, one new face-login-ready.
+    await page.evaluate(() => {
+      const el = document.querySelector('face-login')!;
+      el.setAttribute('db-name', 'face-login-other');
+      el.setAttribute('models-url', '/models');
+    });
+    await page.waitForFunction(() => window.faceLoginEvents.filter((e) => e.type === 'ready').length === 2, null, { timeout: 60_000 });
+    await page.waitForTimeout(1500);
+    const second = await page.evaluate(async () => {
+      const el = document.querySelector('face-login')!;
+      const engine = el.engine!;
+      const video = el.shadowRoot!.querySelector('video')!;
+      return {
+        readies: window.faceLoginEvents.filter((e) => e.type === 'ready').length,
+        dbName: (engine.store as unknown as { dbName: string }).dbName,
+        hasAlice: await engine.store.hasUser('alice'),
+        threshold: engine.threshold,
+        oldTracks: (window as unknown as { firstTracks: MediaStreamTrack[] }).firstTracks.map((t) => t.readyState),
+        newTracks: (video.srcObject as MediaStream).getTracks().map((t) => t.readyState),
+        tensors: window.numTensors(),
+      };
+    });
+    expect(second).toEqual({ readies: 2, dbName: 'face-login-other', hasAlice: false, threshold: 0.9, oldTracks: ['ended'], newTracks: ['live'], tensors: first.tensors });
+    // The new database is the one used: alice is not enrolled there.
+    const before = (await events(page)).length;
+    await page.locator('face-login').getByRole('button').click();
+    await page.waitForFunction((n) => window.faceLoginEvents.slice(n).some((e) => e.type === 'error'), before);
+    expect((await events(page)).slice(before).find((e) => e.type === 'error')).toMatchObject({ detail: { code: 'not-enrolled' } });
+    // An unknown mode is a configuration error, not a silent identify.
+    const n = (await events(page)).length;
+    await page.evaluate(() => document.querySelector('face-login')!.setAttribute('mode', 'login'));
+    await page.locator('face-login').getByRole('button').click();
+    await page.waitForFunction((k) => window.faceLoginEvents.slice(k).some((e) => e.type === 'error'), n);
+    const after = (await events(page)).slice(n).filter((e) => e.type !== 'status');
+    expect(after).toMatchObject([{ type: 'error', detail: { code: 'invalid-input' } }]);
+  });
+});
+
+test('deprecated forms still work for one release: backend="<server URL>" and compute="wasm", one warning each', async () => {
+  const { context, page } = await launchWithCamera(profile, baseURL, { clip: A1(), offOrigin });
+  const warnings: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'warning' && /deprecated/.test(m.text())) warnings.push(m.text());
+  });
+  try {
+    await page.goto('/e2e/pages/element.html?mode=verify&user-id=alice&backend=/verification-server&compute=wasm');
+    const ready = await waitForEvent(page, ['ready', 'error']);
+    expect(ready, JSON.stringify(ready)).toMatchObject({ type: 'ready', detail: { backend: 'wasm' } });
+    expect(await page.evaluate(() => document.querySelector('face-login')!.engine!.verifier.kind)).toBe('remote');
+    // A second element on the page warns no more.
+    await page.evaluate(async () => {
+      const el = document.createElement('face-login');
+      el.setAttribute('backend', '/verification-server');
+      el.setAttribute('compute', 'wasm');
+      document.body.append(el);
+      await new Promise((r) => el.addEventListener('face-login-ready', r, { once: true }));
+      el.remove();
+    });
+    expect(warnings).toHaveLength(2);
+    expect(warnings.join('\n')).toMatch(/backend=.*server=/);
+    expect(warnings.join('\n')).toMatch(/compute=.*backend=/);
+  } finally {
+    await context.close();
+  }
+});
+
 test('removing the element stops the camera and frees every tensor', async () => {
   await withClip(A2(), 'mode=verify&user-id=alice', async (page) => {
     await waitForEvent(page, ['ready', 'error']);

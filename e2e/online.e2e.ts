@@ -1,5 +1,5 @@
 /**
- * <face-login backend="http://…"> against the REAL verification server (server/server.ts, a child
+ * <face-login server="http://…"> against the REAL verification server (server/server.ts, a child
  * process on a temp SQLite file), with the fake-camera clips of element.e2e.ts. The server decides:
  * the test reads its database to see what it stored and how it decided, and checks that nothing
  * the page received (events, HTTP bodies) carries a score. Then the server goes down: without
@@ -92,8 +92,8 @@ async function withClip<T>(profile: string, clip: string, query: Record<string, 
 const online = (mode: string, userId?: string, extra: Record<string, string> = {}) => ({
   mode,
   ...(userId ? { 'user-id': userId } : {}),
-  backend: backend.url,
-  compute: 'wasm',
+  server: backend.url,
+  backend: 'wasm',
   autostart: '',
   ...extra,
 });
@@ -251,7 +251,7 @@ test('backend down, offline="allow": the device enrolls (backup queued in Indexe
 
 test('backend back: the queued enrolment is enrolled on the server (and backed up), and the server then decides for that person', async () => {
   await backend.start();
-  await withClip(profiles.C, B2(), { mode: 'verify', 'user-id': 'tony', backend: backend.url, compute: 'wasm', offline: 'allow' }, async (page) => {
+  await withClip(profiles.C, B2(), { mode: 'verify', 'user-id': 'tony', server: backend.url, backend: 'wasm', offline: 'allow' }, async (page) => {
     await waitForEvent(page, ['ready', 'error']);
     await page.waitForFunction(async () => (await document.querySelector('face-login')!.engine!.store.pendingBackups()).length === 0, undefined, {
       timeout: 30_000,

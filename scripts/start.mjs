@@ -6,7 +6,7 @@
  *   DATABASE_URL / FACE_LOGIN_SQLITE say otherwise), on http://127.0.0.1:8787 (PORT / HOST);
  * - demo: Vite on http://localhost:5173 (DEMO_PORT; strict port: the backend's CORS list names
  *   it). Vite proxies nothing: the widget calls the backend by absolute URL, given to the page as
- *   import.meta.env.VITE_FACE_LOGIN_SERVER (the demo sets it as <face-login backend>, and
+ *   import.meta.env.VITE_FACE_LOGIN_SERVER (the demo sets it as <face-login server>, and
  *   vite.config.ts adds exactly its origin to the CSP connect-src).
  *
  * Ctrl-C (or SIGTERM) stops both; if either exits on its own, the other is stopped too and the

@@ -33,16 +33,31 @@ export interface Detection {
   readonly keypoints: readonly Point[];
 }
 
+/** One camera a Camera can switch to (labels are empty until the page has camera permission). */
+export interface CameraInfo {
+  readonly deviceId: string;
+  readonly label: string;
+  /** The device in use now (or the one the next start() opens). */
+  readonly current: boolean;
+}
+
 export interface Camera {
-  /** Starts the stream (idempotent) and resolves with a playing video element. */
+  /**
+   * Starts the stream (idempotent) and resolves with a playing video element. A stop() before it
+   * resolves cancels it: it rejects with `aborted` and leaves no track running.
+   */
   start(signal?: AbortSignal): Promise<HTMLVideoElement>;
   /** The current frame, or null when the camera is not running or has no frame yet. */
   frame(): Frame | null;
   /** Called once when the stream ends on its own (device unplugged, revoked). */
   onEnded(listener: () => void): () => void;
   readonly running: boolean;
-  /** Stops every track. Idempotent. */
+  /** Stops every track and cancels a pending start(). Idempotent. */
   stop(): void;
+  /** Optional: the cameras this one can switch between. */
+  list?(): Promise<CameraInfo[]>;
+  /** Optional: use this device from the next start() on, and remember it for later visits where the adapter can. */
+  select?(deviceId: string): void;
 }
 
 export interface FaceDetector {
@@ -110,7 +125,7 @@ export interface Embedder {
   dispose(): void;
 }
 
-export type Pose = 'center' | 'left' | 'right' | 'up' | 'down';
+export type Pose = import('../protocol/fields.js').Pose;
 
 export interface NewTemplate {
   readonly embedding: Float32Array;

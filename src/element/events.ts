@@ -1,6 +1,7 @@
+import type { ActionOutcome } from '../core/actions.js';
 import type { FaceLoginErrorCode } from '../core/errors.js';
 import type { TfBackendName } from '../core/types.js';
-import type { FaceLoginStatus } from './i18n.js';
+import type { FaceLoginStatus, Messages } from './i18n.js';
 
 export type FaceLoginMode = 'enroll' | 'verify' | 'identify';
 
@@ -91,6 +92,36 @@ export function emit<K extends FaceLoginEventName>(
   detail: FaceLoginEventMap[K]['detail'],
 ): boolean {
   return target.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+}
+
+type OutcomeEventName = 'face-login-enrolled' | 'face-login-verified' | 'face-login-identified' | 'face-login-rejected';
+
+/** What the element says and fires for one outcome. */
+export interface Announcement {
+  status: FaceLoginStatus;
+  /** The status text when it is not the plain one for `status`. */
+  message?: string;
+  event: { [K in OutcomeEventName]: { name: K; detail: FaceLoginEventMap[K]['detail'] } }[OutcomeEventName];
+}
+
+/** The one mapping from an action's outcome to the element's status line and event. */
+export function announcementFor(o: ActionOutcome, m: Messages): Announcement {
+  switch (o.kind) {
+    case 'enrolled':
+      return { status: 'enrolled', event: { name: 'face-login-enrolled', detail: { userId: o.userId, templates: o.templates, modelId: o.modelId } } };
+    case 'verified':
+      return { status: 'verified', event: { name: 'face-login-verified', detail: { userId: o.userId, score: o.score, threshold: o.threshold, assertion: o.assertion, decidedBy: o.decidedBy } } };
+    case 'rejected':
+      return { status: 'rejected', event: { name: 'face-login-rejected', detail: { mode: 'verify', userId: o.userId, score: o.score, threshold: o.threshold, decidedBy: o.decidedBy } } };
+    case 'identified':
+      return {
+        status: 'identified',
+        message: m.identifiedAs(o.userId),
+        event: { name: 'face-login-identified', detail: { userId: o.userId, score: o.score, threshold: o.threshold, assertion: o.assertion, decidedBy: o.decidedBy } },
+      };
+    case 'unknown':
+      return { status: 'unknown', event: { name: 'face-login-rejected', detail: { mode: 'identify', userId: null, score: o.score, threshold: o.threshold, decidedBy: o.decidedBy } } };
+  }
 }
 
 declare global {

@@ -1,8 +1,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { FaceAuth, FrameObservation, Guidance } from '../core/engine.js';
 import { FaceLoginError, isFaceLoginError } from '../core/errors.js';
-import type { BackendChoice } from '../adapters/embedder/tf-backend.js';
-import type { CreateFaceAuthOptions, FaceAuthReady } from '../face-auth.js';
+import type { BackendChoice, CreateFaceAuthOptions, FaceAuthReady } from '../face-auth.js';
 
 export type ControllerState = 'idle' | 'loading' | 'ready' | 'error' | 'disposed';
 
@@ -11,6 +10,11 @@ export interface FaceAuthControllerOptions {
   create: (options: CreateFaceAuthOptions) => Promise<FaceAuthReady>;
   /** Options read at connect time (attributes may have changed). */
   options: () => CreateFaceAuthOptions;
+  /**
+   * The host values the options are built from: when one of them differs, after an update, from
+   * what the running (or loading) engine was built with, the engine is reloaded, once per update.
+   */
+  reloadOn: () => readonly unknown[];
   onReady: (ready: FaceAuthReady, connectedAt: number) => void;
   onError: (error: FaceLoginError) => void;
   onFrame: (obs: FrameObservation) => void;
@@ -19,8 +23,9 @@ export interface FaceAuthControllerOptions {
 
 /**
  * Bridges the headless engine to the element's lifecycle: creates it on connect, starts the
- * camera, forwards frames, and on disconnect aborts a pending load, stops every camera track
- * and frees the models. A reconnect starts afresh.
+ * camera, forwards frames, reloads it when an option it was built from changes, and on
+ * disconnect aborts a pending load, stops every camera track and frees the models. A reconnect
+ * starts afresh.
  */
 export class FaceAuthController implements ReactiveController {
   state: ControllerState = 'idle';
@@ -28,6 +33,8 @@ export class FaceAuthController implements ReactiveController {
   backend: BackendChoice | null = null;
   private abort: AbortController | null = null;
   private generation = 0;
+  /** reloadOn() when the current engine's options were read; null while none were. */
+  private builtFrom: readonly unknown[] | null = null;
 
   constructor(
     private readonly host: ReactiveControllerHost & HTMLElement,
@@ -43,6 +50,13 @@ export class FaceAuthController implements ReactiveController {
   hostDisconnected(): void {
     this.teardown();
     this.state = 'disposed';
+  }
+
+  hostUpdated(): void {
+    const built = this.builtFrom;
+    if (!built || this.state === 'disposed') return;
+    const now = this.opts.reloadOn();
+    if (now.length !== built.length || now.some((v, i) => !Object.is(v, built[i]))) void this.reload();
   }
 
   /** Reloads the engine (e.g. after the backend attribute changed or a failed load). */
@@ -71,6 +85,7 @@ export class FaceAuthController implements ReactiveController {
     this.auth?.dispose();
     this.auth = null;
     this.backend = null;
+    this.builtFrom = null;
   }
 
   private async load(): Promise<void> {
@@ -83,6 +98,8 @@ export class FaceAuthController implements ReactiveController {
     let ready: FaceAuthReady;
     try {
       await this.host.updateComplete;
+      if (gen !== this.generation) return;
+      this.builtFrom = this.opts.reloadOn();
       ready = await this.opts.create({ ...this.opts.options(), signal: abort.signal });
     } catch (e) {
       if (gen !== this.generation) return;

@@ -1,46 +1,49 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { assertActionMode, runAction, type ActionOutcome } from '../core/actions.js';
 import type { FrameObservation, Guidance, Hint, LivenessMode } from '../core/engine.js';
 import { FaceLoginError, isFaceLoginError } from '../core/errors.js';
 import { DEFAULT_THRESHOLD } from '../core/calibration.js';
-import { runKiosk } from '../core/kiosk.js';
 import type { PoseName } from '../core/pose.js';
-import { listCameras } from '../adapters/camera/user-media-camera.js';
-import type { BackendPreference } from '../adapters/embedder/tf-backend.js';
-import type { LoadProgress } from '../adapters/models/model-files.js';
-import { createFaceAuth, type CreateFaceAuthOptions, type FaceAuthReady } from '../face-auth.js';
+import type { CameraInfo } from '../core/types.js';
+import { createFaceAuth, type BackupEvent, type CreateFaceAuthOptions, type FaceAuthReady, type LoadProgress } from '../face-auth.js';
 import { FaceAuthController } from './face-auth-controller.js';
-import type { BackupEvent } from '../adapters/verifier/online-verifier.js';
-import { parseBackend } from './backend-attribute.js';
-import { emit, type FaceLoginMode } from './events.js';
+import { parseBackendAttributes } from './backend-attribute.js';
+import { announcementFor, emit, type FaceLoginMode } from './events.js';
 import { messagesFor, type FaceLoginStatus, type Messages } from './i18n.js';
 import { styles } from './face-login.styles.js';
+import { POSES as POSE_NAMES } from '../protocol/constants.js';
 
 const OK_STATUSES: ReadonlySet<FaceLoginStatus> = new Set(['enrolled', 'verified', 'identified']);
 const BAD_STATUSES: ReadonlySet<FaceLoginStatus> = new Set(['rejected', 'unknown', 'no-face', 'multiple-faces']);
 const ARROWS: Partial<Record<Hint, string>> = { 'turn-left': '←', 'turn-right': '→', 'look-up': '↑', 'look-down': '↓' };
-const CAMERA_KEY = 'face-login:camera';
-const POSES: ReadonlySet<string> = new Set(['center', 'left', 'right', 'up', 'down']);
+const POSES: ReadonlySet<string> = new Set(POSE_NAMES);
 
 /**
  * A face login box: live camera preview with the face outlined and a hint drawn over it, a
  * spoken status line, and one action (enroll, verify, identify, or continuous identify for an
  * attendance kiosk). Runs on the device (MediaPipe detection, ArcFace alignment, MobileFaceNet on
- * TF.js, templates in IndexedDB) or lets a face-login server decide (`backend="https://…"`).
+ * TF.js, templates in IndexedDB) or lets a face-login server decide (`server="https://…"`).
+ *
+ * Changing `server`, `backend`, `offline`, `models-url`, `wasm-url`, `db-name` or `camera` after
+ * the element is connected reloads the engine (once for changes made together: a new
+ * face-login-ready follows); `threshold` and `liveness` apply to the running engine; `mode`,
+ * `user-id`, `guided`, `continuous` and `cooldown` apply from the next action.
  *
  * @summary Face enrolment, 1:1 verification and 1:N identification in one tag.
  *
- * @attr mode - enroll | verify | identify
+ * @attr mode - enroll | verify | identify (anything else: face-login-error with code invalid-input when the action runs).
  * @attr user-id - The user to enroll or verify.
  * @attr threshold - Cosine similarity needed to accept (default: the calibrated DEFAULT_THRESHOLD).
- * @attr backend - A verification server URL (the server decides), or a TF.js backend name: auto | webgl | wasm | cpu.
- * @attr compute - The TF.js backend when `backend` is a URL: auto | webgl | wasm | cpu.
+ * @attr server - URL of a face-login verification server: the server decides (default: none, the device decides).
+ * @attr backend - The TF.js backend: auto (default) | webgl | wasm | cpu. Deprecated, for one release: a server URL here is taken as `server` (with a console warning).
+ * @attr compute - Deprecated alias of `backend` (with a console warning); goes in the next release.
  * @attr offline - allow | deny (default): with a server, may the device decide while it is unreachable?
  * @attr guided - Enroll from five guided poses (centre, left, right, up, down) instead of three frontal frames.
  * @attr liveness - off (default) | active (turn left/right in a random order) | passive | both. passive and both need your own PassiveLiveness model, given through createEngine (none ships: see the README); without one the element reports face-login-error with code invalid-input.
  * @attr continuous - With mode="identify": kiosk mode, identify everyone who steps in front, one event per person per cooldown.
  * @attr cooldown - Kiosk: seconds before the same person is announced again (default 10).
  * @attr autostart - Run the action as soon as the camera is ready.
- * @attr camera - deviceId of the camera to use (else the last one picked on this site, else the default).
+ * @attr camera - deviceId of the camera to use (else the last one picked in the camera picker on this site, else the default).
  * @attr models-url - Where public/models is served (default /models/).
  * @attr wasm-url - Where public/wasm is served (default /wasm/).
  * @attr db-name - IndexedDB database name (default face-login).
@@ -81,6 +84,7 @@ export class FaceLoginElement extends LitElement {
     mode: { type: String, reflect: true },
     userId: { type: String, attribute: 'user-id' },
     threshold: { type: Number },
+    server: { type: String },
     backend: { type: String },
     compute: { type: String },
     offline: { type: String },
@@ -104,8 +108,11 @@ export class FaceLoginElement extends LitElement {
   mode: FaceLoginMode = 'verify';
   userId = '';
   threshold: number = DEFAULT_THRESHOLD;
+  server = '';
+  /** auto | webgl | wasm | cpu ('' = auto). */
   backend = '';
-  compute: BackendPreference | '' = '';
+  /** @deprecated Use `backend`. */
+  compute = '';
   offline: 'allow' | 'deny' = 'deny';
   guided = false;
   liveness: LivenessMode = 'off';
@@ -122,7 +129,7 @@ export class FaceLoginElement extends LitElement {
   protected busy = false;
   protected hint: Guidance | null = null;
   protected progress: { loaded: number; total: number } | null = null;
-  protected cameras: MediaDeviceInfo[] = [];
+  protected cameras: CameraInfo[] = [];
   private statusMessage = '';
   private action: AbortController | null = null;
   private readonly loaded = new Map<string, LoadProgress>();
@@ -142,11 +149,12 @@ export class FaceLoginElement extends LitElement {
         threshold: this.threshold,
         dbName: this.dbName,
         video: this.renderRoot.querySelector('video') ?? undefined,
-        deviceId: this.camera || rememberedCamera(),
+        deviceId: this.camera || undefined,
         engine: { liveness: this.liveness },
         onProgress: (p) => this.onProgress(p),
       };
     },
+    reloadOn: () => [this.server, this.backend, this.compute, this.offline, this.modelsUrl, this.wasmUrl, this.dbName, this.camera],
     onReady: (ready, connectedAt) => this.onReady(ready, connectedAt),
     onError: (e) => this.onError(e),
     onFrame: (obs) => this.drawOverlay(obs),
@@ -154,7 +162,7 @@ export class FaceLoginElement extends LitElement {
   });
 
   private backendOptions(): Pick<CreateFaceAuthOptions, 'backend' | 'server'> {
-    const parsed = parseBackend(this.backend, this.compute, this.offline);
+    const parsed = parseBackendAttributes(this);
     if (!parsed.server) return parsed;
     const onBackup = (e: BackupEvent) => {
       const err = isFaceLoginError(e.error) ? e.error : null;
@@ -226,7 +234,7 @@ export class FaceLoginElement extends LitElement {
       modelId: ready.auth.modelId,
       threshold: ready.auth.threshold,
     });
-    void listCameras().then((c) => (this.cameras = c)).catch(() => undefined);
+    void ready.auth.camera.list?.().then((c) => (this.cameras = c)).catch(() => undefined);
     if (this.autostart) void this.start();
   }
 
@@ -282,33 +290,17 @@ export class FaceLoginElement extends LitElement {
     this.hint = null;
     const signal = action.signal;
     try {
-      if (this.mode === 'identify' && this.continuous) {
-        this.setStatus('watching');
-        await runKiosk(auth, {
-          signal,
-          cooldownMs: this.cooldown * 1000,
-          liveness: this.liveness,
-          onResult: (r) => this.announceIdentify(r),
-        });
-      } else if (this.mode === 'enroll') {
-        const r = await auth.enroll(this.userId, { signal, guided: this.guided });
-        this.setStatus('enrolled');
-        emit(this, 'face-login-enrolled', { ...r });
-      } else if (this.mode === 'verify') {
-        const r = await auth.verify(this.userId, { signal });
-        const decidedBy = r.decidedBy ?? 'device';
-        if (r.accepted) {
-          this.setStatus('verified');
-          emit(this, 'face-login-verified', { userId: r.userId, score: r.score, threshold: r.threshold, assertion: r.assertion, decidedBy });
-        } else {
-          this.setStatus('rejected');
-          emit(this, 'face-login-rejected', { mode: 'verify', userId: r.userId, score: r.score, threshold: r.threshold, decidedBy });
-        }
-      } else {
-        this.announceIdentify(await auth.identify({ signal }));
-      }
+      const mode = assertActionMode(this.mode, this.continuous);
+      if (mode === 'kiosk') this.setStatus('watching');
+      const outcome = await runAction(
+        auth,
+        { mode, userId: this.userId, guided: this.guided, cooldownMs: this.cooldown * 1000, onOutcome: (o) => this.announce(o) },
+        { signal }, // liveness: the engine's, kept in step with the attribute (willUpdate)
+      );
+      if (outcome) this.announce(outcome);
     } catch (e) {
-      if (!signal.aborted) this.onError(e);
+      // Cancelled, or the engine was replaced (an attribute changed): nothing to report.
+      if (!signal.aborted && this.controller.auth === auth) this.onError(e);
     } finally {
       if (this.action === action) this.action = null;
       this.busy = false;
@@ -316,15 +308,10 @@ export class FaceLoginElement extends LitElement {
     }
   }
 
-  private announceIdentify(r: { userId: string | null; score?: number; threshold?: number; assertion?: string; decidedBy?: 'device' | 'server' }): void {
-    const decidedBy = r.decidedBy ?? 'device';
-    if (r.userId !== null) {
-      this.setStatus('identified', this.messages.identifiedAs(r.userId));
-      emit(this, 'face-login-identified', { userId: r.userId, score: r.score, threshold: r.threshold, assertion: r.assertion, decidedBy });
-    } else {
-      this.setStatus('unknown');
-      emit(this, 'face-login-rejected', { mode: 'identify', userId: null, score: r.score, threshold: r.threshold, decidedBy });
-    }
+  private announce(outcome: ActionOutcome): void {
+    const { status, message, event } = announcementFor(outcome, this.messages);
+    this.setStatus(status, message);
+    emit(this, event.name, event.detail);
   }
 
   /** Cancels a running action (or stops the kiosk loop). */
@@ -332,15 +319,11 @@ export class FaceLoginElement extends LitElement {
     this.action?.abort();
   }
 
+  /** The camera picker: the camera remembers the choice; the changed `camera` reloads the engine. */
   private pickCamera(deviceId: string): void {
-    try {
-      localStorage.setItem(CAMERA_KEY, deviceId);
-    } catch {
-      // Storage blocked: the choice lasts for this page only.
-    }
-    this.camera = deviceId;
+    this.controller.auth?.camera.select?.(deviceId);
     this.cancel();
-    void this.controller.reload();
+    this.camera = deviceId;
   }
 
   protected override render() {
@@ -368,7 +351,7 @@ export class FaceLoginElement extends LitElement {
       ${this.cameras.length > 1
         ? html`<label class="camera">${m.cameraLabel}
             <select part="camera-select" @change=${(e: Event) => this.pickCamera((e.target as HTMLSelectElement).value)}>
-              ${this.cameras.map((c, i) => html`<option value=${c.deviceId} ?selected=${c.deviceId === (this.camera || rememberedCamera())}>${c.label || `${m.cameraLabel} ${i + 1}`}</option>`)}
+              ${this.cameras.map((c, i) => html`<option value=${c.deviceId} ?selected=${c.current}>${c.label || `${m.cameraLabel} ${i + 1}`}</option>`)}
             </select>
           </label>`
         : nothing}
@@ -381,10 +364,3 @@ export class FaceLoginElement extends LitElement {
   }
 }
 
-function rememberedCamera(): string | undefined {
-  try {
-    return localStorage.getItem(CAMERA_KEY) ?? undefined;
-  } catch {
-    return undefined;
-  }
-}

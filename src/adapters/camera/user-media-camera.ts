@@ -1,13 +1,18 @@
 import { FaceLoginError, abortError, cameraErrorFrom } from '../../core/errors.js';
-import type { Camera, Frame } from '../../core/types.js';
+import type { Camera, CameraInfo, Frame } from '../../core/types.js';
+
+/** Where the camera picked last is remembered (localStorage), unless a camera says otherwise. */
+export const CAMERA_STORAGE_KEY = 'face-login:camera';
 
 export interface UserMediaCameraOptions {
-  /** A specific camera (MediaDeviceInfo.deviceId); the default is the user-facing camera. */
+  /** A specific camera (MediaDeviceInfo.deviceId); else the one remembered by select(), else the user-facing camera. */
   deviceId?: string;
   width?: number;
   height?: number;
   /** Video element to render into (the element's preview); one is created when omitted. */
   video?: HTMLVideoElement;
+  /** localStorage key select() remembers the camera under (default CAMERA_STORAGE_KEY); null remembers nothing. */
+  storageKey?: string | null;
 }
 
 /** Camera over navigator.mediaDevices.getUserMedia. Every track is stopped by stop(). */
@@ -15,19 +20,26 @@ export class UserMediaCamera implements Camera {
   private stream: MediaStream | null = null;
   private readonly videoEl: HTMLVideoElement;
   private readonly endedListeners = new Set<() => void>();
+  private readonly storageKey: string | null;
+  /** The device the next open() asks for (undefined: the default camera). */
+  private deviceId: string | undefined;
   private lastTs = 0;
   /** Video frames presented so far (requestVideoFrameCallback), and the count last handed out. */
   private presented = 0;
   private consumed = -1;
   private lastMediaTime = -1;
   private frameCallback = 0;
+  /** The open() in flight, and what cancels it (stop(), or the caller's signal). */
   private starting: Promise<HTMLVideoElement> | null = null;
+  private opening: AbortController | null = null;
 
   constructor(private readonly options: UserMediaCameraOptions = {}) {
     this.videoEl = options.video ?? document.createElement('video');
     this.videoEl.muted = true;
     this.videoEl.playsInline = true;
     this.videoEl.autoplay = true;
+    this.storageKey = options.storageKey === undefined ? CAMERA_STORAGE_KEY : options.storageKey;
+    this.deviceId = options.deviceId || this.remembered();
   }
 
   get running(): boolean {
@@ -40,17 +52,32 @@ export class UserMediaCamera implements Camera {
 
   start(signal?: AbortSignal): Promise<HTMLVideoElement> {
     if (this.running) return Promise.resolve(this.videoEl);
-    this.starting ??= this.open(signal).finally(() => {
-      this.starting = null;
-    });
-    return this.starting;
+    if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+    let attempt = this.starting;
+    if (!attempt) {
+      const opening = new AbortController();
+      const started = this.open(opening.signal);
+      const settle = () => {
+        if (this.starting !== started) return;
+        this.starting = null;
+        this.opening = null;
+      };
+      started.then(settle, settle);
+      this.starting = attempt = started;
+      this.opening = opening;
+    }
+    const opening = this.opening;
+    signal?.addEventListener('abort', () => opening?.abort(signal.reason), { once: true });
+    return attempt;
   }
 
-  private async open(signal?: AbortSignal): Promise<HTMLVideoElement> {
+  /** Opens the stream; once `signal` aborts, whatever it opened is stopped and it rejects with `aborted`. */
+  private async open(signal: AbortSignal): Promise<HTMLVideoElement> {
     if (!globalThis.navigator?.mediaDevices?.getUserMedia) {
       throw new FaceLoginError('camera-unsupported', 'This browser cannot open a camera (getUserMedia is unavailable; the page must be served over HTTPS or from localhost).');
     }
-    const { deviceId, width = 640, height = 480 } = this.options;
+    const { width = 640, height = 480 } = this.options;
+    const deviceId = this.deviceId;
     const open = (id: string | undefined) =>
       navigator.mediaDevices.getUserMedia({
         audio: false,
@@ -63,16 +90,20 @@ export class UserMediaCamera implements Camera {
       } catch (e) {
         // A remembered camera that is gone (unplugged, another machine): fall back to the default one.
         const name = (e as { name?: string }).name;
-        if (!deviceId || (name !== 'OverconstrainedError' && name !== 'NotFoundError')) throw e;
+        if (!deviceId || signal.aborted || (name !== 'OverconstrainedError' && name !== 'NotFoundError')) throw e;
         stream = await open(undefined);
       }
     } catch (e) {
+      if (signal.aborted) throw abortError(signal.reason);
       throw cameraErrorFrom(e);
     }
-    if (signal?.aborted) {
-      stream.getTracks().forEach((t) => t.stop());
-      throw abortError(signal.reason);
-    }
+    // Stopped (or aborted) while getUserMedia was pending, or later on the way: end this stream's tracks now.
+    const abandon = () => {
+      if (this.stream === stream) this.stop();
+      else for (const t of stream.getTracks()) t.stop();
+      return abortError(signal.reason);
+    };
+    if (signal.aborted) throw abandon();
     this.stream = stream;
     for (const track of stream.getVideoTracks()) {
       track.addEventListener('ended', () => this.handleEnded(stream), { once: true });
@@ -81,13 +112,18 @@ export class UserMediaCamera implements Camera {
     try {
       await this.videoEl.play();
     } catch (e) {
+      if (signal.aborted) throw abandon();
       // Autoplay of a muted inline video is allowed everywhere we support; a failure here means no frames.
       this.stop();
       throw new FaceLoginError('camera-busy', 'The camera stream could not be played.', { cause: e });
     }
-    if (this.videoEl.videoWidth === 0) {
-      await new Promise<void>((resolve) => this.videoEl.addEventListener('loadedmetadata', () => resolve(), { once: true }));
+    if (this.videoEl.videoWidth === 0 && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        this.videoEl.addEventListener('loadedmetadata', () => resolve(), { once: true });
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
     }
+    if (signal.aborted) throw abandon();
     this.watchFrames();
     return this.videoEl;
   }
@@ -132,6 +168,9 @@ export class UserMediaCamera implements Camera {
   }
 
   stop(): void {
+    this.opening?.abort(abortError());
+    this.opening = null;
+    this.starting = null;
     const s = this.stream;
     this.stream = null;
     if (this.frameCallback && typeof this.videoEl.cancelVideoFrameCallback === 'function') this.videoEl.cancelVideoFrameCallback(this.frameCallback);
@@ -140,6 +179,33 @@ export class UserMediaCamera implements Camera {
     if (this.videoEl.srcObject) {
       this.videoEl.pause();
       this.videoEl.srcObject = null;
+    }
+  }
+
+  /** The video inputs; `current` marks the one streaming now (else the one the next start() asks for). */
+  async list(): Promise<CameraInfo[]> {
+    const inUse = this.stream?.getVideoTracks()[0]?.getSettings().deviceId ?? this.deviceId;
+    return (await listCameras()).map((d) => ({ deviceId: d.deviceId, label: d.label, current: d.deviceId === inUse }));
+  }
+
+  /** Opens `deviceId` from the next start() on, and remembers it (storageKey) for the next visit. */
+  select(deviceId: string): void {
+    this.deviceId = deviceId || undefined;
+    if (!this.storageKey) return;
+    try {
+      if (deviceId) localStorage.setItem(this.storageKey, deviceId);
+      else localStorage.removeItem(this.storageKey);
+    } catch {
+      // Storage blocked: the choice lasts as long as this camera.
+    }
+  }
+
+  private remembered(): string | undefined {
+    if (!this.storageKey) return undefined;
+    try {
+      return globalThis.localStorage?.getItem(this.storageKey) ?? undefined;
+    } catch {
+      return undefined;
     }
   }
 }
