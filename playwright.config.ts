@@ -25,6 +25,9 @@ const PORT = Number(process.env.FACE_LOGIN_TEST_PORT ?? 5199);
 export const TEST_BACKEND_PORT = Number(process.env.FACE_LOGIN_TEST_BACKEND_PORT ?? 5198);
 export const TEST_BACKEND = `http://127.0.0.1:${TEST_BACKEND_PORT}`;
 
+/** The slow tier (`npm run test:full`), by file. */
+const FULL_TIER = [/tests\/browser\/converter-parity\.spec\.ts$/, /e2e\/soak\.e2e\.ts$/, /e2e\/demo\.e2e\.ts$/];
+
 export default defineConfig({
   timeout: 120_000,
   expect: { timeout: 30_000 },
@@ -39,9 +42,15 @@ export default defineConfig({
     launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS },
     trace: 'retain-on-failure',
   },
+  /**
+   * Two tiers. `npm test` runs "browser" and "e2e": what every change must pass (a few minutes).
+   * `npm run test:full` runs "full": the slow checks (converter parity against the float64
+   * reference, the kiosk soak, the demo end to end including `npm start`). CI runs both.
+   */
   projects: [
-    { name: 'browser', testDir: 'tests/browser' },
-    { name: 'e2e', testDir: 'e2e', testMatch: /.*\.e2e\.ts/ },
+    { name: 'browser', testDir: 'tests/browser', testIgnore: FULL_TIER },
+    { name: 'e2e', testDir: 'e2e', testMatch: /.*\.e2e\.ts/, testIgnore: FULL_TIER },
+    { name: 'full', testDir: '.', testMatch: FULL_TIER },
   ],
   webServer: {
     command: `npx vite --config vite.config.ts --port ${PORT} --strictPort --host 127.0.0.1`,

@@ -22,7 +22,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 export const FAKE_CAMERA_ARGS = ['--use-fake-device-for-media-stream'];
-export const DEFAULT_LFW = process.env.LFW_DIR ?? '/work/shared/faces/lfw-deepfunneled';
+export const DEFAULT_LFW = resolve(process.env.LFW_DIR ?? join(process.env.FACES_DIR ?? join(ROOT, '..', 'shared', 'faces'), 'lfw-deepfunneled'));
 /** Console lines MediaPipe's wasm prints on stderr (GL / XNNPACK notes): not errors of ours. */
 export const CONSOLE_NOISE = /GL Driver Message|OpenGL error checking|XNNPACK delegate|Feedback manager requires|Created TensorFlow Lite|GPU stall due to ReadPixels|WebGL: INVALID|Graph successfully started|willReadFrequently/;
 

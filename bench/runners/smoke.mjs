@@ -1,0 +1,55 @@
+/**
+ * The benchmarks' smoke runs, for `npm run test:full` (and CI): each benchmark in miniature, so its
+ * code cannot rot between the real runs. Results go to a temporary folder, never bench/results/.
+ *
+ *   node bench/runners/smoke.mjs [--only accuracy,speed,server,liveness]
+ *
+ * - accuracy: bench/runners/accuracy.mjs --smoke (100 LFW pairs, face-api.js on 20, 1:N, ORL);
+ *   it reports SKIPPED itself without the datasets (an error under FACE_LOGIN_REQUIRE_DATASETS=1).
+ * - speed: bench/runners/speed.mjs --quick (a few iterations of every section).
+ * - server: bench/runners/server-load.mjs on 2,000 users for 1 s per route (SQLite, and PostgreSQL
+ *   when DATABASE_URL is set).
+ * - liveness: the passive-liveness experiment's browser check (bench/liveness/liveness.spec.ts).
+ * Prints one line per smoke with its wall time; exits non-zero when any failed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const { values } = parseArgs({ options: { only: { type: 'string', default: 'accuracy,speed,server,liveness' } } });
+const out = mkdtempSync(join(tmpdir(), 'face-login-smoke-'));
+const node = process.execPath;
+const tsx = join(ROOT, 'node_modules/.bin/tsx');
+const playwright = join(ROOT, 'node_modules/.bin/playwright');
+
+const SMOKES = {
+  accuracy: [node, ['bench/runners/accuracy.mjs', '--smoke']],
+  speed: [node, ['bench/runners/speed.mjs', '--quick', '--out', join(out, 'speed')]],
+  server: [tsx, ['bench/runners/server-load.mjs', '--sizes', '2000', '--duration', '1', '--out', join(out, 'server')]],
+  liveness: [playwright, ['test', '--config', 'bench/liveness/playwright.config.ts']],
+};
+
+const wanted = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+for (const name of wanted) if (!(name in SMOKES)) throw new Error(`unknown smoke "${name}": use ${Object.keys(SMOKES).join(', ')}`);
+
+const rows = [];
+try {
+  for (const name of wanted) {
+    const [cmd, args] = SMOKES[name];
+    console.log(`\n== smoke: ${name}: ${[cmd === node ? 'node' : cmd.split('/').pop(), ...args].join(' ')}`);
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: process.env });
+    rows.push({ name, ok: r.status === 0, seconds: (performance.now() - t0) / 1000, status: r.status ?? r.signal });
+  }
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}
+
+console.log('\n| smoke | result | wall time |\n|---|---|---|');
+for (const r of rows) console.log(`| ${r.name} | ${r.ok ? 'passed' : `FAILED (${r.status})`} | ${r.seconds.toFixed(0)} s |`);
+const failed = rows.filter((r) => !r.ok).length;
+console.log(`smoke: ${rows.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
