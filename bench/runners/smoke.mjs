@@ -9,7 +9,8 @@
  * - speed: bench/runners/speed.mjs --quick (a few iterations of every section).
  * - server: bench/runners/server-load.mjs on 2,000 users for 1 s per route (SQLite, and PostgreSQL
  *   when DATABASE_URL is set).
- * - liveness: the passive-liveness experiment's browser check (bench/liveness/liveness.spec.ts).
+ * - liveness: the passive-liveness experiment's browser check (bench/liveness/liveness.spec.ts), its
+ *   dev server on port 5196 so that it never meets the product suite's on 5199.
  * Prints one line per smoke with its wall time; exits non-zero when any failed.
  */
 import { spawnSync } from 'node:child_process';
@@ -29,7 +30,7 @@ const SMOKES = {
   accuracy: [node, ['bench/runners/accuracy.mjs', '--smoke']],
   speed: [node, ['bench/runners/speed.mjs', '--quick', '--out', join(out, 'speed')]],
   server: [tsx, ['bench/runners/server-load.mjs', '--sizes', '2000', '--duration', '1', '--out', join(out, 'server')]],
-  liveness: [playwright, ['test', '--config', 'bench/liveness/playwright.config.ts']],
+  liveness: [playwright, ['test', '--config', 'bench/liveness/playwright.config.ts'], { FACE_LOGIN_TEST_PORT: '5196' }],
 };
 
 const wanted = values.only.split(',').map((s) => s.trim()).filter(Boolean);
@@ -38,10 +39,10 @@ for (const name of wanted) if (!(name in SMOKES)) throw new Error(`unknown smoke
 const rows = [];
 try {
   for (const name of wanted) {
-    const [cmd, args] = SMOKES[name];
+    const [cmd, args, env = {}] = SMOKES[name];
     console.log(`\n== smoke: ${name}: ${[cmd === node ? 'node' : cmd.split('/').pop(), ...args].join(' ')}`);
     const t0 = performance.now();
-    const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: process.env });
+    const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
     rows.push({ name, ok: r.status === 0, seconds: (performance.now() - t0) / 1000, status: r.status ?? r.signal });
   }
 } finally {
