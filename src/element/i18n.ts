@@ -168,5 +168,7 @@ const tables: Record<string, Messages> = { en, 'zh-CN': zhCN, zh: zhCN };
 /** Messages for a BCP 47 language tag (exact, then its language), falling back to English. */
 export function messagesFor(lang: string | null | undefined): Messages {
   if (!lang) return en;
-  return tables[lang] ?? tables[lang.split('-')[0]!] ?? en;
+  // Own keys only: lang="__proto__" / "constructor" / "toString" must not reach Object.prototype.
+  const table = (tag: string) => (Object.hasOwn(tables, tag) ? tables[tag] : undefined);
+  return table(lang) ?? table(lang.split('-')[0]!) ?? en;
 }
