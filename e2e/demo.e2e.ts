@@ -108,6 +108,9 @@ test('npm start: the demo uses the verification server, under a CSP that allows 
     await expect
       .poll(async () => (await fetch(`${demo}/demo/`).catch(() => null))?.status ?? 0, { timeout: 90_000, message: `Vite on ${demo}\n${out}` })
       .toBe(200);
+    // One URL for the demo: Vite's own banner (its root, a 404) is not printed.
+    expect(out).not.toMatch(/Local:\s+http/);
+    expect(out).toContain(`face-login demo:     http://localhost:`);
 
     // Both CSPs (the header and the page's meta) allow the page's origin and exactly the server's.
     const res = await fetch(`${demo}/demo/`);

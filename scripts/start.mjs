@@ -47,7 +47,16 @@ function stopAll(code) {
 function run(name, args, env) {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['inherit', 'pipe', 'inherit'] });
   children.set(name, child);
+  let pending = '';
   child.stdout.on('data', (b) => {
+    if (name === 'vite') {
+      // Vite's banner names its root URL (a 404: the demo is at /demo/): print one URL, the demo's.
+      const lines = (pending + String(b)).split('\n');
+      pending = lines.pop() ?? '';
+      const kept = lines.filter((l) => !/➜\s+(Local|Network):/.test(l));
+      if (kept.length) process.stdout.write(kept.join('\n') + '\n');
+      return;
+    }
     process.stdout.write(b);
     if (name === 'backend' && /listening on /.test(String(b))) {
       console.log(`\n  face-login backend:  ${backendUrl}  (OpenAPI: ${backendUrl}/openapi.json)`);
