@@ -26,7 +26,7 @@ export const TEST_BACKEND_PORT = Number(process.env.FACE_LOGIN_TEST_BACKEND_PORT
 export const TEST_BACKEND = `http://127.0.0.1:${TEST_BACKEND_PORT}`;
 
 /** The slow tier (`npm run test:full`), by file. */
-const FULL_TIER = [/tests\/browser\/converter-parity\.spec\.ts$/, /e2e\/soak\.e2e\.ts$/, /e2e\/demo\.e2e\.ts$/];
+const FULL_TIER = [/tests\/browser\/(converter|detector|embedding)-parity\.spec\.ts$/, /e2e\/soak\.e2e\.ts$/, /e2e\/demo\.e2e\.ts$/];
 
 export default defineConfig({
   timeout: 120_000,
@@ -45,7 +45,7 @@ export default defineConfig({
   /**
    * Two tiers. `npm test` runs "browser" and "e2e": what every change must pass (a few minutes).
    * `npm run test:full` runs "full": the slow checks (converter parity against the float64
-   * reference, the kiosk soak, the demo end to end including `npm start`). CI runs both.
+   * reference, server-side detector and embedding parity with the browser's, the kiosk soak, the demo end to end including `npm start`). CI runs both.
    */
   projects: [
     { name: 'browser', testDir: 'tests/browser', testIgnore: FULL_TIER },
