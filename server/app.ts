@@ -5,7 +5,9 @@
  * call `app.inject()`.
  *
  * The server decides: clients send embeddings, never scores or decisions, and get back accept /
- * reject (plus who, for identify, and a signed assertion on accept), never a score.
+ * reject (plus who, for identify, and a signed assertion on accept), never a score. The session
+ * routes (routes/sessions.ts) go further: the site's backend opens a session, the page uploads
+ * frames, the server examines them itself (`options.examiner`) and only the site reads the result.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
@@ -20,9 +22,11 @@ import challengeRoutes from './routes/challenges.js';
 import decisionRoutes from './routes/decisions.js';
 import enrollRoutes from './routes/enroll.js';
 import metaRoutes from './routes/meta.js';
+import sessionRoutes from './routes/sessions.js';
 import userRoutes from './routes/users.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/types.js';
+import type { FaceExaminer } from './vision/examine-types.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -43,6 +47,12 @@ export interface BuildOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** An already open store (not closed by the app); default: opened from config.db and closed on app.close(). */
   readonly store?: Store;
+  /**
+   * The server's face examination for the session routes (server/vision/examine.ts; tests may
+   * pass a double). Not disposed by the app. Without one (or without FACE_LOGIN_SITE_KEYS) the
+   * session routes answer sessions-disabled.
+   */
+  readonly examiner?: FaceExaminer;
 }
 
 const NONCE_PURGE_MS = 60_000;
@@ -126,9 +136,12 @@ export async function buildApp(config: ServerConfig, options: BuildOptions = {})
   await app.register(userRoutes);
   await app.register(backupRoutes);
   await app.register(adminRoutes);
+  await app.register(sessionRoutes, { examiner: options.examiner });
 
   const purge = setInterval(() => {
-    store.purgeExpiredNonces(config.now()).catch((err: unknown) => app.log.warn({ err }, 'nonce purge failed'));
+    const now = config.now();
+    store.purgeExpiredNonces(now).catch((err: unknown) => app.log.warn({ err }, 'nonce purge failed'));
+    store.purgeExpiredSessions(now).catch((err: unknown) => app.log.warn({ err }, 'session purge failed'));
   }, NONCE_PURGE_MS);
   purge.unref();
   app.addHook('onClose', async () => {

@@ -74,6 +74,17 @@ export interface ServerConfig {
   readonly bodyLimit: number;
   readonly rateLimit: RateLimitConfig;
   readonly lockout: LockoutPolicy;
+  /**
+   * The site backends' API keys for the session routes (/v1/sessions*), each >= 32 characters;
+   * empty: the session routes answer sessions-disabled. Several keys allow rotation.
+   */
+  readonly siteKeys: readonly string[];
+  /** How long a session waits for its upload. */
+  readonly sessionTtlMs: number;
+  /** How long a session's result stays readable after the session expires (then purged). */
+  readonly sessionResultTtlMs: number;
+  /** Body limit of the frames upload (that route only; every other route keeps bodyLimit). */
+  readonly sessionUploadLimit: number;
   /** Anyone may enroll a user id that has no data yet (the demo). When false, enrolling a new user needs the admin key. */
   readonly openEnrollment: boolean;
   /** Templates one user may hold per model: at most what one backup can carry, so every user can be backed up whole. */
@@ -108,6 +119,10 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
       maxLockMs: 60 * 60_000,
       levelResetMs: 24 * 60 * 60_000,
     },
+    siteKeys: [],
+    sessionTtlMs: 3 * 60_000,
+    sessionResultTtlMs: 10 * 60_000,
+    sessionUploadLimit: 8 * 1024 * 1024,
     openEnrollment: true,
     maxTemplatesPerUser: MAX_BACKUP_TEMPLATES,
     trustProxy: false,
@@ -185,6 +200,21 @@ function dbFromEnv(env: Env): DbConfig {
   return { kind: 'sqlite', path: env.FACE_LOGIN_SQLITE ?? '.data/face-login.sqlite' };
 }
 
+export const MIN_SITE_KEY_LENGTH = 32;
+
+/** FACE_LOGIN_SITE_KEYS: one key, or comma-separated keys, each >= 32 characters, printable ASCII, distinct. */
+export function siteKeysFromEnv(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const keys = raw.split(',').map((k) => k.trim());
+  for (const [i, k] of keys.entries()) {
+    if (k.length < MIN_SITE_KEY_LENGTH || k.length > 512 || !/^[\x21-\x7e]+$/.test(k)) {
+      throw new ConfigError(`FACE_LOGIN_SITE_KEYS: key ${i + 1} must be ${MIN_SITE_KEY_LENGTH}-512 printable ASCII characters (no spaces or commas).`);
+    }
+  }
+  if (new Set(keys).size !== keys.length) throw new ConfigError('FACE_LOGIN_SITE_KEYS: a key is listed twice.');
+  return keys;
+}
+
 export interface EnvConfigResult {
   readonly config: ServerConfig;
   /** Things the runner should log as warnings (e.g. a generated dev secret). */
@@ -198,7 +228,8 @@ export interface EnvConfigResult {
  * FACE_LOGIN_ASSERTION_TTL_S, FACE_LOGIN_BODY_LIMIT, FACE_LOGIN_RATE_LIMIT_IP,
  * FACE_LOGIN_RATE_LIMIT_USER, FACE_LOGIN_RATE_LIMIT_WINDOW_S, FACE_LOGIN_LOCKOUT_FAILURES,
  * FACE_LOGIN_LOCKOUT_WINDOW_S, FACE_LOGIN_LOCKOUT_BASE_S, FACE_LOGIN_LOCKOUT_MAX_S,
- * FACE_LOGIN_OPEN_ENROLLMENT, FACE_LOGIN_TRUST_PROXY, HOST, PORT, FACE_LOGIN_LOG_LEVEL,
+ * FACE_LOGIN_OPEN_ENROLLMENT, FACE_LOGIN_SITE_KEYS, FACE_LOGIN_SESSION_TTL_S, FACE_LOGIN_SESSION_RESULT_TTL_S,
+ * FACE_LOGIN_SESSION_UPLOAD_LIMIT, FACE_LOGIN_TRUST_PROXY, HOST, PORT, FACE_LOGIN_LOG_LEVEL,
  * FACE_LOGIN_LOG_REQUESTS, NODE_ENV.
  */
 export function configFromEnv(env: Env = process.env): EnvConfigResult {
@@ -285,6 +316,10 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
       maxLockMs: int(env, 'FACE_LOGIN_LOCKOUT_MAX_S', 3600, 1, 7 * 86_400) * 1000,
     },
     openEnrollment: bool(env, 'FACE_LOGIN_OPEN_ENROLLMENT', true),
+    siteKeys: siteKeysFromEnv(env.FACE_LOGIN_SITE_KEYS),
+    sessionTtlMs: int(env, 'FACE_LOGIN_SESSION_TTL_S', 180, 30, 3600) * 1000,
+    sessionResultTtlMs: int(env, 'FACE_LOGIN_SESSION_RESULT_TTL_S', 600, 30, 86_400) * 1000,
+    sessionUploadLimit: int(env, 'FACE_LOGIN_SESSION_UPLOAD_LIMIT', base.sessionUploadLimit, 64 * 1024, 64 * 1024 * 1024),
     trustProxy: bool(env, 'FACE_LOGIN_TRUST_PROXY', false),
     host: env.HOST || base.host,
     port: int(env, 'PORT', base.port, 0, 65_535),

@@ -5,12 +5,14 @@
  *
  *   tsx server/server.ts                        # SQLite at ./.data/face-login.sqlite, port 8787
  *   DATABASE_URL=postgres://... tsx server/server.ts
+ *   FACE_LOGIN_SITE_KEYS=<32+ chars> tsx server/server.ts   # + the session routes (loads public/models)
  *
  * Prints one line `face-login server listening on http://HOST:PORT (db: ...)` when ready (the
  * durability test and scripts/start.mjs wait for it).
  */
 import { buildApp } from './app.js';
 import { ConfigError, configFromEnv } from './config.js';
+import { ServerFaceExaminer } from './vision/examine.js';
 
 async function main(): Promise<void> {
   let env;
@@ -24,8 +26,13 @@ async function main(): Promise<void> {
     throw e;
   }
   const { config, warnings } = env;
-  const app = await buildApp(config);
+  // The session routes need the server's own face examination (models from public/models);
+  // without a site key they are disabled, so the models are not loaded at all.
+  const examiner = config.siteKeys.length > 0 ? await ServerFaceExaminer.create() : undefined;
+  const app = await buildApp(config, { examiner });
+  app.addHook('onClose', async () => examiner?.dispose());
   for (const w of warnings) app.log.warn(w);
+  if (!examiner) app.log.info('sessions are disabled: set FACE_LOGIN_SITE_KEYS (>= 32 characters each) to enable /v1/sessions');
 
   let closing = false;
   const close = (signal: string) => {

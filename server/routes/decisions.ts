@@ -6,7 +6,7 @@ import { bestScore, toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
 import { clientInfo, modelOf } from '../http.js';
 import { consumeNonceFor, hashNonce } from '../nonce.js';
-import { identifyThreshold } from '../../src/core/calibration.js';
+import { identifyOpenSet } from '../sessions/decide.js';
 import { identifyRoute, verifyRoute, type RouteReply } from '../../src/protocol/index.js';
 import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
 
@@ -59,28 +59,13 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
       const model = modelOf(config, modelId);
       const probe = toUnitVector(embedding, model, 'embedding');
       const now = config.now();
-      await app.gallery.sync(await consumeNonceFor(store, nonce, 'identify', null, now));
-      const best = app.gallery.best(modelId, [probe]);
-      // Open set: N templates give a stranger N chances, so the threshold rises with the gallery
-      // (src/core/calibration.ts, fitted on LFW 1:N) and never falls below the 1:1 threshold.
-      const templates = app.gallery.gallery(modelId)?.templates ?? 0;
-      const threshold = model.impostorTail ? identifyThreshold(templates, { floor: model.threshold, tail: model.impostorTail }) : model.threshold;
-      const accepted = best !== null && best.score >= threshold;
-      await store.recordAttempt({
-        at: now,
-        action: 'identify',
-        claimedUser: null,
-        matchedUser: best?.userId ?? null,
-        decision: accepted ? 'accept' : 'reject',
-        score: best?.score ?? null,
-        modelId,
-        client: clientInfo(req),
-      });
-      if (!accepted) return { decision: 'reject' };
+      const seq = await consumeNonceFor(store, nonce, 'identify', null, now);
+      const who = await identifyOpenSet(app, modelId, probe, now, clientInfo(req), seq);
+      if (who === null) return { decision: 'reject' };
       return {
         decision: 'accept',
-        userId: best.userId,
-        assertion: signAssertion(best.userId, 'identify', config.secret, { nowMs: now, ttlS: config.assertionTtlS }),
+        userId: who,
+        assertion: signAssertion(who, 'identify', config.secret, { nowMs: now, ttlS: config.assertionTtlS }),
       };
     },
   });

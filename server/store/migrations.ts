@@ -16,6 +16,9 @@
  *   claimed_user is set, matched_user is set to the same user (verify), so the one index on
  *   matched_user finds every attempt that names a user (export, delete).
  * - guards: lockout state per key.
+ * - sessions (v2): SHA-256 of each session id (never the id), its action, user, the site's nonce, the
+ *   challenge (JSON), state (pending -> examining -> done | refused), the outcome (decision, liveness,
+ *   refusal, result user: never a score) and its times; purged at purge_at with the nonces.
  * - changes + change_counter: the change feed the in-memory galleries follow. Every write to
  *   `templates` bumps change_counter (row-locked in the same transaction, so sequence order is
  *   commit order) and logs the user id in `changes`.
@@ -23,6 +26,28 @@
 export interface Migration {
   readonly version: number;
   readonly sql: string;
+}
+
+/** v2, both dialects: the sessions table (`int`: the time column type; `suffix`: SQLite's WITHOUT ROWID). */
+function sessionsTable(int: 'INTEGER' | 'BIGINT', suffix: string): string {
+  return `
+CREATE TABLE sessions (
+  hash TEXT PRIMARY KEY,
+  action TEXT NOT NULL,
+  user_id TEXT,
+  site_nonce TEXT NOT NULL,
+  challenge TEXT NOT NULL,
+  state TEXT NOT NULL,
+  decision TEXT,
+  liveness TEXT,
+  refusal TEXT,
+  result_user TEXT,
+  created_at ${int} NOT NULL,
+  expires_at ${int} NOT NULL,
+  purge_at ${int} NOT NULL,
+  decided_at ${int}
+)${suffix};
+`;
 }
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
@@ -92,6 +117,7 @@ CREATE TABLE change_counter (
 INSERT INTO change_counter (id, seq) VALUES (1, 0);
 `,
   },
+  { version: 2, sql: sessionsTable('INTEGER', ' WITHOUT ROWID') },
 ];
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -161,4 +187,5 @@ CREATE TABLE change_counter (
 INSERT INTO change_counter (id, seq) VALUES (1, 0);
 `,
   },
+  { version: 2, sql: sessionsTable('BIGINT', '') },
 ];

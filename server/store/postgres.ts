@@ -25,6 +25,14 @@ import {
   type NonceDbRow,
 } from './codec.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import {
+  SESSION_COLUMNS,
+  SESSION_INSERT_COLUMNS,
+  sessionFromRow,
+  sessionInsertParams,
+  sessionOutcomeParams,
+  type SessionDbRow,
+} from '../sessions/codec.js';
 import type {
   AttemptInput,
   AttemptLabel,
@@ -37,6 +45,9 @@ import type {
   NonceSeed,
   Pose,
   SeedRow,
+  SessionInput,
+  SessionOutcome,
+  SessionRecord,
   Store,
   StoreStats,
   UserExport,
@@ -148,6 +159,35 @@ export class PostgresStore implements Store {
 
   async purgeExpiredNonces(now: number): Promise<number> {
     return (await this.pool.query('DELETE FROM nonces WHERE expires_at <= $1', [now])).rowCount ?? 0;
+  }
+
+  async createSession(session: SessionInput): Promise<void> {
+    await this.pool.query(`INSERT INTO sessions (${SESSION_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, sessionInsertParams(session));
+  }
+
+  async consumeSession(hash: string, now: number): Promise<SessionRecord | null> {
+    // One UPDATE: the row lock makes a concurrent upload re-check state = 'pending' and miss.
+    const r = await this.pool.query<SessionDbRow>(
+      `UPDATE sessions SET state = 'examining' WHERE hash = $1 AND state = 'pending' AND expires_at > $2 RETURNING ${SESSION_COLUMNS}`,
+      [hash, now],
+    );
+    return sessionFromRow(r.rows[0]);
+  }
+
+  async completeSession(hash: string, outcome: SessionOutcome): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE sessions SET state = $1, decision = $2, liveness = $3, refusal = $4, result_user = $5, decided_at = $6 WHERE hash = $7 AND state = 'examining'`,
+      [...sessionOutcomeParams(outcome), hash],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async getSession(hash: string): Promise<SessionRecord | null> {
+    return sessionFromRow((await this.pool.query<SessionDbRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE hash = $1`, [hash])).rows[0]);
+  }
+
+  async purgeExpiredSessions(now: number): Promise<number> {
+    return (await this.pool.query('DELETE FROM sessions WHERE purge_at <= $1', [now])).rowCount ?? 0;
   }
 
   async verifyAttempt(input: VerifyInput, decide: (templates: readonly Float32Array[]) => number): Promise<VerifyOutcome> {
@@ -272,6 +312,7 @@ export class PostgresStore implements Store {
       await c.query('DELETE FROM attempts WHERE matched_user = $1', [userId]);
       await c.query('DELETE FROM guards WHERE key = $1', [`user:${userId}`]);
       await c.query('DELETE FROM nonces WHERE user_id = $1', [userId]);
+      await c.query('DELETE FROM sessions WHERE user_id = $1 OR result_user = $1', [userId]);
       if (existed || templates > 0) await this.bumpSeq(c, [userId], now);
       return existed;
     });

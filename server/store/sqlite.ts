@@ -24,6 +24,7 @@ import {
   type NonceDbRow,
 } from './codec.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import * as sessionCodec from '../sessions/codec.js';
 import type {
   AttemptInput,
   AttemptLabel,
@@ -36,6 +37,9 @@ import type {
   NonceSeed,
   Pose,
   SeedRow,
+  SessionInput,
+  SessionOutcome,
+  SessionRecord,
   Store,
   StoreStats,
   StoredTemplate,
@@ -102,6 +106,15 @@ export class SqliteStore implements Store {
       insertNonce: db.prepare('INSERT INTO nonces (hash, action, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)'),
       consumeNonce: db.prepare('DELETE FROM nonces WHERE hash = ? RETURNING action, user_id, expires_at'),
       purgeNonces: db.prepare('DELETE FROM nonces WHERE expires_at <= ?'),
+      insertSession: db.prepare(`INSERT INTO sessions (${sessionCodec.SESSION_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      consumeSession: db.prepare(
+        `UPDATE sessions SET state = 'examining' WHERE hash = ? AND state = 'pending' AND expires_at > ? RETURNING ${sessionCodec.SESSION_COLUMNS}`,
+      ),
+      completeSession: db.prepare(
+        `UPDATE sessions SET state = ?, decision = ?, liveness = ?, refusal = ?, result_user = ?, decided_at = ? WHERE hash = ? AND state = 'examining'`,
+      ),
+      getSession: db.prepare(`SELECT ${sessionCodec.SESSION_COLUMNS} FROM sessions WHERE hash = ?`),
+      purgeSessions: db.prepare('DELETE FROM sessions WHERE purge_at <= ?'),
       seq: db.prepare('SELECT seq FROM change_counter WHERE id = 1').pluck(),
       bumpSeq: db.prepare('UPDATE change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq').pluck(),
       insertChange: db.prepare('INSERT INTO changes (seq, user_id, at) VALUES (?, ?, ?)'),
@@ -182,6 +195,27 @@ export class SqliteStore implements Store {
 
   async purgeExpiredNonces(now: number): Promise<number> {
     return this.st.purgeNonces.run(now).changes;
+  }
+
+  async createSession(session: SessionInput): Promise<void> {
+    this.st.insertSession.run(...sessionCodec.sessionInsertParams(session));
+  }
+
+  async consumeSession(hash: string, now: number): Promise<SessionRecord | null> {
+    // One statement: SQLite runs it under the write lock, so only one upload can see 'pending'.
+    return sessionCodec.sessionFromRow(this.st.consumeSession.get(hash, now) as sessionCodec.SessionDbRow | undefined);
+  }
+
+  async completeSession(hash: string, outcome: SessionOutcome): Promise<boolean> {
+    return this.st.completeSession.run(...sessionCodec.sessionOutcomeParams(outcome), hash).changes > 0;
+  }
+
+  async getSession(hash: string): Promise<SessionRecord | null> {
+    return sessionCodec.sessionFromRow(this.st.getSession.get(hash) as sessionCodec.SessionDbRow | undefined);
+  }
+
+  async purgeExpiredSessions(now: number): Promise<number> {
+    return this.st.purgeSessions.run(now).changes;
   }
 
   private insertAttempt(a: AttemptInput): number {
@@ -273,6 +307,7 @@ export class SqliteStore implements Store {
       db.prepare('DELETE FROM attempts WHERE matched_user = ?').run(userId);
       db.prepare('DELETE FROM guards WHERE key = ?').run(`user:${userId}`);
       db.prepare('DELETE FROM nonces WHERE user_id = ?').run(userId);
+      db.prepare('DELETE FROM sessions WHERE user_id = ? OR result_user = ?').run(userId, userId);
       if (templates > 0 || existed) {
         const seq = this.st.bumpSeq.get() as number;
         this.st.insertChange.run(seq, userId, now);

@@ -17,6 +17,8 @@
 import type { AttemptAction, AttemptDecision, AttemptLabel, Pose } from '../../src/protocol/index.js';
 import type { LockoutPolicy } from '../config.js';
 import type { NonceRow } from '../nonce.js';
+import type { SessionChallenge } from '../vision/examine-types.js';
+import type { SessionAction, SessionRefusal } from '../../src/protocol/index.js';
 
 export type { AttemptAction, AttemptDecision, AttemptLabel, Pose };
 
@@ -153,6 +155,44 @@ export interface StoreStats {
   readonly changeSeq: number;
 }
 
+/** A session as opened by the site's backend (the id itself is never stored: only its SHA-256). */
+export interface SessionInput {
+  readonly hash: string;
+  readonly action: SessionAction;
+  /** enroll / verify: the user the site opened it for; identify: null. */
+  readonly userId: string | null;
+  readonly siteNonce: string;
+  readonly challenge: SessionChallenge;
+  readonly createdAt: number;
+  /** The upload must arrive before this. */
+  readonly expiresAt: number;
+  /** The row (and its result) is purged at this time. */
+  readonly purgeAt: number;
+}
+
+/** How an examined session ended. */
+export interface SessionOutcome {
+  readonly state: 'done' | 'refused';
+  readonly decision: 'accept' | 'reject' | null;
+  readonly liveness: 'passed' | 'failed' | null;
+  readonly refusal: SessionRefusal | null;
+  /** identify: who was recognised (null = unknown); enroll / verify: the session's user. */
+  readonly resultUser: string | null;
+  readonly decidedAt: number;
+}
+
+/** `examining`: the upload was accepted (the session is used) and the decision is not written yet. */
+export type SessionRowState = 'pending' | 'examining' | 'done' | 'refused';
+
+export interface SessionRecord extends SessionInput {
+  readonly state: SessionRowState;
+  readonly decision: 'accept' | 'reject' | null;
+  readonly liveness: 'passed' | 'failed' | null;
+  readonly refusal: SessionRefusal | null;
+  readonly resultUser: string | null;
+  readonly decidedAt: number | null;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema (idempotent, safe with several instances starting at once). */
@@ -164,6 +204,19 @@ export interface Store {
   /** Deletes the nonce and returns it (null if unknown), plus the current change sequence. */
   consumeNonce(hash: string): Promise<{ nonce: NonceRow | null; seq: number }>;
   purgeExpiredNonces(now: number): Promise<number>;
+
+  // Sessions (server/routes/sessions.ts)
+  createSession(s: SessionInput): Promise<void>;
+  /**
+   * Atomically moves a pending, unexpired session to `examining` and returns it; null when the
+   * session is unknown, already used or expired (only one upload ever wins).
+   */
+  consumeSession(hash: string, now: number): Promise<SessionRecord | null>;
+  /** Writes the outcome of an `examining` session; false when it was not examining. */
+  completeSession(hash: string, outcome: SessionOutcome): Promise<boolean>;
+  getSession(hash: string): Promise<SessionRecord | null>;
+  /** Deletes the sessions whose purgeAt has passed. */
+  purgeExpiredSessions(now: number): Promise<number>;
 
   // Decisions
   /**
@@ -178,7 +231,7 @@ export interface Store {
   userExists(userId: string): Promise<boolean>;
   templatesOf(userId: string, modelId: string): Promise<Float32Array[]>;
   enroll(input: EnrollInput): Promise<EnrollOutcome>;
-  /** Deletes the user, templates, backup, attempts, lockout state and nonces. False if unknown. */
+  /** Deletes the user, templates, backup, attempts, lockout state, nonces and sessions. False if unknown. */
   deleteUser(userId: string, now: number): Promise<boolean>;
   exportUser(userId: string): Promise<UserExport | null>;
   putBackup(backup: Backup): Promise<void>;

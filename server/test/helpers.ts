@@ -13,6 +13,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../app.js';
 import { defaultConfig, DEFAULT_MODEL_ID, type DbConfig, type ServerConfig } from '../config.js';
+import type { ExamineOutcome, FaceExaminer, SessionChallenge, UploadedFrame } from '../vision/examine-types.js';
 import { gauss } from '../../scripts/lib/seeded-random.mjs';
 
 export const MODEL = DEFAULT_MODEL_ID;
@@ -78,6 +79,94 @@ export function testConfig(db: DbConfig, clock: Clock, overrides: Partial<Server
 
 export async function makeApp(db: DbConfig, clock: Clock, overrides: Partial<ServerConfig> = {}): Promise<FastifyInstance> {
   return buildApp(testConfig(db, clock, overrides), { logger: false });
+}
+
+/** The site backend's key in the session tests (FACE_LOGIN_SITE_KEYS). */
+export const SITE_KEY = 'test-site-key-0123456789-0123456789-abcdef';
+
+/** An app with the session routes on: the site key configured and this examiner. */
+export async function makeSessionApp(db: DbConfig, clock: Clock, examiner: FaceExaminer, overrides: Partial<ServerConfig> = {}): Promise<FastifyInstance> {
+  return buildApp(testConfig(db, clock, { siteKeys: [SITE_KEY], ...overrides }), { logger: false, examiner });
+}
+
+/** One uploaded frame as the page sends it. */
+export interface WireFrame {
+  readonly jpeg: string;
+  readonly t: number;
+}
+
+/**
+ * What the session tests need from an examiner: the examiner, and the frames a person's camera
+ * would give for a challenge. `perform`: the challenge done; `still`: one frontal photo held up for
+ * every frame (fails liveness with any honest examiner). The tests take a rig, so the same suite
+ * runs with the double below or with the real server/vision/examine.ts and real photos.
+ */
+export interface SessionRig {
+  readonly name: string;
+  readonly examiner: FaceExaminer;
+  frames(person: string, challenge: SessionChallenge, how?: 'perform' | 'still'): Promise<WireFrame[]>;
+  dispose(): Promise<void>;
+}
+
+/** Expected head pose of each frame that performs the challenge. */
+export function posesOf(challenge: SessionChallenge): string[] {
+  return challenge.kind === 'poses' ? [...challenge.poses] : ['center', ...challenge.order];
+}
+
+/**
+ * A FaceExaminer test double, for where the real one cannot run: a "JPEG" is the text
+ * `FAKE:<person>:<pose>` and each person has a fixed random face. It keeps the real examiner's
+ * rules (every frame one face, the challenge's poses in order, one person throughout) and gives
+ * the person's face as the probe and as every template.
+ */
+export class FakeExaminer implements FaceExaminer {
+  readonly modelId = MODEL;
+  readonly faces = new Map<string, Float32Array>();
+  examined = 0;
+  /** The templates of the last successful examination (what an enrolment must store). */
+  lastTemplates: { pose: string; embedding: Float32Array }[] = [];
+  constructor(private readonly r: () => number) {}
+
+  face(person: string): Float32Array {
+    let f = this.faces.get(person);
+    if (!f) this.faces.set(person, (f = Float32Array.from(randomFace(this.r))));
+    return f;
+  }
+
+  async examine(frames: readonly UploadedFrame[], challenge: SessionChallenge): Promise<ExamineOutcome> {
+    this.examined++;
+    const framesUsed = frames.length;
+    const refuse = (refusal: Exclude<ExamineOutcome, { ok: true }>['refusal']): ExamineOutcome => ({ ok: false, refusal, message: `fake: ${refusal}`, framesUsed });
+    const seen = frames.map((f) => /^FAKE:([A-Za-z0-9]+):([a-z]+)$/.exec(Buffer.from(f.jpeg).toString('latin1')));
+    if (frames.length < 2 || seen.some((m) => m === null) || frames.some((f, i) => i > 0 && f.t <= frames[i - 1]!.t)) return refuse('bad-frames');
+    if (seen.some((m) => m![1] === 'noface')) return refuse('no-face');
+    if (seen.some((m) => m![1] === 'twofaces')) return refuse('multiple-faces');
+    const want = posesOf(challenge);
+    let k = 0;
+    for (const m of seen) if (k < want.length && m![2] === want[k]) k++;
+    if (k < want.length) return refuse('liveness-failed');
+    if (new Set(seen.map((m) => m![1])).size !== 1) return refuse('identity-changed');
+    const face = this.face(seen[0]![1]!);
+    const templates = challenge.kind === 'poses' ? challenge.poses.map((pose) => ({ pose, embedding: face })) : [];
+    this.lastTemplates = templates.map((t) => ({ pose: t.pose, embedding: t.embedding }));
+    return { ok: true, probe: face, templates, liveness: 'passed', modelId: this.modelId, framesUsed };
+  }
+
+  dispose(): void {}
+}
+
+export function fakeRig(r: () => number): SessionRig & { examiner: FakeExaminer } {
+  const examiner = new FakeExaminer(r);
+  const frame = (person: string, pose: string, i: number): WireFrame => ({ jpeg: Buffer.from(`FAKE:${person}:${pose}`).toString('base64'), t: i * 100 });
+  return {
+    name: 'fake examiner',
+    examiner,
+    frames: async (person, challenge, how = 'perform') => {
+      const poses = posesOf(challenge);
+      return (how === 'still' ? poses.map(() => 'center') : poses).map((pose, i) => frame(person, pose, i));
+    },
+    dispose: async () => {},
+  };
 }
 
 /** mulberry32: deterministic embeddings per test (the one copy, shared with bench/ and scripts/). */

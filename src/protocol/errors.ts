@@ -25,6 +25,16 @@ export const SERVER_ERRORS = {
   'rate-limited': { status: 429, page: 'rate-limited' },
   'origin-not-allowed': { status: 403, page: 'backend-error' },
   'not-found': { status: 404, page: 'backend-error' },
+  // Sessions (src/protocol/routes/sessions.ts): the session is unknown, used or expired (one code for all three).
+  'invalid-session': { status: 404, page: 'backend-error' },
+  // This server opens no sessions (no FACE_LOGIN_SITE_KEYS, or no face examiner).
+  'sessions-disabled': { status: 403, page: 'backend-unavailable' },
+  // The server's examination of an upload refused it (server/vision/examine-types.ts ExamineRefusal).
+  'bad-frames': { status: 422, page: 'invalid-input' },
+  'no-face': { status: 422, page: 'no-face' },
+  'multiple-faces': { status: 422, page: 'multiple-faces' },
+  'liveness-failed': { status: 422, page: 'liveness-failed' },
+  'identity-changed': { status: 422, page: 'liveness-failed' },
   internal: { status: 500, page: 'backend-unavailable' },
 } as const satisfies Record<string, { readonly status: number; readonly page: FaceLoginErrorCode }>;
 

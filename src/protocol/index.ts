@@ -6,7 +6,7 @@
  * - errors.ts: the server's error codes, their HTTP status and the page's code for each, ErrorBody;
  * - fields.ts: the schemas the routes share (UserId, Nonce, Embedding, proof headers, ...);
  * - route.ts: RouteSpec / defineRoute, the types derived from a route, pathOf;
- * - routes/: one file per server/routes/ file, one `defineRoute` per route;
+ * - routes/: one file per server/routes/ file (sessions.ts: the site-opened, server-decided flow), one `defineRoute` per route;
  * - check.ts: `fits`, the page's check of an answer against its schema.
  *
  * The page imports the files it needs (not this barrel), so the server-only routes stay out of
@@ -24,6 +24,7 @@ export * from './routes/users.js';
 export * from './routes/backup.js';
 export * from './routes/admin.js';
 export * from './routes/meta.js';
+export * from './routes/sessions.js';
 
 import { labelAttemptRoute, listAttemptsRoute } from './routes/admin.js';
 import { backupRoute, restoreRoute } from './routes/backup.js';
@@ -33,7 +34,11 @@ import { enrollRoute } from './routes/enroll.js';
 import { healthRoute, openapiRoute } from './routes/meta.js';
 import { deleteUserRoute, exportUserRoute } from './routes/users.js';
 
-/** Every route of the protocol. */
+/**
+ * Every route of the protocol that a default server serves. The session routes (routes/sessions.ts:
+ * createSessionRoute, uploadFramesRoute, sessionResultRoute) are served only with FACE_LOGIN_SITE_KEYS
+ * and a face examiner, so they join this list when sessions are on by default.
+ */
 export const ROUTES = [
   healthRoute,
   openapiRoute,
