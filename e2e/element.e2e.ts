@@ -115,6 +115,55 @@ test('a clip with no face: no decision, "no face" status', async () => {
   });
 });
 
+test('every wait can be cancelled: the button turns into Cancel, Escape cancels too, no error, the camera stays on', async () => {
+  await withClip(clipNoFace(), 'mode=enroll&user-id=cancel-check', async (page) => {
+    await waitForEvent(page, ['ready', 'error']);
+    const el = page.locator('face-login');
+    const status = el.locator('[role=status]');
+    const button = el.getByRole('button');
+    // Click: the status says how long it waits; the button cancels.
+    await button.click();
+    await expect(status).toContainText('(up to 30 s)');
+    await expect(button).toHaveText('Cancel');
+    await button.click();
+    await expect(status).toHaveText('Cancelled.');
+    await expect(status).toHaveAttribute('data-status', 'cancelled');
+    await expect(button).toHaveText('Enroll my face');
+    // A new start works; Escape (focus is still on the button) cancels it.
+    await button.click();
+    await expect(status).toContainText('(up to 30 s)');
+    await button.press('Escape');
+    await expect(status).toHaveText('Cancelled.');
+    await expect(button).toHaveText('Enroll my face');
+    const evs = await events(page);
+    expect(evs.filter((e) => e.type === 'error')).toEqual([]);
+    expect(evs.filter((e) => e.type === 'cancelled').map((e) => e.detail)).toEqual([{ mode: 'enroll' }, { mode: 'enroll' }]);
+    const tracks = await page.evaluate(() => (document.querySelector('face-login')!.shadowRoot!.querySelector('video')!.srcObject as MediaStream).getTracks().map((t) => t.readyState));
+    expect(tracks).toEqual(['live']);
+  });
+});
+
+test('an error is a sentence for the person on the status line; code and technical message stay in the event and the console', async () => {
+  const { context, page } = await launchWithCamera(profile, baseURL, { clip: A1(), offOrigin });
+  const warnings: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'warning') warnings.push(m.text());
+  });
+  try {
+    await page.goto('/e2e/pages/element.html?mode=verify&user-id=never-enrolled&autostart');
+    const ev = await waitForEvent(page, ['verified', 'rejected', 'error']);
+    expect(ev).toMatchObject({ type: 'error', detail: { code: 'not-enrolled' } });
+    const status = page.locator('face-login').locator('[role=status]');
+    await expect(status).toHaveText('This name is not enrolled yet: enrol first.');
+    await expect(status).toHaveAttribute('data-status', 'not-enrolled');
+    expect(ev.detail.message as string).not.toBe('');
+    expect(await status.textContent()).not.toContain(ev.detail.message as string);
+    expect(warnings.some((w) => w.includes('not-enrolled') && w.includes(ev.detail.message as string))).toBe(true);
+  } finally {
+    await context.close();
+  }
+});
+
 test('a clip with two faces: refused with multiple-faces', async () => {
   const clip = clipSideBySide(fixture('Colin_Powell_0003.jpg'), fixture('Tony_Blair_0002.jpg'), 'two-faces');
   await withClip(clip, 'mode=verify&user-id=alice&autostart', async (page) => {

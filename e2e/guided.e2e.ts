@@ -144,6 +144,6 @@ test('zh-CN: the element speaks Chinese', async () => {
     await expect(page.locator('face-login').locator('[role=status]')).toHaveText('准备就绪，请看向摄像头。');
     await expect(page.locator('face-login').getByRole('button')).toHaveText('刷脸登录');
     await page.locator('face-login').getByRole('button').click();
-    await expect(page.locator('face-login').locator('[role=status]')).toHaveText('该用户尚未录入人脸。');
+    await expect(page.locator('face-login').locator('[role=status]')).toHaveText('此用户名尚未录入人脸：请先录入。');
   });
 });

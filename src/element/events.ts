@@ -1,4 +1,4 @@
-import type { ActionOutcome } from '../core/actions.js';
+import type { ActionMode, ActionOutcome } from '../core/actions.js';
 import type { FaceLoginErrorCode } from '../core/errors.js';
 import type { TfBackendName } from '../core/types.js';
 import type { FaceLoginStatus, Messages } from './i18n.js';
@@ -61,6 +61,10 @@ export interface FaceLoginSyncedDetail {
   code?: FaceLoginErrorCode;
   message?: string;
 }
+/** An action was cancelled (Cancel button, Escape, or cancel()); the camera keeps running. */
+export interface FaceLoginCancelledDetail {
+  mode: ActionMode;
+}
 export interface FaceLoginProgressDetail {
   /** Model bytes received so far and expected in total (all files). */
   loaded: number;
@@ -82,6 +86,7 @@ export interface FaceLoginEventMap {
   'face-login-error': CustomEvent<FaceLoginErrorDetail>;
   'face-login-status': CustomEvent<FaceLoginStatusDetail>;
   'face-login-synced': CustomEvent<FaceLoginSyncedDetail>;
+  'face-login-cancelled': CustomEvent<FaceLoginCancelledDetail>;
 }
 
 export type FaceLoginEventName = keyof FaceLoginEventMap;

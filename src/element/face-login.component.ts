@@ -1,5 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
-import { assertActionMode, runAction, type ActionOutcome } from '../core/actions.js';
+import { assertActionMode, runAction, type ActionMode, type ActionOutcome } from '../core/actions.js';
 import type { FrameObservation, Guidance, Hint, LivenessMode } from '../core/engine.js';
 import { FaceLoginError, isFaceLoginError } from '../core/errors.js';
 import { DEFAULT_THRESHOLD } from '../core/calibration.js';
@@ -17,6 +17,13 @@ const OK_STATUSES: ReadonlySet<FaceLoginStatus> = new Set(['enrolled', 'verified
 const BAD_STATUSES: ReadonlySet<FaceLoginStatus> = new Set(['rejected', 'unknown', 'no-face', 'multiple-faces']);
 const ARROWS: Partial<Record<Hint, string>> = { 'turn-left': '←', 'turn-right': '→', 'look-up': '↑', 'look-down': '↓' };
 const POSES: ReadonlySet<string> = new Set(POSE_NAMES);
+/**
+ * How long enrol / verify / identify wait for a face: the engine's capture default (CaptureOptions.timeoutMs,
+ * 30 s in src/core/capture.ts), which the element does not override. Shown on the status line.
+ */
+const CAPTURE_TIMEOUT_S = 30;
+/** The abort reason of a cancel the person (or the page) asked for, told apart from a reload or a disconnect. */
+const CANCELLED = Symbol('cancelled');
 
 /**
  * A face login box: live camera preview with the face outlined and a hint drawn over it, a
@@ -55,7 +62,8 @@ const POSES: ReadonlySet<string> = new Set(POSE_NAMES);
  * @event face-login-verified - The claimed user was accepted. detail: { userId, score?, threshold?, assertion?, decidedBy }
  * @event face-login-identified - Someone enrolled was recognised. detail: { userId, score?, threshold?, assertion?, decidedBy }
  * @event face-login-rejected - Verify failed, or identify found nobody (userId null = unknown). detail: { mode, userId, score?, threshold?, decidedBy }
- * @event face-login-error - Something went wrong. detail: { code, message } (code is stable, see FaceLoginErrorCode)
+ * @event face-login-error - Something went wrong. detail: { code, message } (code is stable, see FaceLoginErrorCode; message is for developers, also sent to console.warn; the status line shows a sentence for the person instead)
+ * @event face-login-cancelled - A running action was cancelled (the Cancel button, Escape, or cancel()); no face-login-error follows and the camera keeps running. detail: { mode }
  * @event face-login-status - The status line changed. detail: { status, message }
  * @event face-login-synced - With offline="allow": an enrolment made offline reached the server (enrolled there, or backed up when the server already had the user) or was refused by it. detail: { userId, modelId, outcome, code?, message? }
  *
@@ -65,7 +73,7 @@ const POSES: ReadonlySet<string> = new Set(POSE_NAMES);
  * @csspart hint - The hint drawn over the preview (arrow and text).
  * @csspart progress - The model download progress bar.
  * @csspart status - The aria-live status line.
- * @csspart action - The action button.
+ * @csspart action - The action button (it reads Cancel while an action runs; Escape on the element cancels too).
  * @csspart camera-select - The camera picker (shown when there are several cameras).
  *
  * @cssproperty --face-login-width - Width of the element (default 320px).
@@ -130,9 +138,21 @@ export class FaceLoginElement extends LitElement {
   protected hint: Guidance | null = null;
   protected progress: { loaded: number; total: number } | null = null;
   protected cameras: CameraInfo[] = [];
+  /** The running action's time limit in seconds (0: none shown, e.g. the kiosk). */
+  private waitLimitS = 0;
   private statusMessage = '';
   private action: AbortController | null = null;
   private readonly loaded = new Map<string, LoadProgress>();
+
+  constructor() {
+    super();
+    // Escape cancels a running action (keydown from inside the shadow root reaches the host: composed).
+    this.addEventListener('keydown', (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || !this.busy) return;
+      e.preventDefault();
+      this.cancel();
+    });
+  }
 
   /** Factory used to build the engine; replaceable before connect (tests, custom adapters). */
   createEngine: (options: CreateFaceAuthOptions) => Promise<FaceAuthReady> = createFaceAuth;
@@ -241,8 +261,18 @@ export class FaceLoginElement extends LitElement {
   private onError(e: unknown): void {
     const err = isFaceLoginError(e) ? e : new FaceLoginError('invalid-input', String((e as Error)?.message ?? e));
     this.hint = null;
-    this.setStatus(err.code);
+    // The person reads a sentence; the code and the technical message are for developers.
+    console.warn(`<face-login> ${err.code}: ${err.message}`);
+    this.setStatus(err.code, this.errorText(err));
     emit(this, 'face-login-error', { code: err.code, message: err.message });
+  }
+
+  /** The status sentence for an error: how long to wait when the server said so, else the code's sentence. */
+  private errorText(err: FaceLoginError): string {
+    const m = this.messages;
+    const after = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if ((err.code === 'locked-out' || err.code === 'rate-limited') && typeof after === 'number' && after > 0) return m.waitFor(Math.ceil(after));
+    return m[err.code];
   }
 
   private onGuidance(g: Guidance): void {
@@ -252,6 +282,8 @@ export class FaceLoginElement extends LitElement {
     let text = m[g.hint];
     if (POSES.has(g.step) && g.total > 1) text = `${m.step(g.done, g.total, m.poses[g.step as PoseName])} ${text}`;
     else if (g.step.startsWith('liveness-')) text = `${m.livenessStep(g.done, g.total)} ${text}`;
+    // The liveness turns run under the engine's own (shorter, private) limit: no number shown for them.
+    if (this.waitLimitS && !g.step.startsWith('liveness-')) text = `${text} ${m.upTo(this.waitLimitS)}`;
     this.setStatus(g.hint, text);
   }
 
@@ -289,23 +321,40 @@ export class FaceLoginElement extends LitElement {
     this.busy = true;
     this.hint = null;
     const signal = action.signal;
+    let mode: ActionMode | null = null;
     try {
-      const mode = assertActionMode(this.mode, this.continuous);
+      mode = assertActionMode(this.mode, this.continuous);
       if (mode === 'kiosk') this.setStatus('watching');
+      else {
+        this.waitLimitS = CAPTURE_TIMEOUT_S;
+        this.setStatus('looking', this.messages.lookUpTo(CAPTURE_TIMEOUT_S));
+      }
       const outcome = await runAction(
         auth,
         { mode, userId: this.userId, guided: this.guided, cooldownMs: this.cooldown * 1000, onOutcome: (o) => this.announce(o) },
         { signal }, // liveness: the engine's, kept in step with the attribute (willUpdate)
       );
+      this.waitLimitS = 0;
       if (outcome) this.announce(outcome);
+      else if (signal.reason === CANCELLED) this.cancelled(mode);
     } catch (e) {
-      // Cancelled, or the engine was replaced (an attribute changed): nothing to report.
-      if (!signal.aborted && this.controller.auth === auth) this.onError(e);
+      this.waitLimitS = 0;
+      // Cancelled by the person: say so. The engine was replaced (an attribute changed) or the
+      // element left the page: nothing to report.
+      if (signal.aborted && signal.reason === CANCELLED && mode) this.cancelled(mode);
+      else if (!signal.aborted && this.controller.auth === auth) this.onError(e);
     } finally {
       if (this.action === action) this.action = null;
+      this.waitLimitS = 0;
       this.busy = false;
       this.hint = null;
     }
+  }
+
+  private cancelled(mode: ActionMode): void {
+    this.hint = null;
+    this.setStatus('cancelled');
+    emit(this, 'face-login-cancelled', { mode });
   }
 
   private announce(outcome: ActionOutcome): void {
@@ -314,15 +363,15 @@ export class FaceLoginElement extends LitElement {
     emit(this, event.name, event.detail);
   }
 
-  /** Cancels a running action (or stops the kiosk loop). */
+  /** Cancels a running action (or stops the kiosk loop): status "Cancelled", face-login-cancelled, no error; the camera keeps running. */
   cancel(): void {
-    this.action?.abort();
+    this.action?.abort(CANCELLED);
   }
 
   /** The camera picker: the camera remembers the choice; the changed `camera` reloads the engine. */
   private pickCamera(deviceId: string): void {
     this.controller.auth?.camera.select?.(deviceId);
-    this.cancel();
+    this.action?.abort(); // not a cancel: the engine reloads with the new camera
     this.camera = deviceId;
   }
 
@@ -334,6 +383,7 @@ export class FaceLoginElement extends LitElement {
     const text = this.statusMessage || m[this.status];
     const tone = OK_STATUSES.has(this.status) ? 'ok' : BAD_STATUSES.has(this.status) || state === 'error' ? 'bad' : 'info';
     const hint = this.busy ? this.hint : null;
+    // One action button, so focus stays on it when it turns into Cancel (and Escape reaches the element).
     return html`
       <div class="frame" part="preview" role="img" aria-label=${m.previewLabel}>
         <video part="video" muted playsinline autoplay></video>
@@ -355,11 +405,14 @@ export class FaceLoginElement extends LitElement {
             </select>
           </label>`
         : nothing}
-      ${this.busy && kiosk
-        ? html`<button part="action" type="button" @click=${() => this.cancel()}>${m.actionCancel}</button>`
-        : html`<button part="action" type="button" ?disabled=${this.busy || state === 'loading' || state === 'disposed'} @click=${() => void this.start()}>
-            ${state === 'error' ? m.actionRetry : label}
-          </button>`}
+      <button
+        part="action"
+        type="button"
+        ?disabled=${!this.busy && (state === 'loading' || state === 'disposed')}
+        @click=${() => (this.busy ? this.cancel() : void this.start())}
+      >
+        ${this.busy ? m.actionCancel : state === 'error' ? m.actionRetry : label}
+      </button>
     `;
   }
 }

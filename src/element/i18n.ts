@@ -14,6 +14,10 @@ export type FaceLoginStatus =
   | 'identified'
   | 'unknown'
   | 'watching'
+  /** An action is waiting for a face (the text says for how long). */
+  | 'looking'
+  /** The person (or the page) cancelled the action; the camera keeps running. */
+  | 'cancelled'
   | Hint
   | FaceLoginErrorCode;
 
@@ -35,6 +39,12 @@ export type Messages = Record<FaceLoginStatus, string> & {
   step: (done: number, total: number, pose: string) => string;
   livenessStep: (done: number, total: number) => string;
   loadingBytes: (loadedMb: string, totalMb: string) => string;
+  /** The status while an action waits for a face, with its time limit. */
+  lookUpTo: (seconds: number) => string;
+  /** Added to a capture hint while the action waits: its time limit. */
+  upTo: (seconds: number) => string;
+  /** locked-out / rate-limited when the server said how long to wait. */
+  waitFor: (seconds: number) => string;
 };
 
 export const en: Messages = {
@@ -48,8 +58,8 @@ export const en: Messages = {
   identified: 'Recognised.',
   unknown: 'Unknown person.',
   watching: 'Step in front of the camera.',
-  'no-face': 'No face found. Look straight at the camera.',
-  'multiple-faces': 'More than one face is in view. Only one person, please.',
+  'no-face': 'No face found. Look straight at the camera and try again.',
+  'multiple-faces': 'More than one face is in view. Only one person, please, then try again.',
   'too-far': 'Move closer to the camera.',
   'too-close': 'Move back a little.',
   'off-center': 'Move into the middle of the picture.',
@@ -65,25 +75,25 @@ export const en: Messages = {
   'hold-still': 'Hold still…',
   'camera-denied': 'Camera access was denied. Allow the camera in your browser settings and try again.',
   'camera-not-found': 'No camera was found. Connect a camera and try again.',
-  'camera-busy': 'The camera is in use by another application or could not start.',
-  'camera-ended': 'The camera was disconnected.',
-  'camera-unsupported': 'This browser cannot use a camera on this page (HTTPS is required).',
+  'camera-busy': 'The camera could not start. Close other apps that use it and try again.',
+  'camera-ended': 'The camera was disconnected. Connect it again and try again.',
+  'camera-unsupported': 'This page cannot use the camera. Open it over https:// or in another browser.',
   'camera-not-started': 'The camera is not on yet. Start it and try again.',
   'frame-failed': 'The camera picture could not be processed. Try again.',
   'model-load-failed': 'The face models could not be loaded. Check your connection and reload.',
-  'not-enrolled': 'This user is not enrolled yet.',
-  'storage-unavailable': 'Browser storage is unavailable (private mode or blocked), so faces cannot be saved here.',
-  'storage-full': 'Browser storage is full.',
-  'invalid-input': 'Something is misconfigured on this page.',
-  aborted: 'Cancelled.',
-  disposed: 'Stopped.',
-  'backend-unavailable': 'The verification server cannot be reached. Check your connection and try again.',
-  'backend-error': 'The verification server answered with an error. Try again later.',
-  'locked-out': 'Too many failed attempts. Please wait before trying again.',
-  'rate-limited': 'Too many requests. Please wait a moment.',
-  'duplicate-enrollment': 'This face is already enrolled under another user.',
+  'not-enrolled': 'This name is not enrolled yet: enrol first.',
+  'storage-unavailable': 'This browser cannot save faces here (private mode or storage blocked). Use a normal window.',
+  'storage-full': 'Browser storage is full. Free some space and try again.',
+  'invalid-input': 'Face login is not set up correctly on this page. Please tell the site owner.',
+  aborted: 'Cancelled. Press the button to start again.',
+  disposed: 'Face login has stopped. Reload the page to use it again.',
+  'backend-unavailable': 'The server cannot be reached. Check your connection and try again.',
+  'backend-error': 'Something went wrong on the server. Try again later.',
+  'locked-out': 'Too many tries: wait a few minutes, then try again.',
+  'rate-limited': 'Too many tries at once: wait a moment, then try again.',
+  'duplicate-enrollment': 'This face is already enrolled under another name. Log in with that name instead.',
   'liveness-failed': 'The liveness check failed. Follow the prompts and try again.',
-  'backend-conflict': 'Face login is set up twice on this page with different compute backends.',
+  'backend-conflict': 'Face login is set up twice on this page in different ways. Please tell the site owner.',
   busy: 'Please wait: another face check is still running.',
   actionEnroll: 'Enroll my face',
   actionVerify: 'Log in with my face',
@@ -98,6 +108,11 @@ export const en: Messages = {
   step: (done, total, pose) => `Pose ${done + 1} of ${total}: ${pose}.`,
   livenessStep: (done, total) => `Liveness check ${done + 1} of ${total}.`,
   loadingBytes: (loaded, total) => `Loading face models… ${loaded} of ${total} MB`,
+  looking: 'Look at the camera.',
+  cancelled: 'Cancelled.',
+  lookUpTo: (s) => `Look at the camera (up to ${s} s).`,
+  upTo: (s) => `(up to ${s} s)`,
+  waitFor: (s) => `Too many tries: wait ${s >= 60 ? `${Math.ceil(s / 60)} minute${Math.ceil(s / 60) === 1 ? '' : 's'}` : `${s} seconds`}, then try again.`,
 };
 
 export const zhCN: Messages = {
@@ -111,8 +126,8 @@ export const zhCN: Messages = {
   identified: '已识别。',
   unknown: '未知人员。',
   watching: '请站到摄像头前。',
-  'no-face': '未检测到人脸，请正视摄像头。',
-  'multiple-faces': '画面中有多张人脸，请只保留一人。',
+  'no-face': '未检测到人脸，请正视摄像头后重试。',
+  'multiple-faces': '画面中有多张人脸，请只保留一人后重试。',
   'too-far': '请靠近摄像头。',
   'too-close': '请稍微后退。',
   'off-center': '请移动到画面中央。',
@@ -128,25 +143,25 @@ export const zhCN: Messages = {
   'hold-still': '请保持不动…',
   'camera-denied': '摄像头权限被拒绝。请在浏览器设置中允许使用摄像头后重试。',
   'camera-not-found': '未找到摄像头。请连接摄像头后重试。',
-  'camera-busy': '摄像头正被其他应用占用或无法启动。',
-  'camera-ended': '摄像头已断开。',
-  'camera-unsupported': '此页面无法使用摄像头（需要 HTTPS）。',
+  'camera-busy': '摄像头无法启动，请关闭正在使用摄像头的其他应用后重试。',
+  'camera-ended': '摄像头已断开，请重新连接后重试。',
+  'camera-unsupported': '此页面无法使用摄像头，请通过 https:// 打开或换一个浏览器。',
   'camera-not-started': '摄像头尚未开启，请开启后重试。',
   'frame-failed': '无法处理摄像头画面，请重试。',
   'model-load-failed': '人脸模型加载失败。请检查网络后刷新页面。',
-  'not-enrolled': '该用户尚未录入人脸。',
-  'storage-unavailable': '浏览器存储不可用（隐私模式或被禁用），无法在此保存人脸。',
-  'storage-full': '浏览器存储空间已满。',
-  'invalid-input': '此页面的配置有误。',
-  aborted: '已取消。',
-  disposed: '已停止。',
-  'backend-unavailable': '无法连接验证服务器，请检查网络后重试。',
-  'backend-error': '验证服务器返回错误，请稍后再试。',
-  'locked-out': '失败次数过多，请稍后再试。',
-  'rate-limited': '请求过于频繁，请稍候。',
-  'duplicate-enrollment': '此人脸已录入到其他用户名下。',
+  'not-enrolled': '此用户名尚未录入人脸：请先录入。',
+  'storage-unavailable': '此浏览器无法在这里保存人脸（隐私模式或存储被禁用），请使用普通窗口。',
+  'storage-full': '浏览器存储空间已满，请清理空间后重试。',
+  'invalid-input': '此页面的人脸登录配置有误，请联系网站管理员。',
+  aborted: '已取消。按按钮可重新开始。',
+  disposed: '人脸登录已停止，请刷新页面后再使用。',
+  'backend-unavailable': '无法连接服务器，请检查网络后重试。',
+  'backend-error': '服务器出错了，请稍后再试。',
+  'locked-out': '尝试次数过多：请等几分钟后再试。',
+  'rate-limited': '尝试过于频繁：请稍等片刻后再试。',
+  'duplicate-enrollment': '此人脸已录入在其他用户名下，请用那个用户名登录。',
   'liveness-failed': '活体检测未通过，请按提示操作后重试。',
-  'backend-conflict': '此页面上的人脸登录配置了不同的计算后端。',
+  'backend-conflict': '此页面上的人脸登录被以不同方式设置了两次，请联系网站管理员。',
   busy: '请稍候：另一项人脸验证仍在进行中。',
   actionEnroll: '录入我的人脸',
   actionVerify: '刷脸登录',
@@ -161,6 +176,11 @@ export const zhCN: Messages = {
   step: (done, total, pose) => `姿势 ${done + 1}/${total}：${pose}。`,
   livenessStep: (done, total) => `活体检测 ${done + 1}/${total}。`,
   loadingBytes: (loaded, total) => `正在加载人脸模型… ${loaded}/${total} MB`,
+  looking: '请看向摄像头。',
+  cancelled: '已取消。',
+  lookUpTo: (s) => `请看向摄像头（最多 ${s} 秒）。`,
+  upTo: (s) => `（最多 ${s} 秒）`,
+  waitFor: (s) => `尝试次数过多：请等待 ${s >= 60 ? `${Math.ceil(s / 60)} 分钟` : `${s} 秒`}后再试。`,
 };
 
 const tables: Record<string, Messages> = { en, 'zh-CN': zhCN, zh: zhCN };
