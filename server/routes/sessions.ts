@@ -28,10 +28,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { clientInfo } from '../http.js';
 import { hashNonce } from '../nonce.js';
-import { CAPTURE_REFUSALS, decideSession } from '../sessions/decide.js';
+import { decideSession } from '../sessions/decide.js';
 import type { SessionRecord } from '../store/types.js';
 import type { FaceExaminer } from '../vision/examine-types.js';
 import {
+  CAPTURE_REFUSALS,
   createSessionRoute,
   POSES,
   sessionResultRoute,

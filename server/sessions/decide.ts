@@ -22,7 +22,7 @@ import { ApiError } from '../errors.js';
 import { modelOf } from '../http.js';
 import { hashNonce, newNonce } from '../nonce.js';
 import type { ClientInfo, NewTemplate, SessionOutcome, SessionRecord } from '../store/types.js';
-import type { ExamineRefusal, FaceExaminer, UploadedFrame } from '../vision/examine-types.js';
+import type { FaceExaminer, UploadedFrame } from '../vision/examine-types.js';
 import { identifyThreshold } from '../../src/core/calibration.js';
 
 const MAX_TRIES = 50;
@@ -30,7 +30,6 @@ const MAX_TRIES = 50;
 const INTERNAL_NONCE_TTL_MS = 60_000;
 
 /** Refusals that are about the capture (the page may tell the person and the site may open a new session). */
-export const CAPTURE_REFUSALS: readonly ExamineRefusal[] = ['bad-frames', 'no-face', 'multiple-faces', 'liveness-failed', 'identity-changed'];
 
 export async function decideSession(
   app: FastifyInstance,

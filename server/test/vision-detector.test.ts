@@ -8,6 +8,7 @@ import type { GraphModel } from '@tensorflow/tfjs-converter';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlazeFaceTfjsDetector, blazeFaceInput, type DetectedFace as Detection, type RgbaImage } from '../../src/adapters/detector/blazeface-tfjs.js';
+import { loadBlazeFaceDetector } from '../vision/model-files.js';
 
 /**
  * BlazeFace short range on TF.js WASM in Node (src/adapters/detector/blazeface-tfjs.ts), the
@@ -68,7 +69,7 @@ beforeAll(async () => {
   expect(await tf.setBackend('wasm')).toBe(true);
   await tf.ready();
   tensorsAtStart = tf.memory().numTensors;
-  detector = await BlazeFaceTfjsDetector.create({ source: { modelsDir: MODELS } });
+  detector = await loadBlazeFaceDetector(MODELS);
 }, 60_000);
 
 afterAll(() => {
@@ -121,7 +122,7 @@ describe('BlazeFace on TF.js WASM in Node', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 10; i++) detector.detect(frame);
     expect(tf.memory().numTensors).toBe(before);
-    const other = await BlazeFaceTfjsDetector.create({ source: { modelsDir: MODELS } });
+    const other = await loadBlazeFaceDetector(MODELS);
     other.detect(frame);
     other.dispose();
     other.dispose();
@@ -139,9 +140,9 @@ describe('BlazeFace on TF.js WASM in Node', () => {
       const weights = readFileSync(join(MODELS, 'blazeface/weights.bin'));
       weights.writeUInt8(weights.readUInt8(1000) ^ 1, 1000);
       writeFileSync(join(dir, 'blazeface/weights.bin'), weights);
-      await expect(BlazeFaceTfjsDetector.create({ source: { modelsDir: dir } })).rejects.toMatchObject({ code: 'model-load-failed', message: expect.stringMatching(/weights\.bin is corrupt/) });
+      await expect(loadBlazeFaceDetector(dir)).rejects.toMatchObject({ code: 'model-load-failed', message: expect.stringMatching(/weights\.bin is corrupt/) });
       rmSync(join(dir, 'manifest.json'));
-      await expect(BlazeFaceTfjsDetector.create({ source: { modelsDir: dir } })).rejects.toMatchObject({ code: 'model-load-failed' });
+      await expect(loadBlazeFaceDetector(dir)).rejects.toMatchObject({ code: 'model-load-failed' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
+import type { BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
+import { loadBlazeFaceDetector } from '../vision/model-files.js';
 import { MOBILEFACENET_SIZE } from '../../src/adapters/embedder/mobilefacenet-model.js';
 import { DEFAULT_THRESHOLD } from '../../src/core/calibration.js';
 import { cosine } from '../../src/core/match.js';
@@ -78,7 +79,7 @@ const blankFrame = (): Uint8Array => new Uint8Array(jpeg.encode({ data: new Uint
 const upload = (...jpegs: Uint8Array[]): UploadedFrame[] => jpegs.map((j, i) => ({ jpeg: j, t: i * 125 }));
 
 const FIVE: readonly Pose[] = ['center', 'left', 'right', 'up', 'down'];
-const enrol = (poses: readonly Pose[] = FIVE): SessionChallenge => ({ kind: 'poses', poses });
+const enrol = (poses: readonly Pose[] = FIVE): SessionChallenge => ({ kind: 'poses', poses: [...poses] });
 const turns = (...order: ('left' | 'right')[]): SessionChallenge => ({ kind: 'turns', order });
 
 let examiner: ServerFaceExaminer;
@@ -99,7 +100,7 @@ function poseOf(frame: Uint8Array) {
 
 beforeAll(async () => {
   examiner = await ServerFaceExaminer.create({ modelsDir: MODELS });
-  detector = await BlazeFaceTfjsDetector.create({ source: { modelsDir: MODELS } });
+  detector = await loadBlazeFaceDetector(MODELS);
   for (const p of ['center', 'center-2', 'left', 'right', 'up', 'down']) F[p] = cameraFrame(readPhoto(join(E2E, `poses/${p}.jpg`)));
   for (const p of ['Colin_Powell_0001', 'Colin_Powell_0003', 'Tony_Blair_0001', 'Tony_Blair_0002']) F[p] = cameraFrame(readPhoto(join(E2E, `${p}.jpg`)));
   F['Tony_Blair_0001~m'] = cameraFrame(readPhoto(join(E2E, 'Tony_Blair_0001.jpg')), true);

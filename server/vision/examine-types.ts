@@ -13,20 +13,16 @@ export interface UploadedFrame {
   readonly t: number;
 }
 
-/** What the server asked the person to do, chosen at random by the server when the session opened. */
-export type SessionChallenge =
-  /** Enrolment: one frame per pose, in this order (each checked by head pose). */
-  | { readonly kind: 'poses'; readonly poses: readonly Pose[] }
-  /** Verify / identify: frontal, then turn the head in this order (active liveness). */
-  | { readonly kind: 'turns'; readonly order: readonly ('left' | 'right')[] };
+/** What the server asked the person to do, chosen at random when the session opened: the wire type of src/protocol. */
+export type { SessionChallenge } from '../../src/protocol/routes/sessions.js';
+import type { CaptureRefusal, SessionChallenge } from '../../src/protocol/routes/sessions.js';
 
-/** Why the server refused to decide from an upload (no decision was made, nothing is stored). */
-export type ExamineRefusal =
-  | 'bad-frames' // not decodable / out of bounds / timestamps not increasing / too many or too few
-  | 'no-face' // a frame the decision needs shows no face
-  | 'multiple-faces' // a frame shows more than one face
-  | 'liveness-failed' // the challenge was not performed (poses missing or out of order)
-  | 'identity-changed'; // the frames do not show one and the same person
+/**
+ * Why the server refused to decide from an upload (no decision was made, nothing is stored):
+ * bad-frames (undecodable, out of bounds, timestamps not increasing, too many or too few), no-face,
+ * multiple-faces, liveness-failed (the challenge not performed), identity-changed (not one person).
+ */
+export type ExamineRefusal = CaptureRefusal;
 
 export type ExamineOutcome =
   | {

@@ -65,14 +65,14 @@ import type { Point } from '../../src/core/align.js';
 import { calibrationFor, DEFAULT_THRESHOLD } from '../../src/core/calibration.js';
 import { cosine, meanEmbedding } from '../../src/core/match.js';
 import { DEFAULT_POSE_TARGETS, estimateHeadPose, matchesPose, type HeadPose, type PoseName, type PoseTargets } from '../../src/core/pose.js';
-import { BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
+import type { BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
 import { POSES } from '../../src/protocol/constants.js';
 import type { Pose } from '../../src/protocol/fields.js';
 import { VisionError, messageOf } from './errors.js';
 import type { ExamineOutcome, ExamineRefusal, FaceExaminer, SessionChallenge, UploadedFrame } from './examine-types.js';
 import { decodeJpeg, type JpegLimits } from './jpeg-decoder.js';
 import { MobileFaceNetNodeEmbedder } from './mobilefacenet-embedder.js';
-import { DEFAULT_MODELS_DIR } from './model-files.js';
+import { DEFAULT_MODELS_DIR, loadBlazeFaceDetector } from './model-files.js';
 import { RgbaAligner } from './rgba-aligner.js';
 import type { RgbaImage } from './rgba-image.js';
 import { initTfRuntime } from './tf-runtime.js';
@@ -148,7 +148,7 @@ export class ServerFaceExaminer implements FaceExaminer {
     const embedder = await MobileFaceNetNodeEmbedder.create({ modelsDir, flip: true });
     let detector: BlazeFaceTfjsDetector;
     try {
-      detector = await BlazeFaceTfjsDetector.create({ source: { modelsDir }, ...(options.minScore !== undefined ? { minScore: options.minScore } : {}) });
+      detector = await loadBlazeFaceDetector(modelsDir, options.minScore !== undefined ? { minScore: options.minScore } : {});
     } catch (e) {
       embedder.dispose();
       throw new VisionError('model-load-failed', `The face detection model could not be loaded: ${messageOf(e)}`, { cause: e });

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { ModelManifest } from '../../src/adapters/models/model-files.js';
+import { BLAZEFACE_TFJS_DIR, BlazeFaceTfjsDetector, type BlazeFaceTfjsOptions } from '../../src/adapters/detector/blazeface-tfjs.js';
 import { VisionError, messageOf } from './errors.js';
 
 /** public/models of this checkout. */
@@ -80,5 +81,19 @@ export async function loadCheckedGraphModel(modelsDir: string, dir: string, mani
     );
   } catch (e) {
     throw loadFailed(`The model in ${dir} could not be loaded: ${messageOf(e)}`, e);
+  }
+}
+
+/** The TF.js BlazeFace detector on the graph in `<modelsDir>/blazeface`, checked against the manifest. */
+export async function loadBlazeFaceDetector(
+  modelsDir: string = DEFAULT_MODELS_DIR,
+  options: Omit<BlazeFaceTfjsOptions, 'source' | 'signal'> = {},
+): Promise<BlazeFaceTfjsDetector> {
+  const model = await loadCheckedGraphModel(modelsDir, BLAZEFACE_TFJS_DIR, await readModelManifest(modelsDir));
+  try {
+    return await BlazeFaceTfjsDetector.create({ ...options, source: { model } });
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
 }

@@ -33,9 +33,12 @@ export interface Guidance {
   readonly total: number;
 }
 
+/** How long a capture waits for a good face by default (CaptureOptions.timeoutMs). */
+export const DEFAULT_CAPTURE_TIMEOUT_MS = 30_000;
+
 export interface CaptureOptions {
   signal?: AbortSignal;
-  /** Give up (with no-face, or multiple-faces if that was the last state) after this long. Default 30 s. */
+  /** Give up (with no-face, or multiple-faces if that was the last state) after this long. Default DEFAULT_CAPTURE_TIMEOUT_MS (30 s). */
   timeoutMs?: number;
 }
 
@@ -102,7 +105,7 @@ export class CaptureRequests {
    * spec's timeoutError) on timeout, aborted, or whatever failAll() is given.
    */
   add(count: number, spec: CaptureSpec): Promise<CapturedFace[]> {
-    const { signal, timeoutMs = 30_000 } = spec;
+    const { signal, timeoutMs = DEFAULT_CAPTURE_TIMEOUT_MS } = spec;
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     return new Promise<CapturedFace[]>((resolve, reject) => {
       const onAbort = () => req.reject(abortError(signal?.reason));

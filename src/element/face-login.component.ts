@@ -1,4 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { DEFAULT_CAPTURE_TIMEOUT_MS } from '../core/capture.js';
 import { assertActionMode, runAction, type ActionMode, type ActionOutcome } from '../core/actions.js';
 import type { FrameObservation, Guidance, Hint, LivenessMode } from '../core/engine.js';
 import { FaceLoginError, isFaceLoginError } from '../core/errors.js';
@@ -17,11 +18,8 @@ const OK_STATUSES: ReadonlySet<FaceLoginStatus> = new Set(['enrolled', 'verified
 const BAD_STATUSES: ReadonlySet<FaceLoginStatus> = new Set(['rejected', 'unknown', 'no-face', 'multiple-faces']);
 const ARROWS: Partial<Record<Hint, string>> = { 'turn-left': '←', 'turn-right': '→', 'look-up': '↑', 'look-down': '↓' };
 const POSES: ReadonlySet<string> = new Set(POSE_NAMES);
-/**
- * How long enrol / verify / identify wait for a face: the engine's capture default (CaptureOptions.timeoutMs,
- * 30 s in src/core/capture.ts), which the element does not override. Shown on the status line.
- */
-const CAPTURE_TIMEOUT_S = 30;
+/** How long enrol / verify / identify wait for a face (the engine's default, which the element does not override): shown on the status line. */
+const CAPTURE_TIMEOUT_S = DEFAULT_CAPTURE_TIMEOUT_MS / 1000;
 /** The abort reason of a cancel the person (or the page) asked for, told apart from a reload or a disconnect. */
 const CANCELLED = Symbol('cancelled');
 

@@ -5,6 +5,7 @@ import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { BlazeFaceTfjsDetector, type DetectedFace } from '../../src/adapters/detector/blazeface-tfjs.js';
+import { loadBlazeFaceDetector } from '../../server/vision/model-files.js';
 import type { Detection } from '../../src/core/types.js';
 import type {} from './harness.js';
 
@@ -233,7 +234,7 @@ test('TF.js BlazeFace (page and Node) gives the browser MediaPipe detector\'s fa
   // Node: the same detector on the same pixels, TF.js WASM, model files read from public/models.
   setWasmPaths(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/');
   expect(await tf.setBackend('wasm')).toBe(true);
-  const node = await BlazeFaceTfjsDetector.create({ source: { modelsDir: join(ROOT, 'public/models') }, minScore: MIN_SCORE });
+  const node = await loadBlazeFaceDetector(join(ROOT, 'public/models'), { minScore: MIN_SCORE });
   const nodeFaces = run.frames.map((f) => node.detect({ data: new Uint8Array(Buffer.from(f.rgba, 'base64')), width: f.width, height: f.height }));
   node.dispose();
 

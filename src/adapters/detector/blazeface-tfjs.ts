@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { FaceLoginError } from '../../core/errors.js';
 import type { Point } from '../../core/align.js';
 import { loadManifestGraphModel } from '../models/graph-model.js';
@@ -59,13 +59,14 @@ const COORDS = 4 + 2 * NUM_KEYPOINTS;
 const SCORE_CLIP = 100;
 
 /**
- * Where the model comes from: over fetch from public/models in a page (`modelsUrl` + the
- * fetched manifest), or from that folder on disk in Node (`modelsDir`; its manifest.json is read
- * there). Either way every file is checked against the manifest's SHA-256.
+ * Where the model comes from: over fetch from public/models in a page (`modelsUrl` + the fetched
+ * manifest, every file checked against its SHA-256), or a graph the caller already loaded and
+ * checked (`model`: the server reads `public/models/blazeface` from disk with
+ * server/vision/model-files.ts). Either way the detector owns the graph: dispose() frees it.
  */
 export type BlazeFaceModelSource =
   | { readonly modelsUrl: string; readonly manifest: ModelManifest }
-  | { readonly modelsDir: string };
+  | { readonly model: GraphModel };
 
 export interface BlazeFaceTfjsOptions {
   readonly source: BlazeFaceModelSource;
@@ -99,8 +100,8 @@ export class BlazeFaceTfjsDetector {
 
   static async create(options: BlazeFaceTfjsOptions): Promise<BlazeFaceTfjsDetector> {
     const { source, minScore = 0.6, minSuppressionThreshold = 0.3, signal } = options;
-    const model = 'modelsDir' in source
-      ? await loadFromDir(source.modelsDir)
+    const model = 'model' in source
+      ? source.model
       : await loadManifestGraphModel(source.modelsUrl, BLAZEFACE_TFJS_DIR, source.manifest, 'face detection', { signal });
     const detector = new BlazeFaceTfjsDetector(model, minScore, minSuppressionThreshold);
     try {
@@ -272,79 +273,4 @@ function toFrame(c: Candidate, W: number, H: number): DetectedFace {
     score: c.score,
     keypoints,
   };
-}
-
-// ---- loading from a folder on disk (Node) ------------------------------------------------
-
-/** The slice of public/models/manifest.json needed here (paths relative to the site root). */
-interface ManifestFile {
-  readonly path: string;
-  readonly bytes: number;
-  readonly sha256: string;
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/**
- * Reads `<modelsDir>/manifest.json` and the graph's two files (model.json, weights.bin: what
- * prepare-models writes) with node:fs, each checked against the manifest's SHA-256. node:fs is
- * imported here, at run time, so that the module still loads in a page.
- */
-async function loadFromDir(modelsDir: string): Promise<GraphModel> {
-  const fsModule = 'node:fs/promises';
-  const { readFile } = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
-  const dir = modelsDir.replace(/\/$/, '');
-  const read = async (file: string): Promise<Uint8Array> => {
-    try {
-      return new Uint8Array(await readFile(`${dir}/${file}`));
-    } catch (e) {
-      throw new FaceLoginError('model-load-failed', `Could not read model file ${dir}/${file}: ${(e as Error).message}`, { cause: e });
-    }
-  };
-  let files: ManifestFile[];
-  try {
-    files = (JSON.parse(new TextDecoder().decode(await read('manifest.json'))) as { files: ManifestFile[] }).files;
-  } catch (e) {
-    if (e instanceof FaceLoginError) throw e;
-    throw new FaceLoginError('model-load-failed', `The model manifest ${dir}/manifest.json is not valid JSON.`, { cause: e });
-  }
-  const verified = async (file: string): Promise<Uint8Array> => {
-    const entry = Array.isArray(files) ? files.find((f) => f.path === `models/${BLAZEFACE_TFJS_DIR}/${file}`) : undefined;
-    if (!entry) throw new FaceLoginError('model-load-failed', `The model manifest does not list ${BLAZEFACE_TFJS_DIR}/${file}.`);
-    const bytes = await read(`${BLAZEFACE_TFJS_DIR}/${file}`);
-    const actual = await sha256Hex(bytes);
-    if (actual !== entry.sha256) {
-      throw new FaceLoginError('model-load-failed', `Model file ${BLAZEFACE_TFJS_DIR}/${file} is corrupt: SHA-256 ${actual.slice(0, 12)}… does not match the manifest (${entry.sha256.slice(0, 12)}…).`);
-    }
-    return bytes;
-  };
-  const json = JSON.parse(new TextDecoder().decode(await verified('model.json'))) as {
-    modelTopology: object;
-    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-    format?: string;
-    generatedBy?: string;
-    convertedBy?: string;
-  };
-  const paths = json.weightsManifest.flatMap((g) => g.paths);
-  if (paths.length !== 1 || paths[0] !== 'weights.bin') {
-    throw new FaceLoginError('model-load-failed', `Expected one weights file (weights.bin) in ${BLAZEFACE_TFJS_DIR}/model.json, got ${JSON.stringify(paths)}.`);
-  }
-  const weights = await verified('weights.bin');
-  try {
-    return await loadGraphModel(
-      tf.io.fromMemory({
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-      }),
-    );
-  } catch (e) {
-    throw new FaceLoginError('model-load-failed', `The face detection model could not be loaded: ${(e as Error).message ?? e}`, { cause: e });
-  }
 }

@@ -9,13 +9,12 @@ import { defineRoute } from '../route.js';
 
 export const SESSION_ACTIONS = ['enroll', 'verify', 'identify'] as const;
 export const SESSION_STATES = ['pending', 'done', 'refused', 'expired'] as const;
-/** Why a session ended without a decision (the examiner's refusals, then the decision's). */
+/** The examiner's refusals of an upload: about the capture, not whose face it is, so the page hears them. */
+export const CAPTURE_REFUSALS = ['bad-frames', 'no-face', 'multiple-faces', 'liveness-failed', 'identity-changed'] as const;
+export type CaptureRefusal = (typeof CAPTURE_REFUSALS)[number];
+/** Why a session ended without a decision (the capture refusals, then the decision's: told to the site only). */
 export const SESSION_REFUSALS = [
-  'bad-frames',
-  'no-face',
-  'multiple-faces',
-  'liveness-failed',
-  'identity-changed',
+  ...CAPTURE_REFUSALS,
   'duplicate-enrollment',
   'unknown-user',
   'locked-out',
