@@ -2,6 +2,7 @@
  * Sessions opened by the site's backend, decided on the server from uploaded frames (issue 10).
  *
  *   site backend --POST /v1/sessions (site key)-->            { sessionId, expiresAt, challenge }
+ *   page         --GET /v1/sessions/:id (no key)-->           { action, challenge, expiresAt }
  *   page         --POST /v1/sessions/:id/frames (no key)-->   { status: 'done' } | capture refusal
  *   site backend --GET /v1/sessions/:id/result (site key)-->  { state, decision?, liveness?, ... }
  *
@@ -35,6 +36,7 @@ import {
   CAPTURE_REFUSALS,
   createSessionRoute,
   POSES,
+  sessionInfoRoute,
   sessionResultRoute,
   uploadFramesRoute,
   type RouteReply,
@@ -82,7 +84,7 @@ function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
 export default async function sessionRoutes(app: FastifyInstance, options: SessionRoutesOptions): Promise<void> {
   const { config, store } = app;
   const { examiner } = options;
-  const routes = [createSessionRoute, uploadFramesRoute, sessionResultRoute];
+  const routes = [createSessionRoute, sessionInfoRoute, uploadFramesRoute, sessionResultRoute];
   if (config.siteKeys.length === 0 || examiner === undefined) {
     const why = config.siteKeys.length === 0 ? 'no site key is configured (FACE_LOGIN_SITE_KEYS)' : 'this server has no face examiner';
     for (const r of routes) {
@@ -134,6 +136,17 @@ export default async function sessionRoutes(app: FastifyInstance, options: Sessi
         purgeAt: expiresAt + config.sessionResultTtlMs,
       });
       return reply.code(201).send({ sessionId, expiresAt: new Date(expiresAt).toISOString(), challenge });
+    },
+  });
+
+  api.route({
+    ...routeOptions(sessionInfoRoute),
+    handler: async (req): Promise<RouteReply<typeof sessionInfoRoute>> => {
+      const s = await store.getSession(hashNonce(req.params.id));
+      if (!s || s.state !== 'pending' || config.now() >= s.expiresAt) {
+        throw new ApiError('invalid-session', 'The session is unknown, already used, or expired.');
+      }
+      return { action: s.action, challenge: s.challenge, expiresAt: new Date(s.expiresAt).toISOString() };
     },
   });
 

@@ -70,6 +70,18 @@ export const createSessionRoute = defineRoute({
   response: { 201: Closed({ sessionId: SessionId, expiresAt: DateTime, challenge: SessionChallenge }) },
 });
 
+export const sessionInfoRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/sessions/:id',
+  summary: 'What a session asks of the person (page)',
+  description:
+    'No key: the session id is the capability. The action, the server\'s challenge and when the session expires, so the ' +
+    'page can guide the person through it. Never the user, the site\'s nonce or a result. An unknown, used or expired ' +
+    'session is invalid-session.',
+  params: SessionParams,
+  response: { 200: Closed({ action: SessionAction, challenge: SessionChallenge, expiresAt: DateTime }) },
+});
+
 export const uploadFramesRoute = defineRoute({
   method: 'POST',
   url: '/v1/sessions/:id/frames',
