@@ -4,16 +4,21 @@
  * handler and every route under /v1. It listens on nothing: server/server.ts is the runner, tests
  * call `app.inject()`.
  *
- * The server decides: clients send embeddings, never scores or decisions, and get back accept /
- * reject (plus who, for identify, and a signed assertion on accept), never a score. The session
- * routes (routes/sessions.ts) go further: the site's backend opens a session, the page uploads
- * frames, the server examines them itself (`options.examiner`) and only the site reads the result.
+ * Two modes. The main one (always): the site's backend opens a session with its site key, the
+ * page uploads frames, the server examines them itself (`options.examiner`) and decides, and only
+ * the site reads the result (routes/sessions.ts); the site deletes / exports users with its key
+ * (routes/site-users.ts). The device routes (challenges, enroll, verify, identify, users, backup),
+ * where the page sends an embedding and the server decides from it, are registered only with
+ * `config.trustDeviceEmbeddings` (FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS): without it they
+ * answer 403 device-routes-disabled and stay out of the OpenAPI document. Neither mode ever sends
+ * a score to the page.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { ServerConfig } from './config.js';
 import { ApiError } from './errors.js';
-import { corsHook, errorHandler, notFoundHandler } from './http.js';
+import { corsHook, errorHandler, notFoundHandler, registerDisabled } from './http.js';
+import { DEVICE_ROUTES } from '../src/protocol/index.js';
 import { GalleryIndex } from './index/gallery-index.js';
 import { buildOpenApi, recordRoute, type RouteRecord } from './openapi.js';
 import adminRoutes from './routes/admin.js';
@@ -23,6 +28,7 @@ import decisionRoutes from './routes/decisions.js';
 import enrollRoutes from './routes/enroll.js';
 import metaRoutes from './routes/meta.js';
 import sessionRoutes from './routes/sessions.js';
+import siteUserRoutes from './routes/site-users.js';
 import userRoutes from './routes/users.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/types.js';
@@ -130,13 +136,25 @@ export async function buildApp(config: ServerConfig, options: BuildOptions = {})
   });
 
   await app.register(metaRoutes);
-  await app.register(challengeRoutes);
-  await app.register(enrollRoutes);
-  await app.register(decisionRoutes);
-  await app.register(userRoutes);
-  await app.register(backupRoutes);
   await app.register(adminRoutes);
   await app.register(sessionRoutes, { examiner: options.examiner });
+  await app.register(siteUserRoutes);
+  if (config.trustDeviceEmbeddings) {
+    await app.register(challengeRoutes);
+    await app.register(enrollRoutes);
+    await app.register(decisionRoutes);
+    await app.register(userRoutes);
+    await app.register(backupRoutes);
+  } else {
+    registerDisabled(
+      app,
+      DEVICE_ROUTES,
+      'device-routes-disabled',
+      'This server does not decide from embeddings computed by the page (the device routes are off). Sites open a session ' +
+        '(POST /v1/sessions from their backend) and the page uploads frames; a deployment whose operator controls every ' +
+        'device may set FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS=1.',
+    );
+  }
 
   const purge = setInterval(() => {
     const now = config.now();

@@ -3,7 +3,9 @@
  * validated there (a bad value stops the server at start, with the variable's name), or built
  * directly by tests with `testConfig`-style overrides on `defaultConfig`.
  */
-import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { assertionKeysOf, keysFromPem, randomAssertionKeys, type AssertionKeys } from './assertion.js';
 import { DEFAULT_MODEL_ID as WIDGET_DEFAULT_MODEL_ID, MODEL_CALIBRATIONS } from '../src/core/calibration.js';
 import { EMBEDDING_SIZE, MAX_BACKUP_TEMPLATES, MAX_EMBEDDING_LENGTH } from '../src/protocol/constants.js';
 
@@ -63,8 +65,10 @@ export interface RateLimitConfig {
 export interface ServerConfig {
   readonly db: DbConfig;
   readonly models: ModelTable;
-  /** HMAC-SHA256 key for assertions (>= 32 bytes). */
-  readonly secret: Buffer;
+  /** The Ed25519 key that signs assertions and the public keys GET /v1/keys serves (FACE_LOGIN_SIGNING_KEY, _PREVIOUS). */
+  readonly assertionKeys: AssertionKeys;
+  /** `aud` of every assertion: the portal they are for (FACE_LOGIN_AUDIENCE). */
+  readonly assertionAudience: string;
   /** Admin key for /v1/admin/* and for acting on any user; null disables admin access. */
   readonly adminKey: string | null;
   /** Origins allowed by CORS (exact match, e.g. `http://localhost:5173`). */
@@ -85,6 +89,20 @@ export interface ServerConfig {
   readonly sessionResultTtlMs: number;
   /** Body limit of the frames upload (that route only; every other route keeps bodyLimit). */
   readonly sessionUploadLimit: number;
+  // Face examination throughput (server/vision/examiner-pool.ts): worker threads examining uploads
+  // at once, and uploads that may wait for one; past both, uploads get 503 overloaded (+ Retry-After).
+  /** Examination worker threads (FACE_LOGIN_EXAMINE_WORKERS, default os.availableParallelism()). */
+  readonly examineWorkers: number;
+  /** Uploads that may wait beyond the running ones (FACE_LOGIN_EXAMINE_QUEUE, default 2 x workers; 0: none wait). */
+  readonly examineQueue: number;
+  /**
+   * UNSAFE unless the operator controls every device: serve the device routes (/v1/challenges,
+   * /v1/enroll, /v1/verify, /v1/identify, /v1/users/*, /v1/backup*), which take embeddings computed
+   * by the page and decide from them. Off by default: a page can post any 192 numbers (a template
+   * leaked from a backup, an embedding of a victim's photo) and no liveness is seen by the server.
+   * Env FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS=1.
+   */
+  readonly trustDeviceEmbeddings: boolean;
   /** Anyone may enroll a user id that has no data yet (the demo). When false, enrolling a new user needs the admin key. */
   readonly openEnrollment: boolean;
   /** Templates one user may hold per model: at most what one backup can carry, so every user can be backed up whole. */
@@ -101,11 +119,15 @@ export interface ServerConfig {
 
 export const DEFAULT_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173'] as const;
 
+/** FACE_LOGIN_AUDIENCE when unset (not allowed with NODE_ENV=production in device mode): says plainly that nobody chose one. */
+export const DEFAULT_AUDIENCE = 'face-login-unconfigured-audience';
+
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
     db: { kind: 'sqlite', path: '.data/face-login.sqlite' },
     models: DEFAULT_MODELS,
-    secret: randomBytes(32),
+    assertionKeys: randomAssertionKeys(),
+    assertionAudience: DEFAULT_AUDIENCE,
     adminKey: null,
     origins: [...DEFAULT_ORIGINS],
     nonceTtlMs: 60_000,
@@ -123,6 +145,10 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     sessionTtlMs: 3 * 60_000,
     sessionResultTtlMs: 10 * 60_000,
     sessionUploadLimit: 8 * 1024 * 1024,
+    // Face examination throughput (examiner-pool.ts).
+    examineWorkers: availableParallelism(),
+    examineQueue: 2 * availableParallelism(),
+    trustDeviceEmbeddings: false,
     openEnrollment: true,
     maxTemplatesPerUser: MAX_BACKUP_TEMPLATES,
     trustProxy: false,
@@ -215,6 +241,81 @@ export function siteKeysFromEnv(raw: string | undefined): string[] {
   return keys;
 }
 
+/** FACE_LOGIN_EXAMINE_WORKERS (1..256, default availableParallelism) and FACE_LOGIN_EXAMINE_QUEUE (0..100000, default 2 x workers). */
+function examineFromEnv(env: Env): { examineWorkers: number; examineQueue: number } {
+  const examineWorkers = int(env, 'FACE_LOGIN_EXAMINE_WORKERS', availableParallelism(), 1, 256);
+  return { examineWorkers, examineQueue: int(env, 'FACE_LOGIN_EXAMINE_QUEUE', 2 * examineWorkers, 0, 100_000) };
+}
+
+/** A PEM given inline, or the path of a file holding it. */
+function pemOf(env: Env, name: string): string {
+  const raw = env[name]!.trim();
+  if (raw.includes('-----BEGIN')) return raw;
+  try {
+    return readFileSync(raw, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${name} is neither a PEM nor a readable file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+  }
+}
+
+/**
+ * FACE_LOGIN_SIGNING_KEY (an Ed25519 private key, PKCS#8 PEM, inline or a file path; random per
+ * process without it, refused with NODE_ENV=production), FACE_LOGIN_SIGNING_KEY_PREVIOUS (keys being
+ * retired: still published and accepted, never used to sign), FACE_LOGIN_AUDIENCE, and the retired
+ * FACE_LOGIN_SECRET (ignored, with a warning).
+ */
+function assertionsFromEnv(env: Env, warnings: string[]): { assertionKeys: AssertionKeys; assertionAudience: string } {
+  const production = env.NODE_ENV === 'production';
+  if (env.FACE_LOGIN_SECRET) {
+    warnings.push(
+      'FACE_LOGIN_SECRET is no longer used and is ignored: assertions are signed with an Ed25519 key (FACE_LOGIN_SIGNING_KEY) ' +
+        'and portals check them with the public keys at GET /v1/keys. Remove FACE_LOGIN_SECRET from the portal and the server.',
+    );
+  }
+  let assertionKeys: AssertionKeys;
+  if (env.FACE_LOGIN_SIGNING_KEY) {
+    let signer;
+    try {
+      const keys = keysFromPem(pemOf(env, 'FACE_LOGIN_SIGNING_KEY'), 'private');
+      if (keys.length !== 1) throw new TypeError(`${keys.length} keys: give exactly one (older ones go in FACE_LOGIN_SIGNING_KEY_PREVIOUS)`);
+      signer = keys[0]!;
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(`FACE_LOGIN_SIGNING_KEY must be an Ed25519 private key (PKCS#8 PEM, inline or a file path): ${(e as Error).message}.`);
+    }
+    let retired: ReturnType<typeof keysFromPem> = [];
+    if (env.FACE_LOGIN_SIGNING_KEY_PREVIOUS) {
+      try {
+        retired = keysFromPem(pemOf(env, 'FACE_LOGIN_SIGNING_KEY_PREVIOUS'), 'any');
+        if (retired.length > 15) throw new TypeError('at most 15 keys');
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        throw new ConfigError(`FACE_LOGIN_SIGNING_KEY_PREVIOUS must be Ed25519 keys (PEM blocks, PKCS#8 or SPKI, inline or a file path): ${(e as Error).message}.`);
+      }
+    }
+    assertionKeys = assertionKeysOf(signer, retired);
+  } else if (production) {
+    throw new ConfigError('FACE_LOGIN_SIGNING_KEY is required when NODE_ENV=production (openssl genpkey -algorithm ed25519 -out signing-key.pem).');
+  } else {
+    if (env.FACE_LOGIN_SIGNING_KEY_PREVIOUS) throw new ConfigError('FACE_LOGIN_SIGNING_KEY_PREVIOUS needs FACE_LOGIN_SIGNING_KEY.');
+    assertionKeys = randomAssertionKeys();
+    warnings.push(
+      'FACE_LOGIN_SIGNING_KEY is not set: generated a random Ed25519 key for this process. Assertions will not verify after a ' +
+        'restart or on another instance; set FACE_LOGIN_SIGNING_KEY to a PKCS#8 PEM (openssl genpkey -algorithm ed25519).',
+    );
+  }
+
+  const audience = env.FACE_LOGIN_AUDIENCE;
+  if (audience !== undefined && audience !== '' && !/^[\x21-\x7e]{1,256}$/.test(audience)) {
+    throw new ConfigError('FACE_LOGIN_AUDIENCE must be 1-256 printable ASCII characters (e.g. your portal\'s origin).');
+  }
+  if (!audience && bool(env, 'FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS', false)) {
+    if (production) throw new ConfigError('FACE_LOGIN_AUDIENCE is required in device mode when NODE_ENV=production: the portal that checks the assertions (e.g. https://portal.example.com).');
+    warnings.push(`FACE_LOGIN_AUDIENCE is not set: assertions say aud "${DEFAULT_AUDIENCE}"; set it to your portal (e.g. its origin) and check it there.`);
+  }
+  return { assertionKeys, assertionAudience: audience || DEFAULT_AUDIENCE };
+}
+
 export interface EnvConfigResult {
   readonly config: ServerConfig;
   /** Things the runner should log as warnings (e.g. a generated dev secret). */
@@ -223,33 +324,21 @@ export interface EnvConfigResult {
 
 /**
  * Builds and validates the configuration from environment variables:
- * DATABASE_URL, FACE_LOGIN_SQLITE, FACE_LOGIN_PG_POOL, FACE_LOGIN_PG_SCHEMA, FACE_LOGIN_SECRET, FACE_LOGIN_ADMIN_KEY,
+ * DATABASE_URL, FACE_LOGIN_SQLITE, FACE_LOGIN_PG_POOL, FACE_LOGIN_PG_SCHEMA, FACE_LOGIN_SIGNING_KEY,
+ * FACE_LOGIN_SIGNING_KEY_PREVIOUS, FACE_LOGIN_AUDIENCE, FACE_LOGIN_SECRET (deprecated, ignored), FACE_LOGIN_ADMIN_KEY,
  * FACE_LOGIN_ORIGINS, FACE_LOGIN_MODELS, FACE_LOGIN_THRESHOLDS, FACE_LOGIN_NONCE_TTL_S,
  * FACE_LOGIN_ASSERTION_TTL_S, FACE_LOGIN_BODY_LIMIT, FACE_LOGIN_RATE_LIMIT_IP,
  * FACE_LOGIN_RATE_LIMIT_USER, FACE_LOGIN_RATE_LIMIT_WINDOW_S, FACE_LOGIN_LOCKOUT_FAILURES,
  * FACE_LOGIN_LOCKOUT_WINDOW_S, FACE_LOGIN_LOCKOUT_BASE_S, FACE_LOGIN_LOCKOUT_MAX_S,
  * FACE_LOGIN_OPEN_ENROLLMENT, FACE_LOGIN_SITE_KEYS, FACE_LOGIN_SESSION_TTL_S, FACE_LOGIN_SESSION_RESULT_TTL_S,
- * FACE_LOGIN_SESSION_UPLOAD_LIMIT, FACE_LOGIN_TRUST_PROXY, HOST, PORT, FACE_LOGIN_LOG_LEVEL,
+ * FACE_LOGIN_SESSION_UPLOAD_LIMIT, FACE_LOGIN_EXAMINE_WORKERS, FACE_LOGIN_EXAMINE_QUEUE, FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS, FACE_LOGIN_TRUST_PROXY, HOST, PORT, FACE_LOGIN_LOG_LEVEL,
  * FACE_LOGIN_LOG_REQUESTS, NODE_ENV.
  */
 export function configFromEnv(env: Env = process.env): EnvConfigResult {
   const warnings: string[] = [];
   const base = defaultConfig();
 
-  let secret: Buffer;
-  const rawSecret = env.FACE_LOGIN_SECRET;
-  if (rawSecret) {
-    secret = Buffer.from(rawSecret, 'utf8');
-    if (secret.length < 32) throw new ConfigError('FACE_LOGIN_SECRET must be at least 32 bytes.');
-  } else if (env.NODE_ENV === 'production') {
-    throw new ConfigError('FACE_LOGIN_SECRET is required when NODE_ENV=production.');
-  } else {
-    secret = randomBytes(32);
-    warnings.push(
-      'FACE_LOGIN_SECRET is not set: generated a random one for this process. Assertions will not verify ' +
-        'after a restart or on another instance; set FACE_LOGIN_SECRET (>= 32 bytes) and share it with the portal backend.',
-    );
-  }
+  const { assertionKeys, assertionAudience } = assertionsFromEnv(env, warnings);
 
   const adminKey = env.FACE_LOGIN_ADMIN_KEY || null;
   if (adminKey !== null && adminKey.length < 16) throw new ConfigError('FACE_LOGIN_ADMIN_KEY must be at least 16 characters.');
@@ -297,7 +386,8 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
     ...base,
     db: dbFromEnv(env),
     models,
-    secret,
+    assertionKeys,
+    assertionAudience,
     adminKey,
     origins,
     nonceTtlMs: int(env, 'FACE_LOGIN_NONCE_TTL_S', 60, 5, 3600) * 1000,
@@ -315,11 +405,14 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
       baseLockMs: int(env, 'FACE_LOGIN_LOCKOUT_BASE_S', 300, 1, 86_400) * 1000,
       maxLockMs: int(env, 'FACE_LOGIN_LOCKOUT_MAX_S', 3600, 1, 7 * 86_400) * 1000,
     },
+    trustDeviceEmbeddings: bool(env, 'FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS', false),
     openEnrollment: bool(env, 'FACE_LOGIN_OPEN_ENROLLMENT', true),
     siteKeys: siteKeysFromEnv(env.FACE_LOGIN_SITE_KEYS),
     sessionTtlMs: int(env, 'FACE_LOGIN_SESSION_TTL_S', 180, 30, 3600) * 1000,
     sessionResultTtlMs: int(env, 'FACE_LOGIN_SESSION_RESULT_TTL_S', 600, 30, 86_400) * 1000,
     sessionUploadLimit: int(env, 'FACE_LOGIN_SESSION_UPLOAD_LIMIT', base.sessionUploadLimit, 64 * 1024, 64 * 1024 * 1024),
+    // Face examination throughput (examiner-pool.ts): the queue's default follows the workers.
+    ...examineFromEnv(env),
     trustProxy: bool(env, 'FACE_LOGIN_TRUST_PROXY', false),
     host: env.HOST || base.host,
     port: int(env, 'PORT', base.port, 0, 65_535),
@@ -328,6 +421,13 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
   };
   if (config.lockout.maxLockMs < config.lockout.baseLockMs) {
     throw new ConfigError('FACE_LOGIN_LOCKOUT_MAX_S must be >= FACE_LOGIN_LOCKOUT_BASE_S.');
+  }
+  if (config.trustDeviceEmbeddings) {
+    warnings.push(
+      'FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS is on: the device routes decide from embeddings computed by the page. ' +
+        'Anyone who can reach this server can log in as a user with an embedding of their photo or a leaked template, ' +
+        'and no liveness is checked here. Use it only when the operator controls every device (a kiosk); sites use sessions.',
+    );
   }
   return { config, warnings };
 }

@@ -4,12 +4,12 @@
  * the actions that touch a user's data.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { verifyAssertion } from './assertion.js';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { verifyFaceLoginAssertion } from '../src/server-client/assertion.js';
 import type { ModelSpec, ServerConfig } from './config.js';
-import type { ErrorBody } from '../src/protocol/index.js';
+import type { ErrorBody, ServerErrorCode } from '../src/protocol/index.js';
 import { ApiError } from './errors.js';
-import type { ClientInfo } from './store/types.js';
+import type { ClientInfo, Store } from './store/types.js';
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -40,6 +40,8 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   if (api.statusCode >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code: api.code, reason: (err as Error)?.message }, 'request refused');
   const body: ErrorBody = { error: { code: api.code, message: api.message, ...api.extra } };
+  // 429 (locked-out, rate-limited) and 503 (overloaded): the same wait as a header, for clients and proxies that read only that.
+  if (api.extra.retryAfterSeconds !== undefined) void reply.header('retry-after', String(api.extra.retryAfterSeconds));
   void reply.code(api.statusCode).send(body);
 }
 
@@ -107,26 +109,92 @@ export function requireAdmin(req: FastifyRequest, config: ServerConfig): void {
   }
 }
 
+/**
+ * Registers routes that answer one refusal and nothing else (a feature this server has off). No
+ * schema: there is nothing to validate, and the routes stay out of the OpenAPI document.
+ */
+export function registerDisabled(app: FastifyInstance, routes: readonly { readonly method: string; readonly url: string }[], code: ServerErrorCode, message: string): void {
+  for (const r of routes) {
+    app.route({
+      method: r.method as 'GET',
+      url: r.url,
+      handler: async () => {
+        throw new ApiError(code, message);
+      },
+    });
+  }
+}
+
+export const SITE_KEY_HEADER = 'x-face-login-site-key';
+
+const siteKeyDigests = new WeakMap<ServerConfig, readonly Buffer[]>();
+
+/** True when `given` is one of the site keys: every key is compared (no early exit), digests of fixed length. */
+export function isSiteKey(given: string, config: ServerConfig): boolean {
+  let keys = siteKeyDigests.get(config);
+  if (!keys) siteKeyDigests.set(config, (keys = config.siteKeys.map(digest)));
+  const d = digest(given);
+  let ok = false;
+  for (const k of keys) ok = timingSafeEqual(d, k) || ok;
+  return ok;
+}
+
+/** The site's backend only (x-face-login-site-key); `why` ends the unauthorized message. */
+export function requireSiteKey(req: FastifyRequest, config: ServerConfig, why: string): void {
+  const key = req.headers[SITE_KEY_HEADER];
+  if (typeof key !== 'string' || !isSiteKey(key, config)) {
+    throw new ApiError('unauthorized', config.siteKeys.length === 0 ? 'No site key is configured on this server (FACE_LOGIN_SITE_KEYS).' : `A valid ${SITE_KEY_HEADER} is required: ${why}.`);
+  }
+}
+
 export type Proof = 'admin' | 'assertion' | null;
 
+/** A proof read from the request and checked, not yet spent: only `spendProof` turns it into a Proof. */
+export type PendingProof = { readonly kind: 'admin' } | { readonly kind: 'assertion'; readonly jti: string; readonly exp: number } | null;
+
 /**
- * Proof that the caller acts for `userId`: the admin key (a portal backend) or a fresh assertion
- * whose subject is the user (they just passed verify / identify). Null when neither header is
+ * Proof that the caller acts for `userId`: the admin key (a portal backend), or an assertion from an
+ * accepted VERIFY of that user (signed by this server's keys, for its audience, unexpired). An
+ * identify assertion is no proof: identify is 1:N, built to name the wrong person up to ~1 % of the
+ * time, and that must not let anyone replace or erase someone's face. Null when neither header is
  * sent; a header that is sent but wrong is an error (unauthorized / invalid-assertion).
+ *
+ * Call before the nonce is consumed, then `spendProof` after it: an assertion is single use, spent
+ * by the first request that presents it and gets past its nonce.
  */
-export function proofOf(req: FastifyRequest, userId: string, config: ServerConfig): Proof {
+export async function checkProof(req: FastifyRequest, userId: string, config: ServerConfig): Promise<PendingProof> {
   const key = req.headers['x-face-login-admin-key'];
   if (typeof key === 'string') {
     if (!isAdminKey(key, config)) throw new ApiError('unauthorized', 'The x-face-login-admin-key is wrong.');
-    return 'admin';
+    return { kind: 'admin' };
   }
   const auth = req.headers.authorization;
   if (typeof auth === 'string') {
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
     if (!m) throw new ApiError('invalid-assertion', 'Authorization must be "Bearer <assertion>".');
-    const check = verifyAssertion(m[1]!, config.secret, { sub: userId, nowMs: config.now(), leewayS: 0 });
-    if (!check.ok) throw new ApiError('invalid-assertion', `The assertion is not valid for this user (${check.reason}).`);
-    return 'assertion';
+    const check = await verifyFaceLoginAssertion(m[1]!, {
+      keys: config.assertionKeys.jwks,
+      audience: config.assertionAudience,
+      subject: userId,
+      action: 'verify',
+      now: config.now(),
+      clockToleranceS: 0,
+    });
+    if (!check.ok) {
+      const why = check.reason === 'wrong-action' ? 'only an assertion from an accepted verify of this user is proof, never one from identify' : check.message;
+      throw new ApiError('invalid-assertion', `The assertion is no proof for this user (${check.reason}): ${why}`);
+    }
+    return { kind: 'assertion', jti: check.claims.jti, exp: check.claims.exp };
   }
   return null;
+}
+
+/** Spends a checked assertion (records its jti until it expires); a second use is invalid-assertion. */
+export async function spendProof(store: Store, pending: PendingProof): Promise<Proof> {
+  if (pending === null) return null;
+  if (pending.kind === 'admin') return 'admin';
+  if (!(await store.spendAssertion(pending.jti, pending.exp * 1000))) {
+    throw new ApiError('invalid-assertion', 'This assertion was already used as proof: each one is good for one request (verify again).');
+  }
+  return 'assertion';
 }

@@ -60,6 +60,8 @@ async function startServer(db) {
     FACE_LOGIN_RATE_LIMIT_USER: '0',
     FACE_LOGIN_NONCE_TTL_S: '3600',
     FACE_LOGIN_LOG_LEVEL: 'warn',
+    // This benchmark measures the device routes (embeddings in, decisions out): on only with the flag.
+    FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS: '1',
     NODE_ENV: 'production',
   };
   delete env.DATABASE_URL;

@@ -41,6 +41,7 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
           userAgent: a.client.userAgent,
           origin: a.client.origin,
           label: a.label,
+          refusal: a.refusal ?? null,
         })),
       };
     },

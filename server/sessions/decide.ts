@@ -13,6 +13,9 @@
  * - identify: the open-set decision of POST /v1/identify (threshold rising with the gallery),
  *   with an audit row; a stranger is null, never the nearest user.
  *
+ * Every upload writes one audit row: verify and identify through the store's decision (with the
+ * score), and a row with decision 'refused' and its refusal when no face decision was made (a
+ * capture refused by the examiner, an unknown user, a duplicate enrolment), and enrol's accept.
  * The outcome holds no score; the audit log has it (server side only).
  */
 import type { FastifyInstance } from 'fastify';
@@ -21,7 +24,7 @@ import { bestScore } from '../embedding.js';
 import { ApiError } from '../errors.js';
 import { modelOf } from '../http.js';
 import { hashNonce, newNonce } from '../nonce.js';
-import type { ClientInfo, NewTemplate, SessionOutcome, SessionRecord } from '../store/types.js';
+import type { ClientInfo, NewTemplate, SessionOutcome, SessionRecord, SessionRefusal } from '../store/types.js';
 import type { FaceExaminer, UploadedFrame } from '../vision/examine-types.js';
 import { identifyThreshold } from '../../src/core/calibration.js';
 
@@ -41,16 +44,25 @@ export async function decideSession(
   const seen = await examiner.examine(frames, session.challenge);
   const now = app.config.now();
   const base = { resultUser: session.userId, decidedAt: now };
+  const modelId = examiner.modelId;
+  // The audit row of an attempt that made no face decision (verify and identify write their own).
+  const refused = (refusal: SessionRefusal, matchedUser: string | null = session.userId) =>
+    app.store.recordAttempt({ at: now, action: session.action, claimedUser: session.userId, matchedUser, decision: 'refused', score: null, modelId, client, refusal });
   if (!seen.ok) {
+    await refused(seen.refusal);
     const failed = seen.refusal === 'liveness-failed' || seen.refusal === 'identity-changed';
     return { ...base, state: 'refused', decision: null, liveness: failed ? 'failed' : null, refusal: seen.refusal, message: seen.message };
   }
-  const modelId = examiner.modelId;
   const model = modelOf(app.config, modelId);
   const passed = { ...base, liveness: 'passed' as const };
   switch (session.action) {
     case 'enroll': {
       const stored = await enrollFromSession(app, session.userId!, modelId, seen.templates, now);
+      if (stored) {
+        await app.store.recordAttempt({ at: now, action: 'enroll', claimedUser: session.userId, matchedUser: session.userId, decision: 'accept', score: null, modelId, client });
+      } else {
+        await refused('duplicate-enrollment');
+      }
       return stored ? { ...passed, state: 'done', decision: 'accept', refusal: null } : { ...passed, state: 'refused', decision: null, refusal: 'duplicate-enrollment' };
     }
     case 'verify': {
@@ -65,7 +77,10 @@ export async function decideSession(
         case 'invalid-nonce':
           throw new Error('session verify: the internal nonce was not accepted');
         case 'unknown-user':
+          await refused('unknown-user');
+          return { ...passed, state: 'refused', decision: null, refusal: out.kind };
         case 'locked-out':
+          // The store wrote its locked-out row.
           return { ...passed, state: 'refused', decision: null, refusal: out.kind };
         case 'decided':
           return { ...passed, state: 'done', decision: out.accepted ? 'accept' : 'reject', refusal: null };

@@ -2,7 +2,7 @@
 import { decodeEmbedding, encodeEmbedding } from '../embedding.js';
 import type { GuardState } from '../audit/lockout.js';
 import type { ChallengeAction, NonceRow } from '../nonce.js';
-import type { AttemptAction, AttemptDecision, AttemptLabel, AttemptRow, BackupTemplate, Pose } from './types.js';
+import type { AttemptAction, AttemptDecision, AttemptLabel, AttemptRow, BackupTemplate, Pose, SessionRefusal } from './types.js';
 
 export function encodeBackupTemplates(templates: readonly BackupTemplate[]): string {
   return JSON.stringify(
@@ -61,6 +61,7 @@ export interface AttemptDbRow {
   origin: string | null;
   label: string | null;
   labeled_at: number | string | null;
+  refusal: string | null;
 }
 
 export function attemptFromRow(r: AttemptDbRow): AttemptRow {
@@ -76,8 +77,9 @@ export function attemptFromRow(r: AttemptDbRow): AttemptRow {
     client: { ip: r.ip ?? '', userAgent: r.user_agent, origin: r.origin },
     label: r.label as AttemptLabel | null,
     labeledAt: r.labeled_at === null ? null : Number(r.labeled_at),
+    refusal: r.refusal as SessionRefusal | null,
   };
 }
 
 export const ATTEMPT_COLUMNS =
-  'id, at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin, label, labeled_at';
+  'id, at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin, label, labeled_at, refusal';

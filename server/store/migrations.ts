@@ -19,6 +19,9 @@
  * - sessions (v2): SHA-256 of each session id (never the id), its action, user, the site's nonce, the
  *   challenge (JSON), state (pending -> examining -> done | refused), the outcome (decision, liveness,
  *   refusal, result user: never a score) and its times; purged at purge_at with the nonces.
+ * - spent_assertions (v3): the jti of every assertion used as proof (re-enrol, backup, restore, export,
+ *   delete), until the assertion's expiry: an assertion is proof once. Written on the hot path
+ *   (like nonces); purged with the nonces. Deleting a user leaves these rows (they name no user).
  * - changes + change_counter: the change feed the in-memory galleries follow. Every write to
  *   `templates` bumps change_counter (row-locked in the same transaction, so sequence order is
  *   commit order) and logs the user id in `changes`.
@@ -46,6 +49,19 @@ CREATE TABLE sessions (
   expires_at ${int} NOT NULL,
   purge_at ${int} NOT NULL,
   decided_at ${int}
+)${suffix};
+`;
+}
+
+/** v4, both dialects: why an attempt was refused (decision 'refused': a session's capture refusal or a duplicate enrolment). */
+const ATTEMPT_REFUSAL = 'ALTER TABLE attempts ADD COLUMN refusal TEXT;';
+
+/** v3, both dialects: the ids of assertions spent as proof, until their expiry. */
+function spentAssertionsTable(int: 'INTEGER' | 'BIGINT', suffix: string): string {
+  return `
+CREATE TABLE spent_assertions (
+  jti TEXT PRIMARY KEY,
+  expires_at ${int} NOT NULL
 )${suffix};
 `;
 }
@@ -118,6 +134,8 @@ INSERT INTO change_counter (id, seq) VALUES (1, 0);
 `,
   },
   { version: 2, sql: sessionsTable('INTEGER', ' WITHOUT ROWID') },
+  { version: 3, sql: spentAssertionsTable('INTEGER', ' WITHOUT ROWID') },
+  { version: 4, sql: ATTEMPT_REFUSAL },
 ];
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -188,4 +206,6 @@ INSERT INTO change_counter (id, seq) VALUES (1, 0);
 `,
   },
   { version: 2, sql: sessionsTable('BIGINT', '') },
+  { version: 3, sql: spentAssertionsTable('BIGINT', '') },
+  { version: 4, sql: ATTEMPT_REFUSAL },
 ];

@@ -158,7 +158,14 @@ export class PostgresStore implements Store {
   }
 
   async purgeExpiredNonces(now: number): Promise<number> {
-    return (await this.pool.query('DELETE FROM nonces WHERE expires_at <= $1', [now])).rowCount ?? 0;
+    const nonces = (await this.pool.query('DELETE FROM nonces WHERE expires_at <= $1', [now])).rowCount ?? 0;
+    return nonces + ((await this.pool.query('DELETE FROM spent_assertions WHERE expires_at <= $1', [now])).rowCount ?? 0);
+  }
+
+  async spendAssertion(jti: string, expiresAt: number): Promise<boolean> {
+    // One statement: of two concurrent spends of one jti, the primary key lets exactly one insert.
+    const r = await this.pool.query('INSERT INTO spent_assertions (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING', [jti, expiresAt]);
+    return r.rowCount === 1;
   }
 
   async createSession(session: SessionInput): Promise<void> {
@@ -184,6 +191,15 @@ export class PostgresStore implements Store {
 
   async getSession(hash: string): Promise<SessionRecord | null> {
     return sessionFromRow((await this.pool.query<SessionDbRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE hash = $1`, [hash])).rows[0]);
+  }
+
+  async takeSessionResult(hash: string, now: number): Promise<SessionRecord | null> {
+    // One DELETE: of two concurrent reads, the second finds no row.
+    const r = await this.pool.query<SessionDbRow>(
+      `DELETE FROM sessions WHERE hash = $1 AND (state IN ('done', 'refused') OR (state = 'pending' AND expires_at <= $2)) RETURNING ${SESSION_COLUMNS}`,
+      [hash, now],
+    );
+    return sessionFromRow(r.rows[0]);
   }
 
   async purgeExpiredSessions(now: number): Promise<number> {
@@ -246,7 +262,14 @@ export class PostgresStore implements Store {
   }
 
   async recordAttempt(a: AttemptInput): Promise<number> {
-    const r = await this.pool.query<{ id: number }>({ name: 'face-login-attempt', text: `${ATTEMPT_INSERT} RETURNING id`, values: attemptParams(a) });
+    const r =
+      a.refusal == null
+        ? await this.pool.query<{ id: number }>({ name: 'face-login-attempt', text: `${ATTEMPT_INSERT} RETURNING id`, values: attemptParams(a) })
+        : await this.pool.query<{ id: number }>(
+            `INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin, refusal)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+            [...attemptParams(a), a.refusal],
+          );
     return Number(r.rows[0]!.id);
   }
 
@@ -415,7 +438,8 @@ export class PostgresStore implements Store {
     const r = await this.pool.query<Record<string, number>>(
       `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM templates)::int AS templates,
               (SELECT count(*) FROM backups)::int AS backups, (SELECT count(*) FROM attempts)::int AS attempts,
-              (SELECT count(*) FROM nonces)::int AS nonces, (SELECT count(*) FROM guards)::int AS guards,
+              (SELECT count(*) FROM nonces)::int AS nonces, (SELECT count(*) FROM spent_assertions)::int AS spent,
+              (SELECT count(*) FROM guards)::int AS guards,
               (SELECT seq FROM change_counter WHERE id = 1) AS change_seq`,
     );
     const x = r.rows[0]!;
@@ -425,6 +449,7 @@ export class PostgresStore implements Store {
       backups: x.backups!,
       attempts: x.attempts!,
       nonces: x.nonces!,
+      spentAssertions: x.spent!,
       guards: x.guards!,
       changeSeq: Number(x.change_seq),
     };

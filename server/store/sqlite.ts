@@ -106,6 +106,8 @@ export class SqliteStore implements Store {
       insertNonce: db.prepare('INSERT INTO nonces (hash, action, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)'),
       consumeNonce: db.prepare('DELETE FROM nonces WHERE hash = ? RETURNING action, user_id, expires_at'),
       purgeNonces: db.prepare('DELETE FROM nonces WHERE expires_at <= ?'),
+      spendAssertion: db.prepare('INSERT INTO spent_assertions (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING'),
+      purgeSpent: db.prepare('DELETE FROM spent_assertions WHERE expires_at <= ?'),
       insertSession: db.prepare(`INSERT INTO sessions (${sessionCodec.SESSION_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       consumeSession: db.prepare(
         `UPDATE sessions SET state = 'examining' WHERE hash = ? AND state = 'pending' AND expires_at > ? RETURNING ${sessionCodec.SESSION_COLUMNS}`,
@@ -114,6 +116,9 @@ export class SqliteStore implements Store {
         `UPDATE sessions SET state = ?, decision = ?, liveness = ?, refusal = ?, result_user = ?, decided_at = ? WHERE hash = ? AND state = 'examining'`,
       ),
       getSession: db.prepare(`SELECT ${sessionCodec.SESSION_COLUMNS} FROM sessions WHERE hash = ?`),
+      takeSession: db.prepare(
+        `DELETE FROM sessions WHERE hash = ? AND (state IN ('done', 'refused') OR (state = 'pending' AND expires_at <= ?)) RETURNING ${sessionCodec.SESSION_COLUMNS}`,
+      ),
       purgeSessions: db.prepare('DELETE FROM sessions WHERE purge_at <= ?'),
       seq: db.prepare('SELECT seq FROM change_counter WHERE id = 1').pluck(),
       bumpSeq: db.prepare('UPDATE change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq').pluck(),
@@ -130,6 +135,10 @@ export class SqliteStore implements Store {
       insertAttempt: db.prepare(
         `INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertRefusedAttempt: db.prepare(
+        `INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin, refusal)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       userExists: db.prepare('SELECT 1 FROM users WHERE user_id = ?').pluck(),
       upsertUser: db.prepare(
@@ -194,7 +203,11 @@ export class SqliteStore implements Store {
   }
 
   async purgeExpiredNonces(now: number): Promise<number> {
-    return this.st.purgeNonces.run(now).changes;
+    return this.st.purgeNonces.run(now).changes + this.st.purgeSpent.run(now).changes;
+  }
+
+  async spendAssertion(jti: string, expiresAt: number): Promise<boolean> {
+    return this.st.spendAssertion.run(jti, expiresAt).changes === 1;
   }
 
   async createSession(session: SessionInput): Promise<void> {
@@ -214,13 +227,18 @@ export class SqliteStore implements Store {
     return sessionCodec.sessionFromRow(this.st.getSession.get(hash) as sessionCodec.SessionDbRow | undefined);
   }
 
+  async takeSessionResult(hash: string, now: number): Promise<SessionRecord | null> {
+    return sessionCodec.sessionFromRow(this.st.takeSession.get(hash, now) as sessionCodec.SessionDbRow | undefined);
+  }
+
   async purgeExpiredSessions(now: number): Promise<number> {
     return this.st.purgeSessions.run(now).changes;
   }
 
   private insertAttempt(a: AttemptInput): number {
+    const refusal = a.refusal ?? null;
     return Number(
-      this.st.insertAttempt.run(
+      (refusal === null ? this.st.insertAttempt : this.st.insertRefusedAttempt).run(
         a.at,
         a.action,
         a.claimedUser,
@@ -231,6 +249,7 @@ export class SqliteStore implements Store {
         a.client.ip,
         a.client.userAgent,
         a.client.origin,
+        ...(refusal === null ? [] : [refusal]),
       ).lastInsertRowid,
     );
   }
@@ -413,6 +432,7 @@ export class SqliteStore implements Store {
       backups: n('backups'),
       attempts: n('attempts'),
       nonces: n('nonces'),
+      spentAssertions: n('spent_assertions'),
       guards: n('guards'),
       changeSeq: this.st.seq.get() as number,
     };

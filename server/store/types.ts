@@ -20,7 +20,7 @@ import type { NonceRow } from '../nonce.js';
 import type { SessionChallenge } from '../vision/examine-types.js';
 import type { SessionAction, SessionRefusal } from '../../src/protocol/index.js';
 
-export type { AttemptAction, AttemptDecision, AttemptLabel, Pose };
+export type { AttemptAction, AttemptDecision, AttemptLabel, Pose, SessionRefusal };
 
 export interface ClientInfo {
   readonly ip: string;
@@ -43,6 +43,8 @@ export interface AttemptInput {
   readonly score: number | null;
   readonly modelId: string;
   readonly client: ClientInfo;
+  /** decision 'refused': why (a session's capture refusal, or duplicate-enrollment); else null / absent. */
+  readonly refusal?: SessionRefusal | null;
 }
 
 export interface AttemptRow extends AttemptInput {
@@ -151,6 +153,8 @@ export interface StoreStats {
   readonly backups: number;
   readonly attempts: number;
   readonly nonces: number;
+  /** Assertion ids spent as proof and not yet purged. */
+  readonly spentAssertions: number;
   readonly guards: number;
   readonly changeSeq: number;
 }
@@ -203,7 +207,15 @@ export interface Store {
   createNonce(hash: string, row: NonceRow, now: number): Promise<void>;
   /** Deletes the nonce and returns it (null if unknown), plus the current change sequence. */
   consumeNonce(hash: string): Promise<{ nonce: NonceRow | null; seq: number }>;
+  /** Deletes the expired nonces and the spent assertion ids past their expiry (rows deleted). */
   purgeExpiredNonces(now: number): Promise<number>;
+
+  // Assertions used as proof (server/http.ts spendProof): single use
+  /**
+   * Records that the assertion `jti` was used as proof, kept until `expiresAt` (ms; the assertion's
+   * exp). True the first time; false when it was already recorded (a replay), and nothing changes.
+   */
+  spendAssertion(jti: string, expiresAt: number): Promise<boolean>;
 
   // Sessions (server/routes/sessions.ts)
   createSession(s: SessionInput): Promise<void>;
@@ -215,6 +227,12 @@ export interface Store {
   /** Writes the outcome of an `examining` session; false when it was not examining. */
   completeSession(hash: string, outcome: SessionOutcome): Promise<boolean>;
   getSession(hash: string): Promise<SessionRecord | null>;
+  /**
+   * Deletes and returns a session whose result is final (done, refused, or pending past its
+   * expiry): the site reads a result once. Null when there is none (unknown, still open or being
+   * examined, or already taken by a concurrent read).
+   */
+  takeSessionResult(hash: string, now: number): Promise<SessionRecord | null>;
   /** Deletes the sessions whose purgeAt has passed. */
   purgeExpiredSessions(now: number): Promise<number>;
 

@@ -29,6 +29,7 @@ function envFor(tdb: TestDb): NodeJS.ProcessEnv {
     FACE_LOGIN_RATE_LIMIT_IP: '0',
     FACE_LOGIN_RATE_LIMIT_USER: '0',
     FACE_LOGIN_LOG_LEVEL: 'warn',
+    FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS: '1',
   };
   delete env.DATABASE_URL;
   if (tdb.db.kind === 'sqlite') env.FACE_LOGIN_SQLITE = tdb.db.path;

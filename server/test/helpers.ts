@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../app.js';
+import { randomAssertionKeys } from '../assertion.js';
 import { defaultConfig, DEFAULT_MODEL_ID, type DbConfig, type ServerConfig } from '../config.js';
 import type { ExamineOutcome, FaceExaminer, SessionChallenge, UploadedFrame } from '../vision/examine-types.js';
 import { gauss } from '../../scripts/lib/seeded-random.mjs';
@@ -63,12 +64,17 @@ export class Clock {
 }
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
-export const SECRET = Buffer.from('test-secret-0123456789-0123456789-abcdef');
+/** One signing key for the whole test process, so that two app instances accept each other's assertions. */
+export const ASSERTION_KEYS = randomAssertionKeys();
+/** The public keys (what GET /v1/keys serves) and the audience of the test apps' assertions. */
+export const JWKS = ASSERTION_KEYS.jwks;
+export const AUDIENCE = 'https://portal.test';
 
 export function testConfig(db: DbConfig, clock: Clock, overrides: Partial<ServerConfig> = {}): ServerConfig {
   return defaultConfig({
     db,
-    secret: SECRET,
+    assertionKeys: ASSERTION_KEYS,
+    assertionAudience: AUDIENCE,
     adminKey: ADMIN_KEY,
     logLevel: 'silent',
     now: clock.now,
@@ -77,8 +83,9 @@ export function testConfig(db: DbConfig, clock: Clock, overrides: Partial<Server
   });
 }
 
+/** An app in device mode (FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS): the device-route tests. */
 export async function makeApp(db: DbConfig, clock: Clock, overrides: Partial<ServerConfig> = {}): Promise<FastifyInstance> {
-  return buildApp(testConfig(db, clock, overrides), { logger: false });
+  return buildApp(testConfig(db, clock, { trustDeviceEmbeddings: true, ...overrides }), { logger: false });
 }
 
 /** The site backend's key in the session tests (FACE_LOGIN_SITE_KEYS). */

@@ -39,8 +39,9 @@ export const MAX_ADMIN_KEY_LENGTH = 512;
 export const ASSERTION = { minLength: 1, maxLength: MAX_AUTHORIZATION_LENGTH, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' } as const;
 
 /** The audit log: what an attempt was, how it ended, and how an admin may label it. */
-export const ATTEMPT_ACTIONS = ['verify', 'identify', 'restore'] as const;
-export const ATTEMPT_DECISIONS = ['accept', 'reject', 'locked-out'] as const;
+/** enroll: a session's enrolment (accepted, or refused); refused: no decision was made (the capture was refused, or the enrolment was a duplicate). */
+export const ATTEMPT_ACTIONS = ['verify', 'identify', 'restore', 'enroll'] as const;
+export const ATTEMPT_DECISIONS = ['accept', 'reject', 'locked-out', 'refused'] as const;
 export const ATTEMPT_LABELS = ['genuine', 'impostor'] as const;
 
 /** GET /v1/admin/attempts pages: `limit` defaults to and is clamped within these. */

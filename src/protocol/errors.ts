@@ -29,12 +29,16 @@ export const SERVER_ERRORS = {
   'invalid-session': { status: 404, page: 'backend-error' },
   // This server opens no sessions (no FACE_LOGIN_SITE_KEYS, or no face examiner).
   'sessions-disabled': { status: 403, page: 'backend-unavailable' },
+  // The device routes (embeddings computed by the page) are off: FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS is not set.
+  'device-routes-disabled': { status: 403, page: 'backend-error' },
   // The server's examination of an upload refused it (server/vision/examine-types.ts ExamineRefusal).
   'bad-frames': { status: 422, page: 'invalid-input' },
   'no-face': { status: 422, page: 'no-face' },
   'multiple-faces': { status: 422, page: 'multiple-faces' },
   'liveness-failed': { status: 422, page: 'liveness-failed' },
   'identity-changed': { status: 422, page: 'liveness-failed' },
+  // Every face examination slot is taken (server/vision/examiner-pool.ts): retry after retryAfterSeconds (Retry-After); the session stays open.
+  overloaded: { status: 503, page: 'backend-unavailable' },
   internal: { status: 500, page: 'backend-unavailable' },
 } as const satisfies Record<string, { readonly status: number; readonly page: FaceLoginErrorCode }>;
 
@@ -61,7 +65,7 @@ export const ErrorBody = T.Object(
       {
         code: T.String({ pattern: '^[a-z]+(-[a-z]+)*$', description: `Stable kebab-case code: ${SERVER_ERROR_CODES.join(', ')}.` }),
         message: T.String(),
-        retryAfterSeconds: T.Optional(T.Integer({ minimum: 0, description: 'locked-out, rate-limited: seconds until a retry can succeed.' })),
+        retryAfterSeconds: T.Optional(T.Integer({ minimum: 0, description: 'locked-out, rate-limited, overloaded: seconds until a retry can succeed (also sent as Retry-After).' })),
       },
       { additionalProperties: false },
     ),

@@ -31,25 +31,26 @@ import { backupRoute, restoreRoute } from './routes/backup.js';
 import { challengeRoute } from './routes/challenges.js';
 import { identifyRoute, verifyRoute } from './routes/decisions.js';
 import { enrollRoute } from './routes/enroll.js';
-import { healthRoute, openapiRoute } from './routes/meta.js';
-import { deleteUserRoute, exportUserRoute } from './routes/users.js';
+import { healthRoute, keysRoute, openapiRoute } from './routes/meta.js';
+import { createSessionRoute, sessionInfoRoute, sessionResultRoute, uploadFramesRoute } from './routes/sessions.js';
+import { deleteUserRoute, exportUserRoute, siteDeleteUserRoute, siteExportUserRoute } from './routes/users.js';
+
+/** What every server serves: health, the OpenAPI document, the assertion keys (JWKS), the admin's audit log. */
+export const CORE_ROUTES = [healthRoute, openapiRoute, keysRoute, labelAttemptRoute, listAttemptsRoute] as const;
 
 /**
- * Every route of the protocol that a default server serves. The session routes (routes/sessions.ts:
- * createSessionRoute, uploadFramesRoute, sessionResultRoute) are served only with FACE_LOGIN_SITE_KEYS
- * and a face examiner, so they join this list when sessions are on by default.
+ * The site's routes (the main mode): sessions opened and read by the site's backend, frames
+ * uploaded by the page, users deleted / exported by the site. Served when FACE_LOGIN_SITE_KEYS is
+ * set (and, for the sessions, the server has its face examiner); otherwise sessions-disabled.
  */
-export const ROUTES = [
-  healthRoute,
-  openapiRoute,
-  challengeRoute,
-  enrollRoute,
-  verifyRoute,
-  identifyRoute,
-  deleteUserRoute,
-  exportUserRoute,
-  backupRoute,
-  restoreRoute,
-  labelAttemptRoute,
-  listAttemptsRoute,
-] as const;
+export const SITE_ROUTES = [createSessionRoute, sessionInfoRoute, uploadFramesRoute, sessionResultRoute, siteDeleteUserRoute, siteExportUserRoute] as const;
+
+/**
+ * The device routes: the page computes the embedding and the server decides from it. Served only
+ * with FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS (deployments whose operator controls every
+ * device); otherwise device-routes-disabled.
+ */
+export const DEVICE_ROUTES = [challengeRoute, enrollRoute, verifyRoute, identifyRoute, deleteUserRoute, exportUserRoute, backupRoute, restoreRoute] as const;
+
+/** Every route of the protocol. */
+export const ROUTES = [...CORE_ROUTES, ...SITE_ROUTES, ...DEVICE_ROUTES] as const;

@@ -31,15 +31,22 @@ import {
   exportUserRoute,
   healthRoute,
   identifyRoute,
+  keysRoute,
   labelAttemptRoute,
   listAttemptsRoute,
   openapiRoute,
   restoreRoute,
   verifyRoute,
+  createSessionRoute,
+  sessionInfoRoute,
+  sessionResultRoute,
+  siteDeleteUserRoute,
+  siteExportUserRoute,
+  uploadFramesRoute,
   type RouteSpec,
 } from '../../src/protocol/index.js';
 import { ApiError } from '../../server/errors.js';
-import { ADMIN_KEY, Clock, createDb, makeApp, MODEL, type TestDb } from '../../server/test/helpers.js';
+import { ADMIN_KEY, Clock, createDb, fakeRig, makeSessionApp, MODEL, rng, SITE_KEY, type TestDb } from '../../server/test/helpers.js';
 
 /** Every route, as the common RouteSpec shape. */
 const ALL: readonly RouteSpec[] = ROUTES;
@@ -84,7 +91,7 @@ describe('the protocol module', () => {
       expect(new ApiError(code, 'm').statusCode).toBe(status);
       expect(pageErrorCode(code)).toBe(page);
     }
-    expect(SERVER_ERROR_CODES.filter((c) => SERVER_ERRORS[c].status >= 500)).toEqual(['internal']);
+    expect(SERVER_ERROR_CODES.filter((c) => SERVER_ERRORS[c].status >= 500)).toEqual(['overloaded', 'internal']);
     // Codes with a meaning of their own on the page keep it.
     expect(pageErrorCode('unknown-user')).toBe('not-enrolled');
     expect(pageErrorCode('locked-out')).toBe('locked-out');
@@ -160,7 +167,9 @@ describe('the server and the page read one protocol', () => {
 
   beforeAll(async () => {
     tdb = await createDb('sqlite');
-    app = await makeApp(tdb.db, clock);
+    // Every route on: the site's (a site key, the examiner double) and the device routes.
+    const rig = fakeRig(rng(7));
+    app = await makeSessionApp(tdb.db, clock, rig.examiner, { trustDeviceEmbeddings: true });
     // A route on the root instance makes Fastify set up its validator compiler there.
     app.get('/probe', { schema: { querystring: { type: 'object' } } }, async () => null);
     await app.ready();
@@ -176,6 +185,7 @@ describe('the server and the page read one protocol', () => {
     const [deleteUser, exportUser, backup, restore, label, list] = [deleteUserRoute, exportUserRoute, backupRoute, restoreRoute, labelAttemptRoute, listAttemptsRoute];
     await call(health);
     await call(openapi);
+    await call(keysRoute);
     await call(enroll, { body: { nonce: await nonce('enroll', 'alice'), userId: 'alice', modelId: MODEL, templates: POSES.map((pose, i) => ({ embedding: face(0, i / 10), pose })) } });
     await call(enroll, { body: { nonce: await nonce('enroll', 'bob'), userId: 'bob', modelId: MODEL, templates: [{ embedding: face(1), pose: 'center' }], replace: false } });
     await call(enroll, { body: { nonce: await nonce('enroll', 'mallory'), userId: 'mallory', modelId: MODEL, templates: [{ embedding: face(0), pose: 'center' }] } });
@@ -187,12 +197,27 @@ describe('the server and the page read one protocol', () => {
     const proof = { authorization: `Bearer ${accepted.assertion}` };
     await call(backup, { params: { userId: 'alice' }, body: { nonce: await nonce('backup', 'alice'), modelId: MODEL, templates: [{ embedding: face(0, 0.1), pose: 'left', createdAt: 5 }] } });
     await call(restore, { params: { userId: 'alice' }, headers: proof, body: { nonce: await nonce('restore', 'alice') } });
-    await call(exportUser, { params: { userId: 'alice' }, headers: { 'x-face-login-nonce': await nonce('export', 'alice'), ...proof } });
+    // An assertion is proof once: another accepted verify for the export.
+    const again = await call(verify, { body: { nonce: await nonce('verify', 'alice'), userId: 'alice', modelId: MODEL, embedding: face(0, 0.3) } });
+    await call(exportUser, { params: { userId: 'alice' }, headers: { 'x-face-login-nonce': await nonce('export', 'alice'), authorization: `Bearer ${again.assertion}` } });
     const { attempts } = await call(list, { query: { after: '0', limit: '10' }, headers: { 'x-face-login-admin-key': ADMIN_KEY } });
     await call(label, { params: { id: String(attempts[0].id) }, body: { label: 'genuine' }, headers: { 'x-face-login-admin-key': ADMIN_KEY } });
     await call(list, { headers: { 'x-face-login-admin-key': ADMIN_KEY } });
     await call(deleteUser, { params: { userId: 'bob' }, headers: { 'x-face-login-nonce': await nonce('delete', 'bob'), 'x-face-login-admin-key': ADMIN_KEY } });
     await call(challenge, { body: { action: 'login' } });
+
+    const site = { 'x-face-login-site-key': SITE_KEY };
+    for (const [action, userId] of [['enroll', 'carol'], ['verify', 'carol'], ['identify', undefined]] as const) {
+      const opened = await call(createSessionRoute, { headers: site, body: { action, ...(userId ? { userId } : {}), siteNonce: `nonce-${action}-0001` } });
+      const params = { id: opened.sessionId as string };
+      const info = await call(sessionInfoRoute, { params });
+      await call(uploadFramesRoute, { params, body: { frames: await rig.frames('carol', info.challenge) } });
+      await call(sessionResultRoute, { params, headers: site });
+    }
+    await call(sessionInfoRoute, { params: { id: 'x'.repeat(43) } });
+    await call(siteExportUserRoute, { params: { userId: 'carol' }, headers: site });
+    await call(siteDeleteUserRoute, { params: { userId: 'carol' }, headers: site });
+    await call(siteDeleteUserRoute, { params: { userId: 'carol' }, headers: {} });
   });
 
   afterAll(async () => {
@@ -236,7 +261,7 @@ describe('the server and the page read one protocol', () => {
   });
 
   it('every server error code goes out as the ErrorBody with its status', async () => {
-    const probe = await makeApp(tdb.db, clock);
+    const probe = await makeSessionApp(tdb.db, clock, fakeRig(rng(8)).examiner);
     probe.get('/throw/:code', async (req) => {
       throw new ApiError((req.params as { code: 'internal' }).code, 'm', { retryAfterSeconds: 2 });
     });

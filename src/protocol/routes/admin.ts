@@ -2,6 +2,7 @@ import * as T from '@sinclair/typebox';
 import { ATTEMPTS_PAGE } from '../constants.js';
 import { AdminHeaders, Attempt, AttemptLabel, Closed, NoContent, Nullable } from '../fields.js';
 import { defineRoute } from '../route.js';
+import { SessionRefusal } from './sessions.js';
 
 export const labelAttemptRoute = defineRoute({
   method: 'POST',
@@ -32,6 +33,7 @@ export const listAttemptsRoute = defineRoute({
           ...Attempt.properties,
           score: Nullable(T.Number()),
           label: Nullable(AttemptLabel),
+          refusal: Nullable(SessionRefusal),
         }),
       ),
     }),

@@ -1,6 +1,7 @@
 import * as T from '@sinclair/typebox';
 import { Attempt, BackupTemplate, Closed, EpochMs, ModelId, NoContent, NonceAndProofHeaders, Nullable, UserId, UserParams } from '../fields.js';
 import { defineRoute } from '../route.js';
+import { SiteKeyHeaders } from './sessions.js';
 
 export const deleteUserRoute = defineRoute({
   method: 'DELETE',
@@ -30,4 +31,26 @@ export const exportUserRoute = defineRoute({
       attempts: T.Array(Attempt),
     }),
   },
+});
+
+/** The site's backend deletes a user (site key): what a site does when the person closes their account. */
+export const siteDeleteUserRoute = defineRoute({
+  method: 'DELETE',
+  url: '/v1/site/users/:userId',
+  summary: 'Delete a user and all their data (site backend)',
+  description: 'Site key only (x-face-login-site-key): templates, backup, attempts, lockout state, nonces and sessions of the user.',
+  params: UserParams,
+  headers: SiteKeyHeaders,
+  response: { 204: NoContent },
+});
+
+/** The site's backend exports a user (site key), for a subject access request. */
+export const siteExportUserRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/site/users/:userId/export',
+  summary: 'Export a user\'s data (site backend)',
+  description: 'Site key only. The same document as the device export: templates, backup, attempts (the raw score withheld).',
+  params: UserParams,
+  headers: SiteKeyHeaders,
+  response: exportUserRoute.response,
 });
