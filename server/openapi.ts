@@ -93,7 +93,7 @@ export function buildOpenApi(routes: readonly RouteRecord[], info: { title: stri
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: 'An assertion (HS256 JWT) from an accepted verify / identify of the same user.',
+          description: 'An assertion (EdDSA compact JWS, keys at GET /v1/keys) from an accepted verify of the same user; single use.',
         },
         adminKey: { type: 'apiKey', in: 'header', name: 'x-face-login-admin-key', description: 'FACE_LOGIN_ADMIN_KEY (server to server only).' },
       },

@@ -6,12 +6,13 @@
  * The first backup of a user id with no data is open (like enrollment). Replacing a backup, or
  * backing up a user who is enrolled, needs proof: the new templates match the old ones, or an
  * assertion, or the admin key. Restore always needs an assertion or the admin key: a backup is
- * biometric data and a nonce alone proves nothing (anyone can ask for one).
+ * biometric data and a nonce alone proves nothing (anyone can ask for one). An assertion is proof
+ * only from an accepted verify of the user, and only once (server/http.ts checkProof, spendProof).
  */
 import type { FastifyInstance } from 'fastify';
 import { toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
-import { modelOf, proofOf } from '../http.js';
+import { checkProof, modelOf, spendProof } from '../http.js';
 import { consumeNonceFor } from '../nonce.js';
 import { backupRoute, restoreRoute, type RouteReply } from '../../src/protocol/index.js';
 import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
@@ -33,9 +34,10 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
         createdAt: t.createdAt,
         embedding: toUnitVector(t.embedding, model, `templates[${i}].embedding`),
       }));
-      const proof = proofOf(req, userId, config);
+      const pending = await checkProof(req, userId, config);
       const now = config.now();
       await consumeNonceFor(store, nonce, 'backup', userId, now);
+      const proof = await spendProof(store, pending);
       if (await store.userExists(userId)) {
         if (proof === null) {
           const prev = await store.getBackup(userId);
@@ -60,9 +62,9 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
     handler: async (req): Promise<RouteReply<typeof restoreRoute>> => {
       const { userId } = req.params;
       await app.limitUser(req, userId);
-      const proof = proofOf(req, userId, config);
+      const pending = await checkProof(req, userId, config);
       await consumeNonceFor(store, req.body.nonce, 'restore', userId, config.now());
-      if (proof === null) {
+      if ((await spendProof(store, pending)) === null) {
         throw new ApiError('proof-required', 'restore needs an assertion for this user (Authorization: Bearer) or the admin key.');
       }
       const backup = await store.getBackup(userId);

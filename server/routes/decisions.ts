@@ -1,4 +1,8 @@
-/** 1:1 verify and 1:N identify: the server scores, decides, logs, and signs; the page sees only the decision. */
+/**
+ * 1:1 verify and 1:N identify: the server scores, decides, logs, and signs; the page sees only the
+ * decision. An accept carries an assertion (server/assertion.ts) naming the user, the action and the
+ * challenge nonce the request consumed; only a verify assertion is ever proof on this server.
+ */
 import type { FastifyInstance } from 'fastify';
 import { signAssertion } from '../assertion.js';
 import { guardKeyForUser } from '../audit/lockout.js';
@@ -46,7 +50,10 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
         }
         case 'decided':
           return out.accepted
-            ? { decision: 'accept', assertion: signAssertion(userId, 'verify', config.secret, { nowMs: now, ttlS: config.assertionTtlS }) }
+            ? {
+                decision: 'accept',
+                assertion: signAssertion(config.assertionKeys, { aud: config.assertionAudience, sub: userId, act: 'verify', nonce }, { nowMs: now, ttlS: config.assertionTtlS }),
+              }
             : { decision: 'reject' };
       }
     },
@@ -65,7 +72,7 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
       return {
         decision: 'accept',
         userId: who,
-        assertion: signAssertion(who, 'identify', config.secret, { nowMs: now, ttlS: config.assertionTtlS }),
+        assertion: signAssertion(config.assertionKeys, { aud: config.assertionAudience, sub: who, act: 'identify', nonce }, { nowMs: now, ttlS: config.assertionTtlS }),
       };
     },
   });

@@ -1,12 +1,12 @@
 /**
- * Enrollment. Order of checks: schema -> model -> every embedding -> nonce (consumed) -> proof
- * -> duplicate check -> one durable transaction.
+ * Enrollment. Order of checks: schema -> model -> every embedding -> proof read and checked -> nonce
+ * (consumed) -> proof spent (an assertion is single use) -> duplicate check -> one durable transaction.
  *
  * Who may enroll: a user id with no data yet is open (unless FACE_LOGIN_OPEN_ENROLLMENT=0, then
  * only with the admin key). A user id that already has data may be re-enrolled only with proof
  * that it is the same person: one of the new templates matches one of the old ones (enrolled
- * templates or backup, same model) at the threshold, or an assertion for the user, or the admin
- * key. Without that rule anyone could replace alice's face with theirs and log in as alice.
+ * templates or backup, same model) at the threshold, or an assertion from an accepted verify of
+ * the user (never identify's), or the admin key. Without that rule anyone could replace alice's face with theirs and log in as alice.
  *
  * Duplicate enrollment: no new template may match ANOTHER user's template at the threshold. The
  * check runs against this instance's gallery synced to the database, and the write only commits
@@ -21,7 +21,7 @@
 import type { FastifyInstance } from 'fastify';
 import { bestScore, toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
-import { modelOf, proofOf } from '../http.js';
+import { checkProof, modelOf, spendProof } from '../http.js';
 import { consumeNonceFor } from '../nonce.js';
 import { enrollRoute } from '../../src/protocol/index.js';
 import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
@@ -48,9 +48,10 @@ export default async function enrollRoutes(app: FastifyInstance): Promise<void> 
         pose: t.pose,
         embedding: toUnitVector(t.embedding, model, `templates[${i}].embedding`),
       }));
-      const proof = proofOf(req, userId, config);
+      const pending = await checkProof(req, userId, config);
       const now = config.now();
       await consumeNonceFor(store, nonce, 'enroll', userId, now);
+      const proof = await spendProof(store, pending);
       const refuseIfEnrolled = async (): Promise<void> => {
         if (ifNotEnrolled && (await store.templatesOf(userId, modelId)).length > 0) {
           throw new ApiError('already-enrolled', `This user already has templates for model ${modelId} (ifNotEnrolled).`);
@@ -68,7 +69,7 @@ export default async function enrollRoutes(app: FastifyInstance): Promise<void> 
           if (!sameFace(fresh.map((t) => t.embedding), old, model.threshold)) {
             throw new ApiError(
               'proof-required',
-              'This user id already has data: re-enrolling needs the same face, an assertion for the user (Authorization: Bearer), or the admin key.',
+              'This user id already has data: re-enrolling needs the same face, an assertion from an accepted verify of the user (Authorization: Bearer), or the admin key.',
             );
           }
         }

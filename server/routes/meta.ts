@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { healthRoute, openapiRoute, type RouteReply } from '../../src/protocol/index.js';
+import { healthRoute, keysRoute, openapiRoute, type RouteReply } from '../../src/protocol/index.js';
 import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
 
 export default async function metaRoutes(app: FastifyInstance): Promise<void> {
@@ -17,4 +17,13 @@ export default async function metaRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.route({ ...routeOptions(openapiRoute), config: { rateLimit: false }, handler: async () => app.openapi() });
+
+  // The public keys that sign assertions: public, cacheable for minutes (portals re-fetch on an unknown kid).
+  api.route({
+    ...routeOptions(keysRoute),
+    handler: async (_req, reply): Promise<RouteReply<typeof keysRoute>> => {
+      void reply.header('cache-control', 'public, max-age=300');
+      return app.config.assertionKeys.jwks;
+    },
+  });
 }

@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { verifyAssertion } from '../assertion.js';
+import { verifyFaceLoginAssertion } from '../../src/server-client/assertion.js';
 import type { StoreStats } from '../store/types.js';
 import { DEFAULT_THRESHOLD, identifyThreshold } from '../../src/core/calibration.js';
 import {
   ADMIN_KEY,
+  AUDIENCE,
   backends,
   Client,
   Clock,
@@ -20,8 +21,8 @@ import {
   normalise,
   randomFace,
   rng,
+  JWKS,
   samePerson,
-  SECRET,
   SIZE,
   type TestDb,
 } from './helpers.js';
@@ -79,6 +80,7 @@ describe.each(backends())('API on %s', (backend) => {
       expect(ops.sort()).toEqual(
         [
           'GET /v1/health',
+          'GET /v1/keys',
           'POST /v1/challenges',
           'POST /v1/enroll',
           'POST /v1/verify',
@@ -138,13 +140,11 @@ describe.each(backends())('API on %s', (backend) => {
       expect(res.status).toBe(200);
       expect(res.body.decision).toBe('accept');
       expect(Object.keys(res.body).sort()).toEqual(['assertion', 'decision']);
-      const check = verifyAssertion(res.body.assertion, SECRET, { nowMs: clock.now(), sub: 'alice', action: 'verify' });
+      const check = await verifyFaceLoginAssertion(res.body.assertion, { keys: JWKS, audience: AUDIENCE, now: clock.now(), subject: 'alice', action: 'verify' });
       expect(check.ok).toBe(true);
       if (check.ok) expect(check.claims.exp - check.claims.iat).toBe(120);
-      expect(verifyAssertion(res.body.assertion, Buffer.from('another-secret-another-secret-another'), { nowMs: clock.now() })).toEqual({
-        ok: false,
-        reason: 'bad-signature',
-      });
+      // The keys are public: the page (or anyone) reads them from the server.
+      expect((await c.req('GET', '/v1/keys')).body).toEqual(JWKS);
     });
 
     it('rejects another person, without an assertion', async () => {
@@ -159,7 +159,7 @@ describe.each(backends())('API on %s', (backend) => {
       expect(who.status).toBe(200);
       expect(who.body.decision).toBe('accept');
       expect(who.body.userId).toBe('bob');
-      expect(verifyAssertion(who.body.assertion, SECRET, { nowMs: clock.now(), sub: 'bob', action: 'identify' }).ok).toBe(true);
+      expect((await verifyFaceLoginAssertion(who.body.assertion, { keys: JWKS, audience: AUDIENCE, now: clock.now(), subject: 'bob', action: 'identify' })).ok).toBe(true);
       const stranger = randomFace(r);
       expect(Math.max(...alice.map((a) => cos(a, stranger)), cos(bob[0]!, stranger))).toBeLessThan(THRESHOLD);
       expect((await c.identify(stranger)).body).toEqual({ decision: 'reject' });
@@ -374,6 +374,9 @@ describe.each(backends())('API on %s', (backend) => {
       expect(withAssertion.status).toBe(201);
       expect((await c.verify('dave', samePerson(daveNew, r2))).body.decision).toBe('accept');
       expect((await c.verify('dave', samePerson(dave, r2))).body.decision).toBe('reject');
+      // The same assertion again is no proof: it was spent.
+      const again = await c.enroll('dave', [randomFace(r2)], {}, { authorization: `Bearer ${v.body.assertion}` });
+      expect([again.status, again.body.error.code]).toEqual([401, 'invalid-assertion']);
       // Someone else's assertion is no proof for dave.
       const a = await c.verify('alice', samePerson(alice[0]!, r));
       const stolen = await c.enroll('dave', [randomFace(r2)], {}, { authorization: `Bearer ${a.body.assertion}` });
@@ -534,9 +537,11 @@ describe.each(backends())('API on %s', (backend) => {
       await c.enroll('hank', [hank, samePerson(hank, r2)]);
       await c.req('PUT', '/v1/backup/hank', { nonce: await c.nonce('backup', 'hank'), modelId: MODEL, templates: [{ embedding: samePerson(hank, r2), pose: 'center', createdAt: 1 }] });
       const v = await c.verify('hank', samePerson(hank, r2));
+      const v2 = await c.verify('hank', samePerson(hank, r2)); // an assertion is proof once: one for the export, one for the delete
       await c.verify('hank', randomFace(r2)); // a failure: a lockout row exists
       await c.identify(samePerson(hank, r2));
       const auth = { authorization: `Bearer ${v.body.assertion}` };
+      const auth2 = { authorization: `Bearer ${v2.body.assertion}` };
 
       const noProof = await c.req('GET', '/v1/users/hank/export', undefined, { 'x-face-login-nonce': await c.nonce('export', 'hank') });
       expect([noProof.status, noProof.body.error.code]).toEqual([403, 'proof-required']);
@@ -551,19 +556,22 @@ describe.each(backends())('API on %s', (backend) => {
       expect(ex.body.templates).toHaveLength(2);
       expect(ex.body.templates[0].embedding).toHaveLength(SIZE);
       expect(ex.body.backup.templates).toHaveLength(1);
-      expect(ex.body.attempts.map((a: any) => `${a.action}:${a.decision}`)).toEqual(['verify:accept', 'verify:reject', 'identify:accept']);
+      expect(ex.body.attempts.map((a: any) => `${a.action}:${a.decision}`)).toEqual(['verify:accept', 'verify:accept', 'verify:reject', 'identify:accept']);
       expect(ex.raw).not.toMatch(/score/i);
 
       const noProofDelete = await c.req('DELETE', '/v1/users/hank', undefined, { 'x-face-login-nonce': await c.nonce('delete', 'hank') });
       expect(noProofDelete.body.error.code).toBe('proof-required');
       const before = await stats();
-      const del = await c.req('DELETE', '/v1/users/hank', undefined, { ...auth, 'x-face-login-nonce': await c.nonce('delete', 'hank') });
+      const spent = await c.req('DELETE', '/v1/users/hank', undefined, { ...auth, 'x-face-login-nonce': await c.nonce('delete', 'hank') });
+      expect([spent.status, spent.body.error.code]).toEqual([401, 'invalid-assertion']); // used by the export
+      expect({ ...(await stats()), nonces: 0 }).toEqual({ ...before, nonces: 0 });
+      const del = await c.req('DELETE', '/v1/users/hank', undefined, { ...auth2, 'x-face-login-nonce': await c.nonce('delete', 'hank') });
       expect(del.status).toBe(204);
       expect(del.raw).toBe('');
       const after = await stats();
       expect(before.templates - after.templates).toBe(2);
       expect(before.backups - after.backups).toBe(1);
-      expect(before.attempts - after.attempts).toBe(3);
+      expect(before.attempts - after.attempts).toBe(4);
       expect(before.users - after.users).toBe(1);
       expect(before.guards - after.guards).toBe(1);
       expect(await app.store.exportUser('hank')).toBeNull();
@@ -623,7 +631,7 @@ describe.each(backends())('more app instances on one %s database', (backend) => 
     expect((await cb.identify(samePerson(ivy, r))).body).toEqual({ decision: 'reject' }); // B has loaded an empty index
     expect((await ca.enroll('ivy', [ivy])).status).toBe(201);
     expect((await cb.identify(samePerson(ivy, r))).body.userId).toBe('ivy'); // enrolled through A, found through B
-    // Nonces and assertions work across instances too (same DB, same secret).
+    // Nonces and assertions work across instances too (same DB, same signing key).
     const v = await ca.verify('ivy', samePerson(ivy, r));
     const del = await cb.req('DELETE', '/v1/users/ivy', undefined, { authorization: `Bearer ${v.body.assertion}`, 'x-face-login-nonce': await ca.nonce('delete', 'ivy') });
     expect(del.status).toBe(204);

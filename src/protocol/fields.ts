@@ -74,8 +74,35 @@ export type AttemptLabel = T.Static<typeof AttemptLabel>;
 
 export const Assertion = T.String({
   ...ASSERTION,
-  description: 'HS256 JWT {iss, sub, action, iat, exp, jti} for the portal backend to check (server/assertion.ts verifyAssertion).',
+  description:
+    'A compact JWS (EdDSA, Ed25519; header {alg: "EdDSA", kid, typ: "face-login+jwt"}) over the AssertionClaims, signed by the ' +
+    'server with its key (FACE_LOGIN_SIGNING_KEY) and checked by the portal\'s backend against the public keys of GET /v1/keys ' +
+    '(face-login/server-client verifyFaceLoginAssertion).',
 });
+
+/** Who signs assertions (`iss`), and the JWS `typ` of one. */
+export const ASSERTION_ISSUER = 'face-login';
+export const ASSERTION_TYPE = 'face-login+jwt';
+/** What an assertion says happened: a 1:1 verify of the user, or a 1:N identify that named them. */
+export const ASSERTION_ACTIONS = ['verify', 'identify'] as const;
+export const AssertionAction = OneOf(ASSERTION_ACTIONS);
+export type AssertionAction = T.Static<typeof AssertionAction>;
+
+/**
+ * The claims of an assertion, exactly these (another claim is refused). `iss` is any string here so
+ * that a wrong issuer reads as such (the verifier compares it with ASSERTION_ISSUER).
+ */
+export const AssertionClaims = Closed({
+  iss: T.String({ maxLength: 64 }),
+  aud: T.String({ minLength: 1, maxLength: 256, description: 'The portal the assertion is for (FACE_LOGIN_AUDIENCE).' }),
+  sub: UserId,
+  act: AssertionAction,
+  nonce: T.String({ ...NONCE, description: 'The challenge nonce the verify / identify request consumed.' }),
+  iat: T.Integer({ minimum: 0, description: 'Issued at, seconds since the epoch.' }),
+  exp: T.Integer({ minimum: 0, description: 'Expires at, seconds since the epoch.' }),
+  jti: T.String({ minLength: 16, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Unique id: single use on the server; a portal remembers it until exp.' }),
+});
+export type AssertionClaims = T.Static<typeof AssertionClaims>;
 
 /** ms since the epoch. */
 export const EpochMs = T.Integer({ minimum: 0, description: 'ms since the epoch' });
@@ -106,8 +133,9 @@ export const NoContent = T.Null({ description: 'No content.' });
 const Authorization = T.String({
   maxLength: MAX_AUTHORIZATION_LENGTH,
   description:
-    'Bearer <assertion> for this user (from an accepted verify / identify): the proof needed to delete, export, restore, ' +
-    'or re-enroll / re-back-up a user whose new face does not match the old one.',
+    'Bearer <assertion> for this user from an accepted VERIFY (an identify assertion is no proof): the proof needed to delete, ' +
+    'export, restore, or re-enroll / re-back-up a user whose new face does not match the old one. Single use: a second request ' +
+    'with the same assertion is invalid-assertion.',
 });
 
 const AdminKey = T.String({ maxLength: MAX_ADMIN_KEY_LENGTH, description: 'The admin key (FACE_LOGIN_ADMIN_KEY): a portal backend acting for any user.' });

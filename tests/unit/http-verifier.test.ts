@@ -14,8 +14,8 @@ import { OnlineVerifier, type BackupEvent } from '../../src/adapters/verifier/on
 import { MemoryTemplateStore } from '../../src/adapters/store/memory-template-store.js';
 import { parseBackend } from '../../src/element/backend-attribute.js';
 import { EMBEDDING_SIZE, POSES } from '../../src/protocol/index.js';
-import { verifyAssertion } from '../../server/assertion.js';
-import { backends, Clock, createDb, makeApp, MODEL, SECRET, type TestDb } from '../../server/test/helpers.js';
+import { verifyFaceLoginAssertion, type AssertionAction } from '../../src/server-client/assertion.js';
+import { AUDIENCE, backends, Clock, createDb, JWKS, makeApp, MODEL, type TestDb } from '../../server/test/helpers.js';
 
 /** Distinct people are distinct axes (cosine 0); a second capture of one adds a little of the last axis. */
 const NOISE_AXIS = EMBEDDING_SIZE - 1;
@@ -38,6 +38,11 @@ interface Sent {
 interface Answer {
   status: number;
   body: any;
+}
+
+/** The portal's check: signed by the server's keys, for its audience, this user and action. */
+async function signedFor(assertion: string, subject: string, action: AssertionAction, now: number): Promise<boolean> {
+  return (await verifyFaceLoginAssertion(assertion, { keys: JWKS, audience: AUDIENCE, subject, action, now })).ok;
 }
 
 /** The real fetch to the app, recording what goes out and what comes back; `down` makes it an outage. */
@@ -104,8 +109,7 @@ describe.each(backends())('HttpVerifier against the real server on %s', (backend
     expect(await app.store.templatesOf('carol', MODEL)).toHaveLength(POSES.length);
     const r = await v.verify('carol', face(carol, 0.3), MODEL);
     expect(r).toEqual({ accepted: true, userId: 'carol', assertion: expect.any(String), decidedBy: 'server' });
-    const check = verifyAssertion(r.assertion!, SECRET, { sub: 'carol', action: 'verify', nowMs: clock.now() });
-    expect(check.ok).toBe(true);
+    expect(await signedFor(r.assertion!, 'carol', 'verify', clock.now())).toBe(true);
     // Each decision had its own nonce, bound to the action and the user.
     expect(sent.filter((s) => s.path === '/v1/challenges').map((s) => s.body)).toEqual([
       { action: 'enroll', userId: 'carol' },
@@ -126,7 +130,7 @@ describe.each(backends())('HttpVerifier against the real server on %s', (backend
     const { v, answers } = verifier();
     const r = await v.identify(face(BOB, 0.25), MODEL);
     expect(r).toEqual({ userId: 'bob', assertion: expect.any(String), decidedBy: 'server' });
-    expect(verifyAssertion(r.assertion!, SECRET, { sub: 'bob', action: 'identify', nowMs: clock.now() }).ok).toBe(true);
+    expect(await signedFor(r.assertion!, 'bob', 'identify', clock.now())).toBe(true);
     expect(await v.identify(face(STRANGER), MODEL)).toEqual({ userId: null, decidedBy: 'server' });
     expect(answers.at(-1)).toEqual({ status: 200, body: { decision: 'reject' } });
   });
@@ -373,7 +377,7 @@ describe('OnlineVerifier (server first, device when allowed) against the real se
     // Online now: the server decides, and it knows carol.
     const r = await d.v.verify('carol', face(CAROL, 0.2), MODEL);
     expect(r).toMatchObject({ accepted: true, userId: 'carol', decidedBy: 'server' });
-    expect(verifyAssertion(r.assertion!, SECRET, { sub: 'carol', action: 'verify', nowMs: clock.now() }).ok).toBe(true);
+    expect(await signedFor(r.assertion!, 'carol', 'verify', clock.now())).toBe(true);
     expect(await d.v.verify('carol', face(STRANGER), MODEL)).toMatchObject({ accepted: false, decidedBy: 'server' });
     d.v.dispose();
   });
