@@ -12,7 +12,7 @@
  */
 import { buildApp } from './app.js';
 import { ConfigError, configFromEnv } from './config.js';
-import { ServerFaceExaminer } from './vision/examine.js';
+import { ExaminerPool, type PoolEvent } from './vision/examiner-pool.js';
 
 async function main(): Promise<void> {
   let env;
@@ -28,9 +28,16 @@ async function main(): Promise<void> {
   const { config, warnings } = env;
   // The session routes need the server's own face examination (models from public/models);
   // without a site key they are disabled, so the models are not loaded at all.
-  const examiner = config.siteKeys.length > 0 ? await ServerFaceExaminer.create() : undefined;
+  // They run in FACE_LOGIN_EXAMINE_WORKERS worker threads (examiner-pool.ts), each with its own models.
+  let onPoolEvent: (e: PoolEvent) => void = () => {};
+  const examiner =
+    config.siteKeys.length > 0
+      ? await ExaminerPool.create({ size: config.examineWorkers, queue: config.examineQueue, onEvent: (e) => onPoolEvent(e) })
+      : undefined;
   const app = await buildApp(config, { examiner });
   app.addHook('onClose', async () => examiner?.dispose());
+  onPoolEvent = (e) => (e.kind === 'worker-replaced' ? app.log.info(e, 'face examination worker replaced') : app.log.warn(e, 'face examination worker failed'));
+  if (examiner) app.log.info({ workers: examiner.size, queue: examiner.queueLimit }, 'face examination pool ready');
   for (const w of warnings) app.log.warn(w);
   if (!examiner) app.log.info('sessions are disabled: set FACE_LOGIN_SITE_KEYS (>= 32 characters each) to enable /v1/sessions');
 

@@ -24,14 +24,15 @@
  *   and locked-out are not revealed to the page either (no user enumeration through it).
  * - Frames are decoded in memory, examined, and dropped: never stored, never logged.
  */
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
-import { clientInfo } from '../http.js';
+import { clientInfo, registerDisabled, requireSiteKey } from '../http.js';
 import { hashNonce } from '../nonce.js';
 import { decideSession } from '../sessions/decide.js';
 import type { SessionRecord } from '../store/types.js';
 import type { FaceExaminer } from '../vision/examine-types.js';
+import { admissionFor } from '../vision/examiner-pool.js';
 import {
   CAPTURE_REFUSALS,
   createSessionRoute,
@@ -45,24 +46,11 @@ import {
 } from '../../src/protocol/index.js';
 import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
 
-const SITE_KEY_HEADER = 'x-face-login-site-key';
 const SESSION_ID_BYTES = 32;
 
 export interface SessionRoutesOptions {
   /** The server's face examination; without one the session routes are disabled. */
   readonly examiner: FaceExaminer | undefined;
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** True when `given` is one of the keys: every key is compared (no early exit), digests of fixed length. */
-export function isSiteKey(given: string, keyDigests: readonly Buffer[]): boolean {
-  const d = digest(given);
-  let ok = false;
-  for (const k of keyDigests) ok = timingSafeEqual(d, k) || ok;
-  return ok;
 }
 
 /** The server's random challenge: enrol = the five poses; verify / identify = both turns in a random order. */
@@ -71,45 +59,22 @@ export function challengeFor(action: SessionAction): SessionChallenge {
   return { kind: 'turns', order: randomInt(2) === 0 ? ['left', 'right'] : ['right', 'left'] };
 }
 
-/** One upload at a time per process: examination is CPU-bound (a worker pool is the next step). */
-function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let queue: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => {});
-    return run;
-  };
-}
-
 export default async function sessionRoutes(app: FastifyInstance, options: SessionRoutesOptions): Promise<void> {
   const { config, store } = app;
   const { examiner } = options;
   const routes = [createSessionRoute, sessionInfoRoute, uploadFramesRoute, sessionResultRoute];
   if (config.siteKeys.length === 0 || examiner === undefined) {
     const why = config.siteKeys.length === 0 ? 'no site key is configured (FACE_LOGIN_SITE_KEYS)' : 'this server has no face examiner';
-    for (const r of routes) {
-      // No schema: nothing to validate, and the routes stay out of the OpenAPI document.
-      app.route({
-        method: r.method,
-        url: r.url,
-        handler: async () => {
-          throw new ApiError('sessions-disabled', `Sessions are disabled on this server: ${why}.`);
-        },
-      });
-    }
+    registerDisabled(app, routes, 'sessions-disabled', `Sessions are disabled on this server: ${why}.`);
     return;
   }
   const model = Object.hasOwn(config.models, examiner.modelId) ? config.models[examiner.modelId] : undefined;
   if (!model) throw new Error(`The face examiner's model ${examiner.modelId} is not configured (FACE_LOGIN_MODELS).`);
 
-  const keyDigests = config.siteKeys.map(digest);
-  const requireSite = (req: FastifyRequest): void => {
-    const key = req.headers[SITE_KEY_HEADER];
-    if (typeof key !== 'string' || !isSiteKey(key, keyDigests)) {
-      throw new ApiError('unauthorized', `A valid ${SITE_KEY_HEADER} is required: sessions are opened and read by the site's backend only.`);
-    }
-  };
-  const examineOne = serial();
+  const requireSite = (req: FastifyRequest): void => requireSiteKey(req, config, 'sessions are opened and read by the site\'s backend only');
+  // Examinations run in the pool's workers (or one at a time for an examiner without admission), at
+  // most that many waiting; a full queue is 503 overloaded before the session is touched.
+  const admission = admissionFor(examiner, { queue: config.examineQueue });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.route({
@@ -155,24 +120,42 @@ export default async function sessionRoutes(app: FastifyInstance, options: Sessi
     bodyLimit: config.sessionUploadLimit,
     handler: async (req): Promise<RouteReply<typeof uploadFramesRoute>> => {
       const hash = hashNonce(req.params.id);
-      const session = await store.consumeSession(hash, config.now());
-      if (!session) throw new ApiError('invalid-session', 'The session is unknown, already used, or expired.');
+      // Admission first: refused here, the upload leaves its session open for a retry.
+      const ticket = admission.tryReserve();
+      if (!ticket) {
+        const retryAfterSeconds = admission.retryAfterSeconds();
+        throw new ApiError('overloaded', `The server is examining as many uploads as it can; retry in ${retryAfterSeconds} s (the session stays open).`, { retryAfterSeconds });
+      }
+      let session: SessionRecord | null;
+      try {
+        session = await store.consumeSession(hash, config.now());
+      } catch (e) {
+        ticket.release();
+        throw e;
+      }
+      if (!session) {
+        ticket.release();
+        throw new ApiError('invalid-session', 'The session is unknown, already used, or expired.');
+      }
       const frames = req.body.frames.map((f) => ({ jpeg: new Uint8Array(Buffer.from(f.jpeg, 'base64')), t: f.t }));
+      const reserved: FaceExaminer = { modelId: examiner.modelId, examine: (f, c) => ticket.examine(f, c), dispose: () => {} };
       let outcome;
       try {
-        outcome = await examineOne(() => decideSession(app, examiner, session, frames, clientInfo(req)));
+        outcome = await decideSession(app, reserved, session, frames, clientInfo(req));
       } catch (e) {
         // The session is used either way; its result says why there is no decision.
         await store
           .completeSession(hash, { state: 'refused', decision: null, liveness: null, refusal: 'internal', resultUser: session.userId, decidedAt: config.now() })
           .catch(() => {});
         throw e;
+      } finally {
+        ticket.release(); // a no-op once examined
       }
       const { message, ...result } = outcome;
       await store.completeSession(hash, result);
       const refusal = result.refusal;
       if (refusal !== null && (CAPTURE_REFUSALS as readonly string[]).includes(refusal)) {
-        throw new ApiError(refusal as (typeof CAPTURE_REFUSALS)[number], message ?? 'The frames were refused.');
+        return { status: 'refused', refusal: refusal as (typeof CAPTURE_REFUSALS)[number], message: (message ?? 'The frames were refused.').slice(0, 500) };
       }
       return { status: 'done' };
     },
@@ -182,9 +165,16 @@ export default async function sessionRoutes(app: FastifyInstance, options: Sessi
     ...routeOptions(sessionResultRoute),
     handler: async (req): Promise<RouteReply<typeof sessionResultRoute>> => {
       requireSite(req);
-      const s = await store.getSession(hashNonce(req.params.id));
-      if (!s) throw new ApiError('invalid-session', 'The session is unknown (or its result was purged).');
-      return resultOf(req.params.id, s, config.now());
+      const hash = hashNonce(req.params.id);
+      const now = config.now();
+      const open = await store.getSession(hash);
+      if (!open) throw new ApiError('invalid-session', 'The session is unknown, its result was already read, or it was purged.');
+      // Still waiting or being examined: say so, as often as asked.
+      if (open.state === 'examining' || (open.state === 'pending' && now < open.expiresAt)) return resultOf(req.params.id, open, now);
+      // A final result is read once: it is deleted as it is read (of two concurrent reads, one gets it).
+      const s = await store.takeSessionResult(hash, now);
+      if (!s) throw new ApiError('invalid-session', 'The session\'s result was already read.');
+      return resultOf(req.params.id, s, now);
     },
   });
 }

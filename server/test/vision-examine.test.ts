@@ -10,6 +10,7 @@ import { DEFAULT_THRESHOLD } from '../../src/core/calibration.js';
 import { cosine } from '../../src/core/match.js';
 import { estimateHeadPose, matchesPose } from '../../src/core/pose.js';
 import type { Pose } from '../../src/protocol/fields.js';
+import { cameraFrame } from '../../scripts/lib/camera-frame.mjs';
 import { ServerFaceExaminer, VisionError, decodeJpeg, type ExamineOutcome, type SessionChallenge, type UploadedFrame } from '../vision/index.js';
 
 /**
@@ -32,35 +33,6 @@ interface Rgba {
 }
 
 const readPhoto = (path: string): Rgba => jpeg.decode(readFileSync(path), { useTArray: true, formatAsRGBA: true }) as Rgba;
-
-/** `src` scaled (bilinear) to fit 640x480, centred on black, optionally mirrored, as a q90 JPEG. */
-function cameraFrame(src: Rgba, mirror = false): Uint8Array {
-  const W = 640;
-  const H = 480;
-  const scale = Math.min(W / src.width, H / src.height);
-  const w = Math.round(src.width * scale);
-  const h = Math.round(src.height * scale);
-  const ox = Math.floor((W - w) / 2);
-  const oy = Math.floor((H - h) / 2);
-  const out = new Uint8Array(W * H * 4);
-  for (let i = 3; i < out.length; i += 4) out[i] = 255;
-  const px = (x: number, y: number, c: number) => src.data[(y * src.width + x) * 4 + c]!;
-  for (let y = 0; y < h; y++) {
-    const sy = Math.min(src.height - 1, Math.max(0, (y + 0.5) / scale - 0.5));
-    const y0 = Math.min(src.height - 2, Math.floor(sy));
-    const fy = sy - y0;
-    for (let x = 0; x < w; x++) {
-      const sx = Math.min(src.width - 1, Math.max(0, (x + 0.5) / scale - 0.5));
-      const x0 = Math.min(src.width - 2, Math.floor(sx));
-      const fx = sx - x0;
-      const o = ((oy + y) * W + ox + (mirror ? w - 1 - x : x)) * 4;
-      for (let c = 0; c < 3; c++) {
-        out[o + c] = Math.round((1 - fy) * ((1 - fx) * px(x0, y0, c) + fx * px(x0 + 1, y0, c)) + fy * ((1 - fx) * px(x0, y0 + 1, c) + fx * px(x0 + 1, y0 + 1, c)));
-      }
-    }
-  }
-  return new Uint8Array(jpeg.encode({ data: out, width: W, height: H }, 90).data);
-}
 
 /** Two photos of the same height side by side. */
 function sideBySide(a: Rgba, b: Rgba): Rgba {

@@ -43,5 +43,23 @@ export type ExamineOutcome =
 export interface FaceExaminer {
   readonly modelId: string;
   examine(frames: readonly UploadedFrame[], challenge: SessionChallenge): Promise<ExamineOutcome>;
+  /**
+   * Admission (optional; ExaminerPool has it): a slot for one examination, reserved before the
+   * caller commits to anything (the upload route reserves before it consumes the session), or null
+   * when every worker is busy and the queue is full (the route answers 503 overloaded and the
+   * session stays open). An examiner without it is admitted one upload at a time by the route
+   * (admissionFor in examiner-pool.ts).
+   */
+  tryReserve?(): ExamineTicket | null;
+  /** With tryReserve: seconds after which a slot is likely free again (Retry-After of the 503). */
+  retryAfterSeconds?(): number;
   dispose(): void;
+}
+
+/** One reserved examination: use it once (examine) or give it back (release). */
+export interface ExamineTicket {
+  /** Runs the examination in the reserved slot; a second call throws. The slot is freed when it settles. */
+  examine(frames: readonly UploadedFrame[], challenge: SessionChallenge): Promise<ExamineOutcome>;
+  /** Frees the slot without examining (the session could not be consumed). Idempotent; a no-op once examine was called. */
+  release(): void;
 }

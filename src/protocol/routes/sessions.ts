@@ -88,9 +88,12 @@ export const uploadFramesRoute = defineRoute({
   summary: 'Upload a session\'s frames (page)',
   description:
     'The captured frames (JPEG, base64) with their times. Consumes the session (one upload only) once the body is valid: ' +
-    'the server examines the frames and decides. The page gets { status: "done" } or a capture refusal (no-face, ' +
-    'multiple-faces, liveness-failed, identity-changed, bad-frames); never the decision or a score. A body that is ' +
-    'refused before examination (invalid-body, body-too-large) leaves the session open.',
+    'the server examines the frames and decides. The page gets { status: "done" } or, when the frames could not be ' +
+    'decided from, { status: "refused", refusal } (no-face, multiple-faces, liveness-failed, identity-changed, ' +
+    'bad-frames: about the capture; the session is used either way); never the decision or a score. A 200 both: the ' +
+    'upload was examined (a refused capture is an outcome, not an HTTP error). A body that is refused before ' +
+    'examination (invalid-body, body-too-large) leaves the session open, as does 503 overloaded (every examination ' +
+    'slot taken: retry after Retry-After).',
   params: SessionParams,
   body: Closed({
     frames: T.Array(
@@ -101,7 +104,12 @@ export const uploadFramesRoute = defineRoute({
       { minItems: 1, maxItems: MAX_SESSION_FRAMES },
     ),
   }),
-  response: { 200: Closed({ status: T.Literal('done') }) },
+  response: {
+    200: T.Union([
+      Closed({ status: T.Literal('done') }),
+      Closed({ status: T.Literal('refused'), refusal: OneOf(CAPTURE_REFUSALS), message: T.String({ maxLength: 500, description: 'For developers: which frame, and why.' }) }),
+    ]),
+  },
 });
 
 export const sessionResultRoute = defineRoute({
@@ -110,7 +118,9 @@ export const sessionResultRoute = defineRoute({
   summary: 'Read a session\'s result (site backend)',
   description:
     'Site key only. The session\'s action, user (identify: who was recognised, or null for unknown), the site\'s nonce, ' +
-    'its state, and once decided the decision and liveness (never a score); refused sessions name the refusal.',
+    'its state, and once decided the decision and liveness (never a score); refused sessions name the refusal. ' +
+    'A pending session can be polled; a final result (done, refused, expired) is read once: it is deleted as it is ' +
+    'read, and a second read is invalid-session.',
   params: SessionParams,
   headers: SiteKeyHeaders,
   response: {
