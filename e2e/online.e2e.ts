@@ -13,20 +13,26 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import Database from 'better-sqlite3';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_BACKEND_PORT } from '../playwright.config.js';
-import { verifyAssertion } from '../server/assertion.js';
 import { defaultConfig, DEFAULT_MODEL_ID } from '../server/config.js';
 import { decodeEmbedding } from '../server/embedding.js';
+import { faceLoginKeys, verifyFaceLoginAssertion, type AssertionAction } from '../src/server-client/index.js';
 import { Backend } from './support/backend.js';
 import { launchWithCamera } from './support/camera.js';
 import { clipFromPhoto, fixture } from './support/clips.js';
 
 test.describe.configure({ mode: 'serial' });
 
-const SECRET = 'e2e-online-secret-0123456789-0123456789';
+const SIGNING_KEY = String(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+const AUDIENCE = 'https://portal.e2e.test';
+/** The portal's check of an assertion the page received: the server's public keys (GET /v1/keys), this audience, user and action. */
+async function signedFor(assertion: unknown, subject: string, action: AssertionAction) {
+  return verifyFaceLoginAssertion(assertion, { keys: faceLoginKeys({ serverUrl: backend.url }), audience: AUDIENCE, subject, action });
+}
 const THRESHOLD = defaultConfig().models[DEFAULT_MODEL_ID]!.threshold;
 
 let dir: string;
@@ -45,7 +51,7 @@ test.beforeAll(async ({}, info) => {
   dir = mkdtempSync(join(tmpdir(), 'face-login-online-'));
   sqlite = join(dir, 'server.sqlite');
   for (const k of ['A', 'B', 'C'] as const) profiles[k] = join(dir, `profile-${k}`);
-  backend = new Backend({ port: TEST_BACKEND_PORT, sqlite, origins: [new URL(baseURL).origin], secret: SECRET });
+  backend = new Backend({ port: TEST_BACKEND_PORT, sqlite, origins: [new URL(baseURL).origin], signingKey: SIGNING_KEY, audience: AUDIENCE, trustDeviceEmbeddings: true });
   await backend.start();
 });
 test.afterAll(async () => {
@@ -153,7 +159,7 @@ test('online: person A on another device, from another photo: the server accepts
     expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'verified', detail: { userId: 'colin', decidedBy: 'server' } });
     // This device has no template of colin: the decision can only be the server's.
     expect(await localTemplates(page, 'colin')).toEqual([]);
-    const check = verifyAssertion(ev.detail.assertion as string, SECRET, { sub: 'colin', action: 'verify' });
+    const check = await signedFor(ev.detail.assertion, 'colin', 'verify');
     expect(check, 'the assertion is signed by the server for colin').toMatchObject({ ok: true });
     await expect(page.locator('face-login').locator('[role=status]')).toHaveAttribute('data-status', 'verified');
 
@@ -166,7 +172,7 @@ test('online: person A on another device, from another photo: the server accepts
     });
     const id = await waitForEvent(page, ['identified', 'rejected', 'error'], n);
     expect(id, JSON.stringify(id)).toMatchObject({ type: 'identified', detail: { userId: 'colin', decidedBy: 'server' } });
-    expect(verifyAssertion(id.detail.assertion as string, SECRET, { sub: 'colin', action: 'identify' })).toMatchObject({ ok: true });
+    expect(await signedFor(id.detail.assertion, 'colin', 'identify')).toMatchObject({ ok: true });
 
     expect(await decisionsJson(page), 'no decision event carries a score or threshold').not.toMatch(/"score"|"threshold"/);
   });
@@ -278,7 +284,7 @@ test('backend back: the queued enrolment is enrolled on the server (and backed u
     const ev = await waitForEvent(page, DECISIONS);
     expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'verified', detail: { userId: 'tony', decidedBy: 'server' } });
     expect(await localTemplates(page, 'tony')).toEqual([]);
-    expect(verifyAssertion(ev.detail.assertion as string, SECRET, { sub: 'tony', action: 'verify' })).toMatchObject({ ok: true });
+    expect(await signedFor(ev.detail.assertion, 'tony', 'verify')).toMatchObject({ ok: true });
   });
   const attempts = db((d) => d.prepare('SELECT action, claimed_user, decision FROM attempts WHERE id > ? ORDER BY id').all(attemptsBefore));
   expect(attempts).toEqual([{ action: 'verify', claimed_user: 'tony', decision: 'accept' }]);

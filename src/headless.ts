@@ -1,6 +1,8 @@
 /** Headless entry: the engine and adapters, no Lit, no custom element. */
 export { FaceAuth } from './core/engine.js';
 export type { EnginePhase, FaceStatus, FrameObservation, EnrollOptions, EnrollResult, CaptureOptions, FaceAuthOptions, FaceAuthEventMap, VerifyOptions, Guidance, Hint, CaptureStep, LivenessMode } from './core/engine.js';
+export type { ChallengeCaptureOptions, ChallengeFrame, FrameEncoder, SessionAction, SessionChallenge } from './core/session.js';
+export type { ActionOutcome, SessionOutcome } from './core/actions.js';
 export { FaceLoginError, ERROR_CODES, isFaceLoginError } from './core/errors.js';
 export type { FaceLoginErrorCode } from './core/errors.js';
 export * from './core/match.js';
@@ -19,5 +21,10 @@ export { IdbTemplateStore, DB_VERSION } from './adapters/store/idb-template-stor
 export { MemoryTemplateStore } from './adapters/store/memory-template-store.js';
 export { LocalVerifier } from './adapters/verifier/local-verifier.js';
 export type { BackupEvent } from './adapters/verifier/online-verifier.js';
+export { runSession, SessionClient, sessionSpent, uploadFrames } from './adapters/verifier/session-client.js';
+export type { RunSessionOptions, RunSessionTarget, SessionClientOptions, SessionInfo, SessionUploadFrame } from './adapters/verifier/session-client.js';
+export { JpegFrameEncoder, uploadSize, DEFAULT_UPLOAD_MAX_SIDE, DEFAULT_UPLOAD_QUALITY } from './adapters/verifier/jpeg-frame-encoder.js';
+export type { JpegFrameEncoderOptions } from './adapters/verifier/jpeg-frame-encoder.js';
+export { ServerFailure, ServerRefusal } from './adapters/verifier/http-call.js';
 export { fetchManifest, fetchModelFile } from './adapters/models/model-files.js';
 export type { LoadProgress, ModelManifest } from './adapters/models/model-files.js';

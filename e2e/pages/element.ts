@@ -19,7 +19,7 @@ window.numTensors = () => tf.memory().numTensors;
 const q = new URLSearchParams(location.search);
 const el = document.createElement('face-login') as FaceLoginElement;
 for (const [k, v] of q) el.setAttribute(k, v);
-for (const type of ['ready', 'enrolled', 'verified', 'identified', 'rejected', 'error', 'status', 'synced', 'cancelled']) {
+for (const type of ['ready', 'enrolled', 'verified', 'identified', 'rejected', 'error', 'status', 'synced', 'cancelled', 'submitted']) {
   el.addEventListener(`face-login-${type}`, (e) => {
     window.faceLoginEvents.push({ type, detail: (e as CustomEvent).detail, t: performance.now() });
   });

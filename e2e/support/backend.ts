@@ -14,8 +14,18 @@ export interface BackendOptions {
   sqlite: string;
   /** CORS origins (FACE_LOGIN_ORIGINS): the test page's origin. */
   origins: string[];
-  secret: string;
+  /** The Ed25519 private key that signs assertions (FACE_LOGIN_SIGNING_KEY, a PKCS#8 PEM); default: a random one per start. */
+  signingKey?: string;
+  /** Who the assertions are for (FACE_LOGIN_AUDIENCE). */
+  audience?: string;
   adminKey?: string;
+  /**
+   * Site keys (FACE_LOGIN_SITE_KEYS, each >= 32 characters): turns the session routes on, and with
+   * them the server's own face examination (it loads public/models at start, a few seconds more).
+   */
+  siteKeys?: string[];
+  /** Device routes (FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS=1): the page sends embeddings and the server trusts them. */
+  trustDeviceEmbeddings?: boolean;
 }
 
 export class Backend {
@@ -46,8 +56,11 @@ export class Backend {
         PORT: String(this.opts.port),
         FACE_LOGIN_SQLITE: this.opts.sqlite,
         FACE_LOGIN_ORIGINS: this.opts.origins.join(','),
-        FACE_LOGIN_SECRET: this.opts.secret,
+        ...(this.opts.signingKey ? { FACE_LOGIN_SIGNING_KEY: this.opts.signingKey } : {}),
+        ...(this.opts.audience ? { FACE_LOGIN_AUDIENCE: this.opts.audience } : {}),
         ...(this.opts.adminKey ? { FACE_LOGIN_ADMIN_KEY: this.opts.adminKey } : {}),
+        ...(this.opts.siteKeys?.length ? { FACE_LOGIN_SITE_KEYS: this.opts.siteKeys.join(',') } : {}),
+        ...(this.opts.trustDeviceEmbeddings ? { FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS: '1' } : {}),
         FACE_LOGIN_LOG_LEVEL: 'warn',
         DATABASE_URL: '',
       },

@@ -7,6 +7,7 @@ import type { FaceAuth, LivenessMode } from './engine.js';
 import { FaceLoginError } from './errors.js';
 import { runKiosk } from './kiosk.js';
 import type { PoseName } from './pose.js';
+import type { SessionAction } from './session.js';
 import type { IdentifyResult, VerifyResult } from './types.js';
 
 export type ActionMode = 'enroll' | 'verify' | 'identify' | 'kiosk';
@@ -22,7 +23,19 @@ export type ActionOutcome =
   | { readonly kind: 'rejected'; readonly userId: string; readonly score?: number; readonly threshold?: number; readonly decidedBy: DecidedBy }
   | { readonly kind: 'identified'; readonly userId: string; readonly score?: number; readonly threshold?: number; readonly assertion?: string; readonly decidedBy: DecidedBy }
   /** Identify: nobody enrolled matched. */
-  | { readonly kind: 'unknown'; readonly score?: number; readonly threshold?: number; readonly decidedBy: DecidedBy };
+  | { readonly kind: 'unknown'; readonly score?: number; readonly threshold?: number; readonly decidedBy: DecidedBy }
+  | SessionOutcome;
+
+/**
+ * A session (runSession): the frames of the server's challenge were uploaded and the server has
+ * decided. The page is never told what: the site's backend reads the result. `action` is the
+ * session's (the site chose it when it opened the session).
+ */
+export interface SessionOutcome {
+  readonly kind: 'submitted';
+  readonly sessionId: string;
+  readonly action: SessionAction;
+}
 
 /** What identify (once or in the kiosk) can come to. */
 export type IdentifyOutcome = Extract<ActionOutcome, { kind: 'identified' | 'unknown' }>;
@@ -75,7 +88,7 @@ export function identifyOutcome(r: IdentifyResult): IdentifyOutcome {
  * outcome through `onOutcome` and resolves with null once the signal aborts. Errors (no face,
  * camera gone, aborted, an unknown mode, ...) reject as FaceLoginError.
  */
-export async function runAction(auth: FaceAuth, action: Action, options: ActionOptions = {}): Promise<ActionOutcome | null> {
+export async function runAction(auth: FaceAuth, action: Action, options: ActionOptions = {}): Promise<Exclude<ActionOutcome, SessionOutcome> | null> {
   const { signal, liveness } = options;
   const { mode, userId = '' } = action;
   switch (mode) {

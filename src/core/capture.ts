@@ -42,11 +42,15 @@ export interface CaptureOptions {
   timeoutMs?: number;
 }
 
-/** One kept frame: the aligned crop, and the passive-liveness crop when asked for. */
+/** One kept frame: the aligned crop, and the passive-liveness crop or the encoded camera frame when asked for. */
 export interface CapturedFace {
   readonly crop: ImageData;
   readonly livenessCrop?: ImageData;
   readonly pose: HeadPose;
+  /** The camera frame's timestamp (monotonic ms, Frame.timestamp). */
+  readonly timestamp: number;
+  /** The whole camera frame as the spec's `encodeFrame` encoded it (sessions: the upload's JPEG). */
+  readonly encoded?: Promise<Uint8Array>;
 }
 
 /** What one capture asks for. */
@@ -56,8 +60,18 @@ export interface CaptureSpec extends CaptureOptions {
   /** Null to keep the frame, or what to do instead. */
   accept: (pose: HeadPose) => Hint | null;
   step?: CaptureStep;
+  /**
+   * Steps done and total, as the guidance reports them. Given: fixed for the whole request (one
+   * step, however many frames it keeps). Default: frames kept so far of `count`.
+   */
   progress?: { done: number; total: number };
   wantLivenessCrop?: boolean;
+  /**
+   * Encodes the whole camera frame of each kept frame (CapturedFace.encoded). Called synchronously
+   * while the frame is current (its source changes right after): it must copy the pixels before
+   * its first await. A throw becomes a rejected `encoded`, never a failed frame.
+   */
+  encodeFrame?: (frame: Frame) => Promise<Uint8Array>;
   /** The error when the time runs out with a face in view (default: no-face). */
   timeoutError?: () => FaceLoginError;
 }
@@ -84,7 +98,8 @@ interface Request {
   readonly kept: CapturedFace[];
   readonly spec: CaptureSpec;
   readonly step: CaptureStep;
-  readonly progress: { done: number; total: number };
+  /** Fixed progress (CaptureSpec.progress), or null: frames kept of count. */
+  readonly progress: { done: number; total: number } | null;
   lastKept: number;
   multiRun: number;
   lastStatus: FaceStatus;
@@ -119,7 +134,7 @@ export class CaptureRequests {
         kept: [],
         spec,
         step: spec.step ?? 'probe',
-        progress: spec.progress ?? { done: 0, total: count },
+        progress: spec.progress ?? null,
         lastKept: -Infinity,
         multiRun: 0,
         lastStatus: 'no-face',
@@ -159,6 +174,7 @@ export class CaptureRequests {
     let crop: ImageData | null = null;
     let stats: ReturnType<typeof cropStats> | null = null;
     let livenessCrop: ImageData | undefined;
+    let encodedFrame: Promise<Uint8Array> | undefined;
     for (const req of [...this.requests]) {
       req.lastStatus = obs.status;
       if (obs.status === 'multiple-faces') {
@@ -193,7 +209,14 @@ export class CaptureRequests {
       if (frame.timestamp - req.lastKept < this.settings.sampleIntervalMs) continue;
       const cropLiveness = wantLivenessCrop ? this.settings.livenessCrop : null;
       if (cropLiveness) livenessCrop ??= cropLiveness(frame, face);
-      req.kept.push({ crop, pose: obs.pose!, ...(cropLiveness && livenessCrop ? { livenessCrop } : {}) });
+      const encoded = req.spec.encodeFrame ? (encodedFrame ??= encodeNow(req.spec.encodeFrame, frame)) : undefined;
+      req.kept.push({
+        crop,
+        pose: obs.pose!,
+        timestamp: frame.timestamp,
+        ...(cropLiveness && livenessCrop ? { livenessCrop } : {}),
+        ...(encoded ? { encoded } : {}),
+      });
       req.lastKept = frame.timestamp;
       if (req.kept.length >= req.count) req.resolve(req.kept);
     }
@@ -202,6 +225,19 @@ export class CaptureRequests {
   private guide(req: Request, hint: Hint): void {
     if (req.lastHint === hint) return;
     req.lastHint = hint;
-    this.settings.onGuidance({ step: req.step, hint, done: req.progress.done + req.kept.length, total: req.progress.total });
+    const { done, total } = req.progress ?? { done: req.kept.length, total: req.count };
+    this.settings.onGuidance({ step: req.step, hint, done, total });
   }
+}
+
+/** Starts encoding the current frame; a throw or a rejection is kept in the promise (handled, so never "unhandled" while it waits). */
+function encodeNow(encode: (frame: Frame) => Promise<Uint8Array>, frame: Frame): Promise<Uint8Array> {
+  let p: Promise<Uint8Array>;
+  try {
+    p = encode(frame);
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  p.catch(() => undefined);
+  return p;
 }

@@ -14,6 +14,7 @@ import { FrameLoop, type FrameObservation } from './frame-loop.js';
 import { assertLivenessMode, passiveCheck, turnChallenge, usesActiveLiveness, usesPassiveLiveness, type LivenessMode } from './liveness.js';
 import { assertThreshold, meanEmbedding } from './match.js';
 import { poseHint, type PoseName } from './pose.js';
+import { captureChallenge, type ChallengeCaptureOptions, type ChallengeFrame, type SessionChallenge } from './session.js';
 import { ENROLL_QUALITY, VERIFY_QUALITY, type QualityThresholds } from './quality.js';
 import type { Aligner, Camera, Embedder, FaceDetector, IdentifyResult, PassiveLiveness, Pose, TemplateStore, Verifier, VerifyResult } from './types.js';
 
@@ -21,6 +22,7 @@ import type { Aligner, Camera, Embedder, FaceDetector, IdentifyResult, PassiveLi
 export type { FaceStatus, FrameObservation } from './frame-loop.js';
 export type { CaptureOptions, CaptureStep, CapturedFace, Guidance, Hint } from './capture.js';
 export { LIVENESS_MODES, assertLivenessMode, type LivenessMode } from './liveness.js';
+export type { ChallengeCaptureOptions, ChallengeFrame, FrameEncoder, SessionAction, SessionChallenge } from './session.js';
 
 export type EnginePhase = 'ready' | 'starting-camera' | 'scanning' | 'processing' | 'stopped' | 'disposed';
 
@@ -93,7 +95,7 @@ export interface FaceAuthOptions {
    * engine owns it from here on: dispose() disposes it.
    */
   passiveLiveness?: PassiveLiveness;
-  /** Active challenge: total time for the random turn sequence. Default 10 s. */
+  /** Active challenge: total time for the random turn sequence (and for a session's turns). Default 10 s. */
   challengeTimeoutMs?: number;
   /** Random source for the challenge order (tests inject one). */
   random?: () => number;
@@ -365,6 +367,30 @@ export class FaceAuth extends EventTarget {
       this.setPhase('processing');
       return this.verifier.identify(probe, this.embedder.modelId);
     });
+  }
+
+  /**
+   * Sessions (the server decides): films the person doing the challenge a server chose, in its
+   * order, and returns the kept frames, each the whole camera frame encoded by `options.encoder`
+   * while it was current, with its timestamp. Enrolment's poses under the enrolment gates
+   * (`perPose` frames each); turns: `frontal` frontal frames, then `perTurn` frames of each turn
+   * within `challengeTimeoutMs` (else liveness-failed), under the verify gates with sharpness.
+   * Nothing is embedded, stored or decided here: the frames are for the server (see runSession).
+   * One at a time with enroll / verify / identify (busy).
+   */
+  captureChallenge(challenge: SessionChallenge, options: ChallengeCaptureOptions): Promise<ChallengeFrame[]> {
+    return this.exclusive(() =>
+      captureChallenge(
+        {
+          capture: (count, spec) => this.capture(count, spec),
+          enrollQuality: this.enrollQuality,
+          verifyQuality: this.verifyQuality,
+          turnTimeoutMs: this.challengeTimeoutMs,
+        },
+        challenge,
+        options,
+      ),
+    );
   }
 
   /**

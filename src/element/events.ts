@@ -1,4 +1,5 @@
 import type { ActionMode, ActionOutcome } from '../core/actions.js';
+import type { SessionAction } from '../core/session.js';
 import type { FaceLoginErrorCode } from '../core/errors.js';
 import type { TfBackendName } from '../core/types.js';
 import type { FaceLoginStatus, Messages } from './i18n.js';
@@ -46,6 +47,26 @@ export interface FaceLoginRejectedDetail {
 export interface FaceLoginErrorDetail {
   code: FaceLoginErrorCode;
   message: string;
+  /** With a `session`: the session this error is about. */
+  sessionId?: string;
+  /**
+   * With a `session`: can the same session be tried again? false: the server refused the capture
+   * (the upload used the session up) or the session is unknown, used or expired: the site's backend
+   * must open a new session (and set `session` to it). true: nothing used it up (the camera, a
+   * capture that timed out on the page, an unreachable server): the person may try again.
+   */
+  retryable?: boolean;
+  /** The server's own error code when the server refused (e.g. invalid-session, identity-changed). */
+  serverCode?: string;
+}
+/**
+ * A session's frames reached the server and it has decided. The page is not told the decision:
+ * the site's backend reads it (GET /v1/sessions/:id/result with its site key).
+ */
+export interface FaceLoginSubmittedDetail {
+  sessionId: string;
+  /** The session's action (the site chose it when it opened the session). */
+  action: SessionAction;
 }
 /** An enrolment made offline (offline="allow"), once the server answered for it. */
 export interface FaceLoginSyncedDetail {
@@ -63,7 +84,10 @@ export interface FaceLoginSyncedDetail {
 }
 /** An action was cancelled (Cancel button, Escape, or cancel()); the camera keeps running. */
 export interface FaceLoginCancelledDetail {
+  /** With a session: the session's action (the `mode` attribute's when it was cancelled before the session was read). */
   mode: ActionMode;
+  /** With a session: the session (still open: nothing was sent). */
+  sessionId?: string;
 }
 export interface FaceLoginProgressDetail {
   /** Model bytes received so far and expected in total (all files). */
@@ -87,6 +111,7 @@ export interface FaceLoginEventMap {
   'face-login-status': CustomEvent<FaceLoginStatusDetail>;
   'face-login-synced': CustomEvent<FaceLoginSyncedDetail>;
   'face-login-cancelled': CustomEvent<FaceLoginCancelledDetail>;
+  'face-login-submitted': CustomEvent<FaceLoginSubmittedDetail>;
 }
 
 export type FaceLoginEventName = keyof FaceLoginEventMap;
@@ -99,7 +124,7 @@ export function emit<K extends FaceLoginEventName>(
   return target.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
 }
 
-type OutcomeEventName = 'face-login-enrolled' | 'face-login-verified' | 'face-login-identified' | 'face-login-rejected';
+type OutcomeEventName = 'face-login-enrolled' | 'face-login-verified' | 'face-login-identified' | 'face-login-rejected' | 'face-login-submitted';
 
 /** What the element says and fires for one outcome. */
 export interface Announcement {
@@ -126,6 +151,9 @@ export function announcementFor(o: ActionOutcome, m: Messages): Announcement {
       };
     case 'unknown':
       return { status: 'unknown', event: { name: 'face-login-rejected', detail: { mode: 'identify', userId: null, score: o.score, threshold: o.threshold, decidedBy: o.decidedBy } } };
+    case 'submitted':
+      // Never a decision: the site tells the person.
+      return { status: 'submitted', event: { name: 'face-login-submitted', detail: { sessionId: o.sessionId, action: o.action } } };
   }
 }
 

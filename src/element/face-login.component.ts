@@ -6,6 +6,11 @@ import { FaceLoginError, isFaceLoginError } from '../core/errors.js';
 import { DEFAULT_THRESHOLD } from '../core/calibration.js';
 import type { PoseName } from '../core/pose.js';
 import type { CameraInfo } from '../core/types.js';
+import type { FaceAuth } from '../core/engine.js';
+import type { SessionAction } from '../core/session.js';
+import { ServerRefusal } from '../adapters/verifier/http-call.js';
+import { runSession, sessionSpent, type SessionInfo } from '../adapters/verifier/session-client.js';
+import { CAPTURE_REFUSALS, type CaptureRefusal } from '../protocol/routes/sessions.js';
 import { createFaceAuth, type BackupEvent, type CreateFaceAuthOptions, type FaceAuthReady, type LoadProgress } from '../face-auth.js';
 import { FaceAuthController } from './face-auth-controller.js';
 import { parseBackendAttributes } from './backend-attribute.js';
@@ -22,6 +27,7 @@ const POSES: ReadonlySet<string> = new Set(POSE_NAMES);
 const CAPTURE_TIMEOUT_S = DEFAULT_CAPTURE_TIMEOUT_MS / 1000;
 /** The abort reason of a cancel the person (or the page) asked for, told apart from a reload or a disconnect. */
 const CANCELLED = Symbol('cancelled');
+const isCaptureRefusal = (code: string): code is CaptureRefusal => (CAPTURE_REFUSALS as readonly string[]).includes(code);
 
 /**
  * A face login box: live camera preview with the face outlined and a hint drawn over it, a
@@ -34,9 +40,16 @@ const CANCELLED = Symbol('cancelled');
  * face-login-ready follows); `threshold` and `liveness` apply to the running engine; `mode`,
  * `user-id`, `guided`, `continuous` and `cooldown` apply from the next action.
  *
+ * Sessions (the server decides from the pictures, the main mode with a server): the site's
+ * backend opens a session for one action and puts its id in `session`; the element reads what the
+ * server asks (the five poses, or the head turns in the server's order), guides the person through
+ * it, uploads the frames and fires face-login-submitted. It never learns or shows the decision:
+ * the site's backend reads it. `mode`, `user-id`, `guided` and `continuous` are ignored then.
+ *
  * @summary Face enrolment, 1:1 verification and 1:N identification in one tag.
  *
- * @attr mode - enroll | verify | identify (anything else: face-login-error with code invalid-input when the action runs).
+ * @attr mode - enroll | verify | identify (anything else: face-login-error with code invalid-input when the action runs). Ignored with `session` (the session's action counts; a console warning when they differ).
+ * @attr session - A session id from the site's backend (POST /v1/sessions on the `server`, which needs `server` set): run that session (its action and challenge are the server's), upload the frames, fire face-login-submitted. Changing it starts over with the new session; removing it returns to `mode`.
  * @attr user-id - The user to enroll or verify.
  * @attr threshold - Cosine similarity needed to accept (default: the calibrated DEFAULT_THRESHOLD).
  * @attr server - URL of a face-login verification server: the server decides (default: none, the device decides).
@@ -60,8 +73,9 @@ const CANCELLED = Symbol('cancelled');
  * @event face-login-verified - The claimed user was accepted. detail: { userId, score?, threshold?, assertion?, decidedBy }
  * @event face-login-identified - Someone enrolled was recognised. detail: { userId, score?, threshold?, assertion?, decidedBy }
  * @event face-login-rejected - Verify failed, or identify found nobody (userId null = unknown). detail: { mode, userId, score?, threshold?, decidedBy }
- * @event face-login-error - Something went wrong. detail: { code, message } (code is stable, see FaceLoginErrorCode; message is for developers, also sent to console.warn; the status line shows a sentence for the person instead)
- * @event face-login-cancelled - A running action was cancelled (the Cancel button, Escape, or cancel()); no face-login-error follows and the camera keeps running. detail: { mode }
+ * @event face-login-error - Something went wrong. detail: { code, message, sessionId?, retryable?, serverCode? } (code is stable, see FaceLoginErrorCode; message is for developers, also sent to console.warn; the status line shows a sentence for the person instead). With a session: retryable false = the session is used up or expired (the server refused the capture, or invalid-session): open a new one; true = the same session may be tried again.
+ * @event face-login-submitted - With a session: the frames reached the server, which has decided (the page is not told what: the site's backend reads the result). detail: { sessionId, action }
+ * @event face-login-cancelled - A running action was cancelled (the Cancel button, Escape, or cancel()); no face-login-error follows and the camera keeps running. detail: { mode, sessionId? } (a cancelled session sent nothing and stays open)
  * @event face-login-status - The status line changed. detail: { status, message }
  * @event face-login-synced - With offline="allow": an enrolment made offline reached the server (enrolled there, or backed up when the server already had the user) or was refused by it. detail: { userId, modelId, outcome, code?, message? }
  *
@@ -87,10 +101,12 @@ export class FaceLoginElement extends LitElement {
   static override styles = styles;
 
   static override properties = {
-    mode: { type: String, reflect: true },
+    // Own accessor (below): the element must know whether the page set a mode (see session).
+    mode: { type: String, reflect: true, noAccessor: true },
     userId: { type: String, attribute: 'user-id' },
     threshold: { type: Number },
     server: { type: String },
+    session: { type: String },
     backend: { type: String },
     compute: { type: String },
     offline: { type: String },
@@ -109,12 +125,39 @@ export class FaceLoginElement extends LitElement {
     hint: { state: true },
     progress: { state: true },
     cameras: { state: true },
+    sessionInfo: { state: true },
+    spentSession: { state: true },
   };
 
-  mode: FaceLoginMode = 'verify';
+  private _mode: FaceLoginMode = 'verify';
+  /** Whether the page set `mode` (attribute or property): only then does a session that differs warn. */
+  private modeGiven = false;
+
+  /**
+   * enroll | verify | identify (default verify; anything else: face-login-error with code
+   * invalid-input when the action runs). Ignored while `session` is set: the session's action
+   * counts (a console warning, once, when the page set a different mode).
+   */
+  get mode(): FaceLoginMode {
+    return this._mode;
+  }
+
+  set mode(value: FaceLoginMode) {
+    const old = this._mode;
+    this._mode = value;
+    this.modeGiven = true;
+    this.requestUpdate('mode', old);
+  }
   userId = '';
   threshold: number = DEFAULT_THRESHOLD;
   server = '';
+  /**
+   * A session id the site's backend got from POST /v1/sessions on `server` ('' = none: `mode`
+   * runs on the device or through the server's device routes). With one, the action and challenge
+   * are the session's; the element uploads the frames and fires face-login-submitted, never a
+   * decision. Setting another id starts over with it (a running capture is dropped, not cancelled).
+   */
+  session = '';
   /** auto | webgl | wasm | cpu ('' = auto). */
   backend = '';
   /** @deprecated Use `backend`. */
@@ -140,10 +183,22 @@ export class FaceLoginElement extends LitElement {
   private waitLimitS = 0;
   private statusMessage = '';
   private action: AbortController | null = null;
+  /** Settles when the running action (if any) has finished, errors and events included. */
+  private actionDone: Promise<void> = Promise.resolve();
+  /** The running (or last) session as the server described it. */
+  protected sessionInfo: SessionInfo | null = null;
+  /** A session id the server has used up (submitted, refused, or invalid): the button stays off until `session` changes. */
+  protected spentSession: string | null = null;
+  private sessionGeneration = 0;
+  /** The session the running action is for ('' for a `mode` action), or null when none runs. */
+  private runningSession: string | null = null;
+  private warnedMode = false;
   private readonly loaded = new Map<string, LoadProgress>();
 
   constructor() {
     super();
+    // Reflect the default mode too (the accessor is the element's own: see `mode`).
+    this.requestUpdate('mode', undefined);
     // Escape cancels a running action (keydown from inside the shadow root reaches the host: composed).
     this.addEventListener('keydown', (e: KeyboardEvent) => {
       if (e.key !== 'Escape' || !this.busy) return;
@@ -214,6 +269,26 @@ export class FaceLoginElement extends LitElement {
     }
   }
 
+  protected override updated(changed: PropertyValues<this>): void {
+    // The first value (before connect) is no change of session.
+    if (changed.has('session') && changed.get('session') !== undefined) void this.sessionChanged();
+  }
+
+  /** A new session (or none): drop the running one (not a cancel) and start over. */
+  private async sessionChanged(): Promise<void> {
+    const gen = ++this.sessionGeneration;
+    // start() may already run the new session (a page that set `session` and called start()).
+    if (this.busy && this.runningSession === this.session) return;
+    await this.dropStaleAction();
+    if (gen !== this.sessionGeneration || this.busy) return;
+    this.sessionInfo = null;
+    this.spentSession = null;
+    this.hint = null;
+    if (this.controller.state !== 'ready' || !this.controller.auth) return;
+    this.setStatus(this.continuous && this.mode === 'identify' && !this.session ? 'watching' : 'ready');
+    if (this.autostart && this.session) void this.start();
+  }
+
   override disconnectedCallback(): void {
     this.action?.abort();
     this.action = null;
@@ -244,7 +319,7 @@ export class FaceLoginElement extends LitElement {
 
   private onReady(ready: FaceAuthReady, connectedAt: number): void {
     this.progress = null;
-    this.setStatus(this.continuous && this.mode === 'identify' ? 'watching' : 'ready');
+    this.setStatus(this.continuous && this.mode === 'identify' && !this.session ? 'watching' : 'ready');
     emit(this, 'face-login-ready', {
       backend: ready.backend.backend,
       backendReason: ready.backend.reason,
@@ -256,13 +331,29 @@ export class FaceLoginElement extends LitElement {
     if (this.autostart) void this.start();
   }
 
-  private onError(e: unknown): void {
+  private onError(e: unknown, sessionId?: string): void {
     const err = isFaceLoginError(e) ? e : new FaceLoginError('invalid-input', String((e as Error)?.message ?? e));
     this.hint = null;
     // The person reads a sentence; the code and the technical message are for developers.
     console.warn(`<face-login> ${err.code}: ${err.message}`);
-    this.setStatus(err.code, this.errorText(err));
-    emit(this, 'face-login-error', { code: err.code, message: err.message });
+    const serverCode = err instanceof ServerRefusal ? err.serverCode : undefined;
+    this.setStatus(err.code, sessionId !== undefined ? this.sessionErrorText(err) : this.errorText(err));
+    emit(this, 'face-login-error', {
+      code: err.code,
+      message: err.message,
+      ...(sessionId !== undefined ? { sessionId, retryable: !sessionSpent(err) } : {}),
+      ...(serverCode !== undefined ? { serverCode } : {}),
+    });
+  }
+
+  /** A session's error: a used-up session says the site must start again; anything else as usual. */
+  private sessionErrorText(err: FaceLoginError): string {
+    const m = this.messages;
+    if (err instanceof ServerRefusal) {
+      if (err.serverCode === 'invalid-session') return m.sessionInvalid;
+      if (isCaptureRefusal(err.serverCode)) return `${m.sessionRefused[err.serverCode]} ${m.sessionEnded}`;
+    }
+    return this.errorText(err);
   }
 
   /** The status sentence for an error: how long to wait when the server said so, else the code's sentence. */
@@ -270,6 +361,7 @@ export class FaceLoginElement extends LitElement {
     const m = this.messages;
     const after = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
     if ((err.code === 'locked-out' || err.code === 'rate-limited') && typeof after === 'number' && after > 0) return m.waitFor(Math.ceil(after));
+    if (err.code === 'backend-unavailable' && typeof after === 'number' && after > 0) return m.serverBusy(Math.ceil(after));
     return m[err.code];
   }
 
@@ -304,21 +396,50 @@ export class FaceLoginElement extends LitElement {
     }
   }
 
-  /** Runs the current mode's action (or the kiosk loop). Resolves when it has an outcome (events carry it). */
+  /**
+   * Runs the current mode's action (or the kiosk loop), or with `session` that session. Resolves
+   * when it has an outcome (events carry it).
+   */
   async start(): Promise<void> {
+    // An action for another session than the one set now is dropped first (not a cancel).
+    if (this.busy && this.runningSession !== this.session) await this.dropStaleAction();
     if (!this.controller.auth || this.busy) return;
     if (this.controller.state === 'error') {
       await this.controller.retry();
       if ((this.controller.state as string) !== 'ready') return;
     }
     const auth = this.controller.auth;
-    if (!auth) return;
+    if (!auth || this.busy) return;
+    if (this.session && this.spentSession === this.session) return;
     this.action?.abort();
     const action = new AbortController();
     this.action = action;
     this.busy = true;
     this.hint = null;
-    const signal = action.signal;
+    let done!: () => void;
+    this.actionDone = new Promise<void>((resolve) => (done = resolve));
+    this.runningSession = this.session;
+    try {
+      if (this.session) await this.runSessionAction(auth, action.signal);
+      else await this.runModeAction(auth, action.signal);
+    } finally {
+      if (this.action === action) this.action = null;
+      this.waitLimitS = 0;
+      this.busy = false;
+      this.hint = null;
+      this.runningSession = null;
+      done();
+    }
+  }
+
+  /** Aborts the running action, if any, as a reload would (no cancel event), and waits until it has finished. */
+  private async dropStaleAction(): Promise<void> {
+    const running = this.actionDone;
+    this.action?.abort();
+    await running;
+  }
+
+  private async runModeAction(auth: FaceAuth, signal: AbortSignal): Promise<void> {
     let mode: ActionMode | null = null;
     try {
       mode = assertActionMode(this.mode, this.continuous);
@@ -341,18 +462,78 @@ export class FaceLoginElement extends LitElement {
       // element left the page: nothing to report.
       if (signal.aborted && signal.reason === CANCELLED && mode) this.cancelled(mode);
       else if (!signal.aborted && this.controller.auth === auth) this.onError(e);
-    } finally {
-      if (this.action === action) this.action = null;
-      this.waitLimitS = 0;
-      this.busy = false;
-      this.hint = null;
     }
   }
 
-  private cancelled(mode: ActionMode): void {
+  /**
+   * One session: read it, guide the person through the server's challenge, upload, say "sent".
+   * Cancel works until the frames are being sent; the upload itself is only dropped by a new
+   * session, a reload or a disconnect (a cancel then could not say whether the session was used).
+   */
+  private async runSessionAction(auth: FaceAuth, signal: AbortSignal): Promise<void> {
+    const sessionId = this.session;
+    let action: SessionAction | null = null;
+    const upload = new AbortController();
+    const onAbort = () => {
+      if (signal.reason !== CANCELLED || this.status !== 'sending') upload.abort(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const server = parseBackendAttributes(this).server?.url;
+      if (!server) throw new FaceLoginError('invalid-input', 'session="…" needs server="…": the face-login server the site opened the session on.');
+      this.setStatus('preparing');
+      const outcome = await runSession(
+        auth,
+        { server, sessionId },
+        {
+          signal: upload.signal,
+          onInfo: (info) => {
+            action = info.action;
+            this.sessionInfo = info;
+            this.warnIfModeDiffers(info.action);
+            this.waitLimitS = CAPTURE_TIMEOUT_S;
+            this.setStatus('looking', this.messages.lookUpTo(CAPTURE_TIMEOUT_S));
+          },
+          onUpload: () => {
+            this.waitLimitS = 0;
+            this.hint = null;
+            this.setStatus('sending');
+          },
+        },
+      );
+      this.spentSession = sessionId;
+      this.announce(outcome);
+    } catch (e) {
+      this.waitLimitS = 0;
+      if (signal.aborted && signal.reason === CANCELLED) this.cancelled(action ?? this.fallbackMode(), sessionId);
+      else if (!signal.aborted && this.controller.auth === auth && this.session === sessionId) {
+        if (sessionSpent(e)) this.spentSession = sessionId;
+        this.onError(e, sessionId);
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The mode a cancelled session reports before it was read. */
+  private fallbackMode(): ActionMode {
+    try {
+      return assertActionMode(this.mode);
+    } catch {
+      return 'verify';
+    }
+  }
+
+  private warnIfModeDiffers(action: SessionAction): void {
+    if (this.warnedMode || !this.modeGiven || this.mode === action) return;
+    this.warnedMode = true;
+    console.warn(`<face-login>: mode="${this.mode}" is ignored while session is set: this session is for ${action} (the site's backend chose it).`);
+  }
+
+  private cancelled(mode: ActionMode, sessionId?: string): void {
     this.hint = null;
     this.setStatus('cancelled');
-    emit(this, 'face-login-cancelled', { mode });
+    emit(this, 'face-login-cancelled', { mode, ...(sessionId !== undefined ? { sessionId } : {}) });
   }
 
   private announce(outcome: ActionOutcome): void {
@@ -376,8 +557,13 @@ export class FaceLoginElement extends LitElement {
   protected override render() {
     const m = this.messages;
     const state = this.controller.state;
-    const kiosk = this.mode === 'identify' && this.continuous;
-    const label = this.mode === 'enroll' ? m.actionEnroll : kiosk ? m.actionKiosk : this.mode === 'identify' ? m.actionIdentify : m.actionVerify;
+    const session = this.session ? (this.sessionInfo?.sessionId === this.session ? this.sessionInfo : null) : undefined;
+    const mode = session === undefined ? this.mode : session?.action;
+    const kiosk = session === undefined && this.mode === 'identify' && this.continuous;
+    const label =
+      mode === undefined ? m.actionSession : mode === 'enroll' ? m.actionEnroll : kiosk ? m.actionKiosk : mode === 'identify' ? m.actionIdentify : m.actionVerify;
+    // A session the server used up cannot run again; and a cancel while the frames go out could not say whether it was used.
+    const spent = !!this.session && this.spentSession === this.session;
     const text = this.statusMessage || m[this.status];
     const tone = OK_STATUSES.has(this.status) ? 'ok' : BAD_STATUSES.has(this.status) || state === 'error' ? 'bad' : 'info';
     const hint = this.busy ? this.hint : null;
@@ -406,7 +592,7 @@ export class FaceLoginElement extends LitElement {
       <button
         part="action"
         type="button"
-        ?disabled=${!this.busy && (state === 'loading' || state === 'disposed')}
+        ?disabled=${this.busy ? this.status === 'sending' : state === 'loading' || state === 'disposed' || spent}
         @click=${() => (this.busy ? this.cancel() : void this.start())}
       >
         ${this.busy ? m.actionCancel : state === 'error' ? m.actionRetry : label}

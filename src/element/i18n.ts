@@ -1,6 +1,7 @@
 import type { Hint } from '../core/engine.js';
 import type { FaceLoginErrorCode } from '../core/errors.js';
 import type { PoseName } from '../core/pose.js';
+import type { CaptureRefusal } from '../protocol/routes/sessions.js';
 
 /** What the status line can say: a phase, an outcome, a capture hint, or an error code. */
 export type FaceLoginStatus =
@@ -18,6 +19,12 @@ export type FaceLoginStatus =
   | 'looking'
   /** The person (or the page) cancelled the action; the camera keeps running. */
   | 'cancelled'
+  /** A session: reading what the server asks. */
+  | 'preparing'
+  /** A session: the frames are being sent. */
+  | 'sending'
+  /** A session: the server has the frames and has decided; the site tells the person (never a decision here). */
+  | 'submitted'
   | Hint
   | FaceLoginErrorCode;
 
@@ -45,6 +52,16 @@ export type Messages = Record<FaceLoginStatus, string> & {
   upTo: (seconds: number) => string;
   /** locked-out / rate-limited when the server said how long to wait. */
   waitFor: (seconds: number) => string;
+  /** backend-unavailable when the server said how long to wait (overloaded, Retry-After). */
+  serverBusy: (seconds: number) => string;
+  /** The action button with a session, before the session is read. */
+  actionSession: string;
+  /** A session is unknown, already used or expired (invalid-session). */
+  sessionInvalid: string;
+  /** Why the server refused a session's frames (about the capture, never whose face it is). */
+  sessionRefused: Record<CaptureRefusal, string>;
+  /** Added after a refusal: the session is used up, the site has to start a new one. */
+  sessionEnded: string;
 };
 
 export const en: Messages = {
@@ -113,6 +130,20 @@ export const en: Messages = {
   lookUpTo: (s) => `Look at the camera (up to ${s} s).`,
   upTo: (s) => `(up to ${s} s)`,
   waitFor: (s) => `Too many tries: wait ${s >= 60 ? `${Math.ceil(s / 60)} minute${Math.ceil(s / 60) === 1 ? '' : 's'}` : `${s} seconds`}, then try again.`,
+  serverBusy: (s) => `The server is busy: try again in ${s >= 60 ? `${Math.ceil(s / 60)} minute${Math.ceil(s / 60) === 1 ? '' : 's'}` : `${s} second${s === 1 ? '' : 's'}`}.`,
+  preparing: 'Getting ready…',
+  sending: 'Sending…',
+  submitted: 'Sent. The site will tell you the result.',
+  actionSession: 'Start the face check',
+  sessionInvalid: 'This face check has expired or was already used. Start again from the site.',
+  sessionRefused: {
+    'no-face': 'The server could not see one clear face in every picture.',
+    'multiple-faces': 'The server saw more than one face.',
+    'liveness-failed': 'The server could not see the head movements it asked for.',
+    'identity-changed': 'The pictures did not all show the same person.',
+    'bad-frames': 'The pictures could not be read.',
+  },
+  sessionEnded: 'This attempt cannot be repeated: start again from the site.',
 };
 
 export const zhCN: Messages = {
@@ -181,6 +212,20 @@ export const zhCN: Messages = {
   lookUpTo: (s) => `请看向摄像头（最多 ${s} 秒）。`,
   upTo: (s) => `（最多 ${s} 秒）`,
   waitFor: (s) => `尝试次数过多：请等待 ${s >= 60 ? `${Math.ceil(s / 60)} 分钟` : `${s} 秒`}后再试。`,
+  serverBusy: (s) => `服务器繁忙：请在 ${s >= 60 ? `${Math.ceil(s / 60)} 分钟` : `${s} 秒`}后重试。`,
+  preparing: '正在准备…',
+  sending: '正在发送…',
+  submitted: '已发送。网站会告诉您结果。',
+  actionSession: '开始人脸验证',
+  sessionInvalid: '此次人脸验证已过期或已使用，请从网站重新开始。',
+  sessionRefused: {
+    'no-face': '服务器未能在每张画面中看到一张清晰的人脸。',
+    'multiple-faces': '服务器看到了不止一张人脸。',
+    'liveness-failed': '服务器未能看到要求的转头动作。',
+    'identity-changed': '这些画面并非都是同一个人。',
+    'bad-frames': '画面无法读取。',
+  },
+  sessionEnded: '本次尝试无法重复，请从网站重新开始。',
 };
 
 const tables: Record<string, Messages> = { en, 'zh-CN': zhCN, zh: zhCN };

@@ -9,7 +9,7 @@ import type { FaceAuth } from '../../src/core/engine.js';
 import { FaceLoginError } from '../../src/core/errors.js';
 import type { IdentifyResult, VerifyResult } from '../../src/core/types.js';
 import { announcementFor } from '../../src/element/events.js';
-import { en } from '../../src/element/i18n.js';
+import { en, zhCN } from '../../src/element/i18n.js';
 
 /** The part of FaceAuth an action may use, scripted. */
 class StubAuth extends EventTarget {
@@ -97,12 +97,24 @@ describe('announcementFor: one outcome, one status and one event', () => {
     [{ kind: 'rejected', userId: 'ann', decidedBy: 'server' }, 'rejected', 'face-login-rejected', { mode: 'verify', userId: 'ann', decidedBy: 'server' }],
     [{ kind: 'identified', userId: 'ann', assertion: 't', decidedBy: 'server' }, 'identified', 'face-login-identified', { userId: 'ann', assertion: 't', decidedBy: 'server' }],
     [{ kind: 'unknown', score: 0.1, threshold: 0.5, decidedBy: 'device' }, 'unknown', 'face-login-rejected', { mode: 'identify', userId: null, score: 0.1 }],
+    [{ kind: 'submitted', sessionId: 's'.repeat(43), action: 'verify' }, 'submitted', 'face-login-submitted', { sessionId: 's'.repeat(43), action: 'verify' }],
   ];
   it.each(cases)('%o', (outcome, status, event, detail) => {
     const a = announcementFor(outcome, en);
     expect(a.status).toBe(status);
     expect(a.event.name).toBe(event);
     expect(a.event.detail).toMatchObject(detail);
+  });
+
+  it('a session says "sent" and nothing else: no decision in the event or in any language\'s status text', () => {
+    const a = announcementFor({ kind: 'submitted', sessionId: 'id', action: 'enroll' }, en);
+    expect(JSON.parse(JSON.stringify(a.event.detail))).toEqual({ sessionId: 'id', action: 'enroll' });
+    expect(a.message).toBeUndefined();
+    for (const m of [en, zhCN]) {
+      expect(m.submitted).not.toBe(m.verified);
+      expect(m.submitted).not.toBe(m.rejected);
+      expect(m.submitted).not.toBe(m.enrolled);
+    }
   });
 
   it('names the person identified in the status text; no event carries a score the server did not give', () => {

@@ -2,6 +2,7 @@ import { FaceDetector as MpFaceDetector, FilesetResolver } from '@mediapipe/task
 import { FaceLoginError } from '../../core/errors.js';
 import type { Detection, FaceDetector, Frame } from '../../core/types.js';
 import { disableUsageLogging } from './mediapipe-telemetry.js';
+import { withBenignMediaPipeLogsDropped } from './mediapipe-console.js';
 import { fetchModelFile, joinUrl, manifestEntry, type FetchModelOptions, type ModelManifest } from '../models/model-files.js';
 
 export const DETECTOR_FILE = 'face_detection_short_range.tflite';
@@ -51,12 +52,16 @@ export class MediaPipeDetector implements FaceDetector {
     });
     try {
       const fileset = await FilesetResolver.forVisionTasks(wasmUrl.replace(/\/$/, ''));
-      const task = await MpFaceDetector.createFromOptions(fileset, {
-        baseOptions: { modelAssetBuffer: bytes, delegate: 'CPU' },
-        runningMode,
-        minDetectionConfidence: minScore,
-        minSuppressionThreshold: 0.3,
-      });
+      // The wasm binds its stderr writer while it is created: TFLite's INFO lines (console.error
+      // otherwise) are dropped from then on, every other error still reaches the console.
+      const task = await withBenignMediaPipeLogsDropped(() =>
+        MpFaceDetector.createFromOptions(fileset, {
+          baseOptions: { modelAssetBuffer: bytes, delegate: 'CPU' },
+          runningMode,
+          minDetectionConfidence: minScore,
+          minSuppressionThreshold: 0.3,
+        }),
+      );
       return new MediaPipeDetector(task, runningMode);
     } catch (e) {
       throw new FaceLoginError('model-load-failed', `The face detector could not be started: ${(e as Error).message ?? e}`, { cause: e });

@@ -1,13 +1,14 @@
-import { FaceLoginError, type FaceLoginErrorCode } from '../../core/errors.js';
 import type { IdentifyResult, NewTemplate, Pose, Verifier, VerifyResult } from '../../core/types.js';
-import { fits } from '../../protocol/check.js';
-import { ErrorBody, pageErrorCode } from '../../protocol/errors.js';
 import type { ChallengeAction } from '../../protocol/fields.js';
-import { pathOf, type RouteBody, type RouteParams, type RouteReply, type RouteSpec } from '../../protocol/route.js';
+import type { RouteReply, RouteSpec } from '../../protocol/route.js';
 import { backupRoute } from '../../protocol/routes/backup.js';
 import { challengeRoute } from '../../protocol/routes/challenges.js';
 import { identifyRoute, verifyRoute } from '../../protocol/routes/decisions.js';
 import { enrollRoute } from '../../protocol/routes/enroll.js';
+import { FaceLoginError } from '../../core/errors.js';
+import { callRoute, type Call, type HttpTarget } from './http-call.js';
+
+export { ServerFailure, ServerRefusal } from './http-call.js';
 
 export interface HttpVerifierOptions {
   /** Base URL of the face-login server (its routes live under /v1). */
@@ -26,28 +27,6 @@ export interface BackupTemplate {
 }
 
 /**
- * A refusal the server itself gave (a 4xx with its error body): `serverCode` is the server's own
- * stable code (e.g. duplicate-enrollment, proof-required, already-enrolled; src/protocol/errors.ts),
- * `code` the page's.
- */
-export class ServerRefusal extends FaceLoginError {
-  constructor(
-    code: FaceLoginErrorCode,
-    message: string,
-    readonly serverCode: string,
-    readonly status: number,
-  ) {
-    super(code, message);
-  }
-}
-
-/** What one call sends: the route's path params and body, typed by its schemas (src/protocol/routes/). */
-interface Call<R extends RouteSpec> {
-  readonly params?: RouteParams<R>;
-  readonly body?: RouteBody<R>;
-}
-
-/**
  * Server-side verification over HTTP (server/ in this repo). Every decision is the server's:
  * challenge (single-use nonce bound to user and action) -> embedding posted -> accept / reject,
  * with a signed assertion on accept for the portal's backend; the page never sees a score.
@@ -57,57 +36,18 @@ interface Call<R extends RouteSpec> {
  */
 export class HttpVerifier implements Verifier {
   readonly kind = 'remote' as const;
-  private readonly base: string;
-  private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly target: HttpTarget;
 
   constructor(options: HttpVerifierOptions) {
-    this.base = options.baseUrl.replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.target = {
+      base: options.baseUrl.replace(/\/+$/, ''),
+      timeoutMs: options.timeoutMs ?? 10_000,
+      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    };
   }
 
-  private async call<R extends RouteSpec>(route: R, input: NoInfer<Call<R>>): Promise<RouteReply<R>> {
-    const { body, params } = input as { body?: unknown; params?: Readonly<Record<string, string>> };
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
-    let res: Response;
-    let text: string;
-    try {
-      res = await this.fetchImpl(this.base + pathOf(route, params), {
-        method: route.method,
-        headers: body !== undefined ? { 'content-type': 'application/json' } : {},
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: ac.signal,
-        credentials: 'omit',
-        cache: 'no-store',
-      });
-      text = await res.text();
-    } catch (e) {
-      throw new FaceLoginError('backend-unavailable', `The verification server at ${this.base} cannot be reached${ac.signal.aborted ? ' (timed out)' : ''}.`, { cause: e });
-    } finally {
-      clearTimeout(timer);
-    }
-    let json: unknown;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch (e) {
-      if (res.status >= 500) throw new FaceLoginError('backend-unavailable', `The verification server failed (HTTP ${res.status}).`, { cause: e });
-      throw new FaceLoginError('backend-error', `The verification server sent an unreadable answer (HTTP ${res.status}).`, { cause: e });
-    }
-    if (res.status >= 500) {
-      const message = fits(ErrorBody, json) ? json.error.message : `HTTP ${res.status}`;
-      throw new FaceLoginError('backend-unavailable', `The verification server failed: ${message}`);
-    }
-    if (res.status >= 400) {
-      if (!fits(ErrorBody, json)) throw new FaceLoginError('backend-error', `The verification server refused the request (HTTP ${res.status}) with an answer that is not its own.`);
-      const { code, message } = json.error;
-      throw new ServerRefusal(pageErrorCode(code), `The verification server refused the request (${code}): ${message}`, code, res.status);
-    }
-    const schema = Object.hasOwn(route.response, res.status) ? route.response[res.status] : undefined;
-    if (!schema) throw this.bad(`${route.method} ${route.url} answered HTTP ${res.status}`);
-    if (!fits(schema, json)) throw this.bad(`the HTTP ${res.status} answer of ${route.method} ${route.url} does not fit its schema`);
-    return json as RouteReply<R>;
+  private call<R extends RouteSpec>(route: R, input: NoInfer<Call<R>>): Promise<RouteReply<R>> {
+    return callRoute(this.target, route, input);
   }
 
   private bad(what: string): FaceLoginError {
