@@ -25,8 +25,16 @@ const PORT = Number(process.env.FACE_LOGIN_TEST_PORT ?? 5199);
 export const TEST_BACKEND_PORT = Number(process.env.FACE_LOGIN_TEST_BACKEND_PORT ?? 5198);
 export const TEST_BACKEND = `http://127.0.0.1:${TEST_BACKEND_PORT}`;
 
+/**
+ * The verification server e2e/sessions.e2e.ts starts with this site key: the dev server's demo
+ * site backend (demo/site-backend.ts) opens sessions on it, as `npm start` does.
+ */
+export const SESSION_BACKEND_PORT = Number(process.env.FACE_LOGIN_SESSION_BACKEND_PORT ?? 5197);
+export const SESSION_BACKEND = `http://127.0.0.1:${SESSION_BACKEND_PORT}`;
+export const DEMO_SITE_KEY = 'e2e-demo-site-key-0123456789-abcdefghijkl';
+
 /** The slow tier (`npm run test:full`), by file. */
-const FULL_TIER = [/tests\/browser\/(converter|detector|embedding)-parity\.spec\.ts$/, /e2e\/soak\.e2e\.ts$/, /e2e\/demo\.e2e\.ts$/];
+const FULL_TIER = [/tests\/browser\/(converter|detector|embedding)-parity\.spec\.ts$/, /e2e\/soak\.e2e\.ts$/, /e2e\/demo\.e2e\.ts$/, /e2e\/kiosk-page\.e2e\.ts$/];
 
 export default defineConfig({
   timeout: 120_000,
@@ -58,6 +66,12 @@ export default defineConfig({
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
     // VITE_FACE_LOGIN_SERVER empty: the demo served here is the offline one (e2e/demo.e2e.ts runs `npm start` for the other).
-    env: { FACE_LOGIN_TEST: '1', FACE_LOGIN_TEST_BACKEND: TEST_BACKEND, VITE_FACE_LOGIN_SERVER: '' },
+    env: {
+      FACE_LOGIN_TEST: '1',
+      FACE_LOGIN_TEST_BACKEND: TEST_BACKEND,
+      VITE_FACE_LOGIN_SERVER: '',
+      FACE_LOGIN_DEMO_BACKEND: SESSION_BACKEND,
+      FACE_LOGIN_DEMO_SITE_KEY: DEMO_SITE_KEY,
+    },
   },
 });

@@ -1,5 +1,6 @@
 import { defineConfig, type Plugin } from 'vite';
 import { resolve } from 'node:path';
+import { demoSiteBackend } from './demo/site-backend.js';
 
 /**
  * Dev server and demo build. The repo root is the Vite root so that the demo (/demo/),
@@ -13,7 +14,8 @@ import { resolve } from 'node:path';
  * connect-src: the page's own origin, plus exactly the verification server's origin when there
  * is one: VITE_FACE_LOGIN_SERVER (set by `npm start`, scripts/start.mjs; the demo then uses it)
  * and FACE_LOGIN_TEST_BACKEND (set by playwright.config.ts for the backend that e2e/online.e2e.ts
- * starts). Without either, nothing but 'self' may be fetched.
+ * starts), and FACE_LOGIN_DEMO_BACKEND (the server the demo's site backend, demo/site-backend.ts,
+ * opens sessions on: the page uploads its frames there). Without any, nothing but 'self' may be fetched.
  */
 function originOf(name: string): string | null {
   const value = process.env[name];
@@ -24,7 +26,7 @@ function originOf(name: string): string | null {
     throw new Error(`${name}="${value}" is not a URL.`);
   }
 }
-const connectSrc = ["'self'", ...new Set([originOf('VITE_FACE_LOGIN_SERVER'), originOf('FACE_LOGIN_TEST_BACKEND')].filter((o) => o !== null))].join(' ');
+const connectSrc = ["'self'", ...new Set([originOf('VITE_FACE_LOGIN_SERVER'), originOf('FACE_LOGIN_TEST_BACKEND'), originOf('FACE_LOGIN_DEMO_BACKEND')].filter((o) => o !== null))].join(' ');
 
 const csp = [
   "default-src 'self'",
@@ -49,7 +51,7 @@ function demoConnectSrc(): Plugin {
 export default defineConfig({
   root: '.',
   publicDir: 'public',
-  plugins: [demoConnectSrc()],
+  plugins: [demoConnectSrc(), demoSiteBackend()],
   server: {
     port: 5173,
     open: process.env.CI || process.env.FACE_LOGIN_TEST ? false : '/demo/',
@@ -63,7 +65,7 @@ export default defineConfig({
     emptyOutDir: true,
     // TF.js (WebGL + WASM backends) and tasks-vision are one ~1.1 MB (290 KB gzip) chunk by nature.
     chunkSizeWarningLimit: 1500,
-    rollupOptions: { input: { demo: resolve(import.meta.dirname, 'demo/index.html') } },
+    rollupOptions: { input: { demo: resolve(import.meta.dirname, 'demo/index.html'), kiosk: resolve(import.meta.dirname, 'demo/kiosk.html') } },
   },
   optimizeDeps: {
     // Pre-bundle every runtime dependency up front so that a page importing one later never

@@ -2,7 +2,8 @@
  * The demo, driven as a visitor would: enroll under a name, then log in, under the demo's own
  * Content-Security-Policy. Offline (the test server, no verification server set): nothing may
  * leave the page's origin. Online: `npm start` itself (scripts/start.mjs: the server and a second
- * Vite), where the demo must use the server and its CSP allow exactly the server's origin.
+ * Vite with the demo's site backend), where the demo must run the main mode (sessions opened by
+ * its site backend, the server deciding from the frames) and its CSP allow exactly the server.
  */
 import { expect, test } from '@playwright/test';
 import Database from 'better-sqlite3';
@@ -11,9 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_MODEL_ID } from '../server/config.js';
 import { launchWithCamera } from './support/camera.js';
-import { clipFromPhoto, fixture } from './support/clips.js';
+import { clipFromPhoto, clipSequence, fixture } from './support/clips.js';
 
 test('a visitor enrolls, logs in, and is refused as someone else', async ({}, info) => {
   const profile = mkdtempSync(join(tmpdir(), 'face-login-demo-'));
@@ -72,7 +72,7 @@ function freePort(): Promise<number> {
   });
 }
 
-test('npm start: the demo uses the verification server, under a CSP that allows exactly it', async () => {
+test('npm start: the demo logs in through sessions its site backend opens, under a CSP that allows exactly the server', async () => {
   test.setTimeout(300_000);
   const dir = mkdtempSync(join(tmpdir(), 'face-login-npm-start-'));
   const sqlite = join(dir, 'server.sqlite');
@@ -89,7 +89,6 @@ test('npm start: the demo uses the verification server, under a CSP that allows 
       PORT: String(port),
       DEMO_PORT: String(demoPort),
       FACE_LOGIN_SQLITE: sqlite,
-      FACE_LOGIN_SECRET: 'e2e-npm-start-secret-0123456789-0123456789',
       FACE_LOGIN_LOG_LEVEL: 'warn',
       FACE_LOGIN_TEST: '1', // Vite without file watching, HMR or opening a browser
       DATABASE_URL: '',
@@ -120,61 +119,78 @@ test('npm start: the demo uses the verification server, under a CSP that allows 
     const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
     expect(connectSrc(meta)).toBe(`'self' ${server}`);
 
-    const { context, page } = await launchWithCamera(profile, demo, {
-      clip: clipFromPhoto(fixture('Colin_Powell_0001.jpg'), 'a1'),
-      offOrigin,
-      allowOrigins: [server],
+    // One browser profile (the site's cookies and the saved name persist), one launch per clip.
+    const visit = async (clip: string, fn: (page: import('@playwright/test').Page) => Promise<void>) => {
+      const { context, page } = await launchWithCamera(profile, demo, { clip, offOrigin, allowOrigins: [server] });
+      try {
+        await page.goto('/demo/');
+        await expect(page.locator('body')).toHaveAttribute('data-mode', 'server', { timeout: 30_000 });
+        await expect(page.locator('#backend')).toContainText('The verification server decides.', { timeout: 90_000 });
+        await fn(page);
+      } finally {
+        await context.close();
+      }
+    };
+    const pose = (p: string) => fixture(`poses/${p}.jpg`);
+    const turning = (who: 'schroeder' | 'powell') =>
+      clipSequence(
+        (['center', 'left', 'center', 'right'] as const).map((p) => ({ photo: who === 'schroeder' && p === 'left' ? pose('left') : fixture(`poses-${who}/${p}.jpg`), seconds: 1 })),
+        `session-turning-${who}`,
+      );
+    const result = (page: import('@playwright/test').Page) => page.locator('#result');
+    const go = (page: import('@playwright/test').Page) => page.locator('face-login').locator('button[part=action]').click();
+    /** The demo's site backend has opened the session for `what` and the element has it. */
+    const sessionSet = async (page: import('@playwright/test').Page, what: string) => {
+      await expect(page.locator('body')).toHaveAttribute('data-session', what, { timeout: 30_000 });
+      await expect(page.locator('face-login')).toHaveJSProperty('server', server);
+    };
+
+    // Enrol: the site signs "gerhard" in by name and opens an enrolment session; the page films the five poses.
+    await visit(clipSequence(['center', 'left', 'right', 'up', 'down'].map((p) => ({ photo: pose(p), seconds: 2 })), 'five-poses'), async (page) => {
+      await page.fill('#user', 'gerhard');
+      await expect(result(page)).toContainText('Sign in as "gerhard" first');
+      await page.click('#sign-in');
+      await sessionSet(page, 'enroll:gerhard');
+      await expect(page.locator('#signed-in')).toHaveText('This site has you signed in as "gerhard".');
+      await go(page);
+      await expect(result(page)).toContainText('Enrolled "gerhard" on the server (decided by the server, liveness passed)', { timeout: 120_000 });
+      await expect(page.locator('input[value=verify]')).toBeChecked();
     });
+    const db = new Database(sqlite, { readonly: true });
     try {
-      await page.goto('/demo/');
-      const fl = page.locator('face-login');
-      const status = fl.locator('[role=status]');
-      const result = page.locator('#result');
-      await expect(fl).toHaveAttribute('server', server);
-      await expect(page.locator('#backend')).toContainText(`Verification server: ${server}.`, { timeout: 90_000 });
-      await expect(page.locator('.lead')).toContainText(`verification server at ${server}`);
-
-      await page.fill('#user', 'colin');
-      await fl.getByRole('button', { name: 'Enroll my face' }).click();
-      await expect(status).toHaveAttribute('data-status', 'enrolled', { timeout: 60_000 });
-      await expect(result).toContainText('Enrolled "colin" (3 templates, on the server and this device)');
-      const db = new Database(sqlite, { readonly: true });
-      try {
-        expect(db.prepare("SELECT COUNT(*) AS n FROM templates WHERE user_id = 'colin'").get()).toEqual({ n: 3 });
-      } finally {
-        db.close();
-      }
-
-      await fl.getByRole('button', { name: 'Log in with my face' }).click();
-      await expect(status).toHaveAttribute('data-status', 'verified', { timeout: 60_000 });
-      await expect(result).toHaveAttribute('data-outcome', 'accepted');
-      await expect(result).toHaveText('Welcome, colin! (decided by the server)');
-
-      // Someone else enrolled on the server (directly through its API, as a portal would).
-      const other = Array.from({ length: 192 }, (_, i) => Math.cos(i * 1.7));
-      const { nonce } = (await (await fetch(`${server}/v1/challenges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'enroll', userId: 'someone-else' }) })).json()) as { nonce: string };
-      const enrolled = await fetch(`${server}/v1/enroll`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ nonce, userId: 'someone-else', modelId: DEFAULT_MODEL_ID, templates: [{ embedding: other, pose: 'center' }] }),
-      });
-      expect(enrolled.status).toBe(201);
-      await page.fill('#user', 'someone-else');
-      await fl.getByRole('button', { name: 'Log in with my face' }).click();
-      await expect(status).toHaveAttribute('data-status', 'rejected', { timeout: 60_000 });
-      await expect(result).toHaveText('Not someone-else (decided by the server).');
-
-      const db2 = new Database(sqlite, { readonly: true });
-      try {
-        expect(db2.prepare('SELECT claimed_user, decision FROM attempts ORDER BY id').all()).toEqual([
-          { claimed_user: 'colin', decision: 'accept' },
-          { claimed_user: 'someone-else', decision: 'reject' },
-        ]);
-      } finally {
-        db2.close();
-      }
+      expect(db.prepare("SELECT COUNT(*) AS n FROM templates WHERE user_id = 'gerhard'").get()).toEqual({ n: 5 });
     } finally {
-      await context.close();
+      db.close();
+    }
+
+    // Log in: he turns his head as the server asks; the site reads accept and signs him in.
+    await visit(turning('schroeder'), async (page) => {
+      await expect(page.locator('#user')).toHaveValue('gerhard'); // the name is kept
+      await page.check('input[value=verify]');
+      await sessionSet(page, 'verify:gerhard');
+      await go(page);
+      await expect(result(page)).toHaveText('Welcome, gerhard! (decided by the server)', { timeout: 90_000 });
+      await expect(result(page)).toHaveAttribute('data-outcome', 'accepted');
+    });
+
+    // Someone else claiming to be him, turning as asked: rejected by the server.
+    await visit(turning('powell'), async (page) => {
+      await page.check('input[value=verify]');
+      await sessionSet(page, 'verify:gerhard');
+      await go(page);
+      await expect(result(page)).toHaveText('Not gerhard (decided by the server).', { timeout: 90_000 });
+      await expect(result(page)).toHaveAttribute('data-outcome', 'rejected');
+    });
+
+    const db2 = new Database(sqlite, { readonly: true });
+    try {
+      expect(db2.prepare('SELECT action, claimed_user, decision FROM attempts ORDER BY id').all()).toEqual([
+        { action: 'enroll', claimed_user: 'gerhard', decision: 'accept' },
+        { action: 'verify', claimed_user: 'gerhard', decision: 'accept' },
+        { action: 'verify', claimed_user: 'gerhard', decision: 'reject' },
+      ]);
+    } finally {
+      db2.close();
     }
   } finally {
     start.kill('SIGTERM');

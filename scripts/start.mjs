@@ -5,14 +5,17 @@
  * - backend: node --import tsx server/server.ts (SQLite at ./.data/face-login.sqlite unless
  *   DATABASE_URL / FACE_LOGIN_SQLITE say otherwise), on http://127.0.0.1:8787 (PORT / HOST);
  * - demo: Vite on http://localhost:5173 (DEMO_PORT; strict port: the backend's CORS list names
- *   it). Vite proxies nothing: the widget calls the backend by absolute URL, given to the page as
- *   import.meta.env.VITE_FACE_LOGIN_SERVER (the demo sets it as <face-login server>, and
- *   vite.config.ts adds exactly its origin to the CSP connect-src).
+ *   it), with the demo's "site backend" (demo/site-backend.ts) as middleware at /demo-site/: it
+ *   signs people in by name and opens sessions on the backend with a site key generated here for
+ *   this run (FACE_LOGIN_SITE_KEYS for the backend, FACE_LOGIN_DEMO_SITE_KEY for the site backend;
+ *   never given to the page). The page uploads its frames to the backend by absolute URL
+ *   (FACE_LOGIN_DEMO_BACKEND: vite.config.ts adds exactly its origin to the CSP connect-src).
  *
  * Ctrl-C (or SIGTERM) stops both; if either exits on its own, the other is stopped too and the
  * exit code is passed on. Extra arguments go to Vite (e.g. `npm start -- --host`).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -80,7 +83,16 @@ process.on('SIGTERM', () => stopAll(0));
 // The backend's CORS list follows the demo's port (its default names only 5173); an explicit
 // FACE_LOGIN_ORIGINS wins.
 const origins = process.env.FACE_LOGIN_ORIGINS || `http://localhost:${demoPort},http://127.0.0.1:${demoPort}`;
-run('backend', ['--import', 'tsx', 'server/server.ts'], { HOST: host, PORT: port, FACE_LOGIN_ORIGINS: origins });
+// One site key per run, shared by the backend and the demo's site backend only.
+const siteKey = process.env.FACE_LOGIN_DEMO_SITE_KEY || randomBytes(32).toString('base64url');
+run('backend', ['--import', 'tsx', 'server/server.ts'], {
+  HOST: host,
+  PORT: port,
+  FACE_LOGIN_ORIGINS: origins,
+  FACE_LOGIN_SITE_KEYS: [...new Set([...(process.env.FACE_LOGIN_SITE_KEYS || '').split(',').map((k) => k.trim()).filter(Boolean), siteKey])].join(','),
+});
 run('vite', [viteBin, '--config', 'vite.config.ts', '--port', demoPort, '--strictPort', ...process.argv.slice(2)], {
-  VITE_FACE_LOGIN_SERVER: backendUrl,
+  FACE_LOGIN_DEMO_BACKEND: backendUrl,
+  FACE_LOGIN_DEMO_SITE_KEY: siteKey,
+  VITE_FACE_LOGIN_SERVER: '',
 });
