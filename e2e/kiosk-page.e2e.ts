@@ -13,7 +13,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import jpeg from 'jpeg-js';
+import { DEMO_SITE_KEY, SESSION_BACKEND_PORT } from '../playwright.config.js';
+import { cameraFrame } from '../scripts/lib/camera-frame.mjs';
+import { Backend } from './support/backend.js';
 import { launchWithCamera } from './support/camera.js';
+import { DirectSite } from './support/site.js';
 import { clipFromPhoto, clipSequence, fixture } from './support/clips.js';
 
 const DB = 'attendance-e2e';
@@ -198,4 +203,57 @@ test('kiosk page: two enrolled people and a stranger are listed, counted and dow
     rmSync(profile, { recursive: true, force: true });
   }
   expect(offOrigin, 'no request may leave the page origin').toEqual([]);
+});
+
+test('the kiosk page on the server (npm start): identify sessions one after another list Gerhard and an unknown visitor', async ({}, info) => {
+  const baseURL = info.project.use.baseURL!;
+  const pose = (p: string) => fixture(`poses/${p}.jpg`);
+  // Gerhard turning, then Colin Powell (not enrolled) turning; the clip loops.
+  const photo = (who: 'schroeder' | 'powell', p: 'center' | 'left' | 'right') => (who === 'schroeder' && p === 'left' ? pose('left') : fixture(`poses-${who}/${p}.jpg`));
+  const clip = clipSequence(
+    (['schroeder', 'powell'] as const).flatMap((who) => [0, 1].flatMap(() => (['center', 'left', 'center', 'right'] as const).map((p) => ({ photo: photo(who, p), seconds: 1 })))),
+    'kiosk-session-schroeder-powell',
+  );
+  // The server, with the key the dev server's demo site backend uses (playwright.config.ts); Gerhard
+  // enrolled through a session from this process (his five pose photos as camera frames).
+  const dir = mkdtempSync(join(tmpdir(), 'face-login-kiosk-server-'));
+  const backend = new Backend({ port: SESSION_BACKEND_PORT, sqlite: join(dir, 'server.sqlite'), origins: [new URL(baseURL).origin], siteKeys: [DEMO_SITE_KEY] });
+  await backend.start(90_000);
+  const site = new DirectSite(backend.url, DEMO_SITE_KEY);
+  const { sessionId } = await site.openSession('enroll', 'gerhard');
+  const frames = ['center', 'left', 'right', 'up', 'down'].map((p, i) => ({
+    jpeg: Buffer.from(cameraFrame(jpeg.decode(readFileSync(pose(p)), { useTArray: true, formatAsRGBA: true }))).toString('base64'),
+    t: i * 500,
+  }));
+  const up = await fetch(`${backend.url}/v1/sessions/${sessionId}/frames`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ frames }) });
+  expect(await up.json()).toEqual({ status: 'done' });
+  expect(await site.sessionResult(sessionId)).toMatchObject({ state: 'done', decision: 'accept' });
+  const offOrigin: string[] = [];
+  const profile = mkdtempSync(join(dir, 'profile-'));
+  const { context, page } = await launchWithCamera(profile, baseURL, { clip, offOrigin, allowOrigins: [backend.url] });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  try {
+    await page.goto('/demo/kiosk.html?backend=wasm&cooldown=600');
+    await expect(page.locator('body')).toHaveAttribute('data-mode', 'server', { timeout: 30_000 });
+    const rows = page.locator('#arrivals li .who');
+    await expect(rows.filter({ hasText: 'gerhard' })).toHaveCount(1, { timeout: 120_000 });
+    await expect(rows.filter({ hasText: 'Unknown visitor' })).toHaveCount(1, { timeout: 120_000 });
+    // Once per cooldown: neither is listed again while the clip keeps showing them.
+    await page.waitForTimeout(8000);
+    await expect(rows).toHaveCount(2);
+    expect(await page.locator('#present').textContent()).toBe('1');
+    expect(await page.locator('#unknown').textContent()).toBe('1');
+    // The page never stored anyone's face: no template on this device.
+    expect(await page.evaluate(async () => (await document.querySelector('face-login')!.engine!.store.listUsers()).length)).toBe(0);
+  } finally {
+    await context.close();
+    await backend.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expect(offOrigin).toEqual([]);
+  // Refused captures (a turn cut by the switch of person) are warnings, not console errors.
+  expect(errors).toEqual([]);
 });
