@@ -13,6 +13,7 @@
  * Writes bench/results/server/load.json and load.md.
  */
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +56,9 @@ async function startServer(db) {
     ...process.env,
     PORT: '0',
     HOST: '127.0.0.1',
-    FACE_LOGIN_SECRET: 'bench-secret-0123456789-0123456789-0123',
+    // Production settings: a signing key and an audience, as a deployment has them (a fresh key per run).
+    FACE_LOGIN_SIGNING_KEY: String(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' })),
+    FACE_LOGIN_AUDIENCE: 'https://bench.face-login.invalid',
     FACE_LOGIN_RATE_LIMIT_IP: '0',
     FACE_LOGIN_RATE_LIMIT_USER: '0',
     FACE_LOGIN_NONCE_TTL_S: '3600',

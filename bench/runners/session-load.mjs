@@ -184,7 +184,6 @@ async function startServer(workers, queue) {
     ...process.env,
     PORT: '0',
     HOST: '127.0.0.1',
-    FACE_LOGIN_SECRET: 'bench-secret-0123456789-0123456789-0123',
     FACE_LOGIN_SITE_KEYS: SITE_KEY,
     FACE_LOGIN_SQLITE: join(dir, 'bench.sqlite'),
     FACE_LOGIN_RATE_LIMIT_IP: '0',

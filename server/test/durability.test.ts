@@ -24,7 +24,6 @@ function envFor(tdb: TestDb): NodeJS.ProcessEnv {
     ...process.env,
     PORT: '0',
     HOST: '127.0.0.1',
-    FACE_LOGIN_SECRET: 'durability-secret-0123456789-0123456789',
     FACE_LOGIN_ADMIN_KEY: ADMIN,
     FACE_LOGIN_RATE_LIMIT_IP: '0',
     FACE_LOGIN_RATE_LIMIT_USER: '0',
