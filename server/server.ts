@@ -39,7 +39,14 @@ async function main(): Promise<void> {
   onPoolEvent = (e) => (e.kind === 'worker-replaced' ? app.log.info(e, 'face examination worker replaced') : app.log.warn(e, 'face examination worker failed'));
   if (examiner) app.log.info({ workers: examiner.size, queue: examiner.queueLimit }, 'face examination pool ready');
   for (const w of warnings) app.log.warn(w);
-  if (!examiner) app.log.info('sessions are disabled: set FACE_LOGIN_SITE_KEYS (>= 32 characters each) to enable /v1/sessions');
+  if (!examiner && !config.trustDeviceEmbeddings) {
+    app.log.warn(
+      'no face login is served: sessions are off (set FACE_LOGIN_SITE_KEYS, >= 32 characters each, for your site backend) ' +
+        'and the device routes are off (FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS); only health, keys and admin answer',
+    );
+  } else if (!examiner) {
+    app.log.info('sessions are disabled: set FACE_LOGIN_SITE_KEYS (>= 32 characters each) to enable /v1/sessions');
+  }
 
   let closing = false;
   const close = (signal: string) => {
