@@ -68,7 +68,7 @@ export async function buildApp(config: ServerConfig, options: BuildOptions = {})
     logger: options.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
     logController: new LogController({ disableRequestLogging: !config.logRequests }),
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
+    trustProxy: config.trustProxy === false ? false : [...config.trustProxy],
     requestTimeout: 30_000,
     keepAliveTimeout: 10_000,
     return503OnClosing: true,

@@ -4,6 +4,7 @@
  * directly by tests with `testConfig`-style overrides on `defaultConfig`.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { assertionKeysOf, keysFromPem, randomAssertionKeys, type AssertionKeys } from './assertion.js';
 import { DEFAULT_MODEL_ID as WIDGET_DEFAULT_MODEL_ID, MODEL_CALIBRATIONS } from '../src/core/calibration.js';
@@ -107,8 +108,12 @@ export interface ServerConfig {
   readonly openEnrollment: boolean;
   /** Templates one user may hold per model: at most what one backup can carry, so every user can be backed up whole. */
   readonly maxTemplatesPerUser: number;
-  /** Trust X-Forwarded-For (behind a load balancer). */
-  readonly trustProxy: boolean;
+  /**
+   * The proxies (addresses or CIDRs) whose X-Forwarded-For is believed (behind a load balancer);
+   * false: none, the client address is the socket's. Never "every hop": any client could then
+   * write its own address into the rate limits and the audit log.
+   */
+  readonly trustProxy: false | readonly string[];
   readonly host: string;
   readonly port: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -224,6 +229,29 @@ function dbFromEnv(env: Env): DbConfig {
     return { kind: 'postgres', url, poolSize: int(env, 'FACE_LOGIN_PG_POOL', 10, 1, 200), ...(schema ? { schema } : {}) };
   }
   return { kind: 'sqlite', path: env.FACE_LOGIN_SQLITE ?? '.data/face-login.sqlite' };
+}
+
+/**
+ * FACE_LOGIN_TRUST_PROXY: unset / 0 / false: trust no proxy; else the proxies' addresses or CIDRs,
+ * comma-separated (e.g. `10.0.0.0/8,127.0.0.1`). `1` / `true` (trust every hop) is refused.
+ */
+export function trustProxyFromEnv(raw: string | undefined): false | string[] {
+  if (raw === undefined || raw.trim() === '' || ['0', 'false', 'no', 'off'].includes(raw.trim().toLowerCase())) return false;
+  if (['1', 'true', 'yes', 'on'].includes(raw.trim().toLowerCase())) {
+    throw new ConfigError(
+      'FACE_LOGIN_TRUST_PROXY=1 would trust every X-Forwarded-For hop, so any client could set its own address (rate limits, audit log): ' +
+        'list your proxies\' addresses or CIDRs instead, e.g. FACE_LOGIN_TRUST_PROXY=10.0.0.0/8,127.0.0.1.',
+    );
+  }
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [addr, prefix, extra] = entry.split('/');
+    const version = isIP(addr ?? '');
+    const bits = prefix === undefined ? null : Number(prefix);
+    const ok = version !== 0 && extra === undefined && (bits === null || (Number.isInteger(bits) && bits >= 0 && bits <= (version === 4 ? 32 : 128) && /^[0-9]+$/.test(prefix!)));
+    if (!ok) throw new ConfigError(`FACE_LOGIN_TRUST_PROXY: "${entry}" is not an IP address or CIDR.`);
+  }
+  return list;
 }
 
 export const MIN_SITE_KEY_LENGTH = 32;
@@ -413,7 +441,7 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
     sessionUploadLimit: int(env, 'FACE_LOGIN_SESSION_UPLOAD_LIMIT', base.sessionUploadLimit, 64 * 1024, 64 * 1024 * 1024),
     // Face examination throughput (examiner-pool.ts): the queue's default follows the workers.
     ...examineFromEnv(env),
-    trustProxy: bool(env, 'FACE_LOGIN_TRUST_PROXY', false),
+    trustProxy: trustProxyFromEnv(env.FACE_LOGIN_TRUST_PROXY),
     host: env.HOST || base.host,
     port: int(env, 'PORT', base.port, 0, 65_535),
     logLevel,

@@ -267,3 +267,40 @@ describe('contrast: with FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS the leaked te
     }
   });
 });
+
+describe('X-Forwarded-For is believed only from the configured proxies', () => {
+  it('refuses "trust every hop", validates the list, and records the forwarded address only when a listed proxy sent it', async () => {
+    const { trustProxyFromEnv } = await import('../config.js');
+    expect(trustProxyFromEnv(undefined)).toBe(false);
+    expect(trustProxyFromEnv('0')).toBe(false);
+    expect(trustProxyFromEnv('10.0.0.0/8, 127.0.0.1,::1')).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    for (const bad of ['1', 'true', 'localhost', '10.0.0.0/33', '10.0.0.0/8/1', '::1/129', '1.2.3']) {
+      expect(() => trustProxyFromEnv(bad), bad).toThrow(/FACE_LOGIN_TRUST_PROXY/);
+    }
+    const { fakeRig, makeSessionApp, rng, Clock } = await import('./helpers.js');
+    const tdb = await createDb('sqlite');
+    const rig = fakeRig(rng(11));
+    const app = await makeSessionApp(tdb.db, new Clock(), rig.examiner, { trustProxy: ['127.0.0.1'] });
+    try {
+      const ipOf = async (remoteAddress: string) => {
+        const o = await app.inject({ method: 'POST', url: '/v1/sessions', headers: SITE, payload: { action: 'identify', siteNonce: 'proxy-nonce-1234' } });
+        const { sessionId, challenge } = o.json() as { sessionId: string; challenge: SessionChallenge };
+        const up = await app.inject({
+          method: 'POST',
+          url: `/v1/sessions/${sessionId}/frames`,
+          remoteAddress,
+          headers: { 'x-forwarded-for': '6.6.6.6' },
+          payload: { frames: await rig.frames('alice', challenge) },
+        });
+        expect(up.statusCode).toBe(200);
+        return (await app.store.listAttempts(0, 10_000)).at(-1)!.client.ip;
+      };
+      // From the proxy: the client it forwards for. From anyone else: the socket's address, the header ignored.
+      expect(await ipOf('127.0.0.1')).toBe('6.6.6.6');
+      expect(await ipOf('10.9.8.7')).toBe('10.9.8.7');
+    } finally {
+      await app.close();
+      await tdb.drop();
+    }
+  });
+});
