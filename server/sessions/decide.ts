@@ -117,7 +117,8 @@ export async function identifyOpenSet(
     at: now,
     action: 'identify',
     claimedUser: null,
-    matchedUser: best?.userId ?? null,
+    // A stranger's attempt is filed under nobody: the nearest user is not theirs to carry (her export, her deletion).
+    matchedUser: accepted ? best.userId : null,
     decision: accepted ? 'accept' : 'reject',
     score: best?.score ?? null,
     modelId,

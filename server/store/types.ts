@@ -34,8 +34,9 @@ export interface AttemptInput {
   /** The user the client claimed (verify, restore); null for identify. */
   readonly claimedUser: string | null;
   /**
-   * The user the server compared with (identify: the best candidate, accepted or not; verify: the
-   * claimed user). Must be set whenever claimedUser is: export and delete find attempts by it.
+   * The user the attempt is about (identify: the person recognised, null when nobody was, never the
+   * nearest user of a stranger; verify: the claimed user). Must be set whenever claimedUser is:
+   * export and delete find attempts by it.
    */
   readonly matchedUser: string | null;
   readonly decision: AttemptDecision;

@@ -163,6 +163,8 @@ describe.each(backends())('API on %s', (backend) => {
       const stranger = randomFace(r);
       expect(Math.max(...alice.map((a) => cos(a, stranger)), cos(bob[0]!, stranger))).toBeLessThan(THRESHOLD);
       expect((await c.identify(stranger)).body).toEqual({ decision: 'reject' });
+      // The stranger's attempt is logged (with its score, for the threshold report) but filed under nobody.
+      expect((await app.store.listAttempts(0, 10_000)).at(-1)).toMatchObject({ action: 'identify', decision: 'reject', matchedUser: null, claimedUser: null });
     });
 
     it('identify raises its threshold with the gallery size; verify (1:1) does not', async () => {
