@@ -15,6 +15,7 @@
  */
 import '../src/index.js';
 import type { FaceLoginElement } from '../src/index.js';
+import { readResult, site } from './site-client.js';
 import { csvFileName, dayOf, emptyLog, loadDay, localIso, saveDay, storageKey, summary, toCsv, type DayLog } from './kiosk-log.js';
 
 const $ = <T extends Element>(selector: string) => document.querySelector<T>(selector)!;
@@ -113,21 +114,12 @@ const cooldownMs = Math.max(0, Number(fl.getAttribute('cooldown') ?? 30)) * 1000
 /** When each person (null: an unknown visitor) was last listed: once per cooldown. */
 const lastListed = new Map<string | null, number>();
 
-async function siteCall(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`/demo-site/${path}`, {
-    method,
-    credentials: 'same-origin',
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
-
 let nextTimer: ReturnType<typeof setTimeout> | undefined;
 /** Opens the next identify session and runs it (the element starts once it is ready). */
 async function nextSession(delayMs = 0): Promise<void> {
   clearTimeout(nextTimer);
   nextTimer = setTimeout(async () => {
-    const opened = await siteCall('POST', 'sessions', { action: 'identify' }).catch(() => null);
+    const opened = await site('POST', 'sessions', { action: 'identify' }).catch(() => null);
     if (!opened || opened.status !== 200) return void nextSession(5000);
     fl.server = opened.body.server;
     fl.session = opened.body.sessionId;
@@ -138,16 +130,7 @@ async function nextSession(delayMs = 0): Promise<void> {
 fl.addEventListener('face-login-submitted', async (e) => {
   if (!sessionMode) return;
   const id = e.detail.sessionId;
-  let r: any = null;
-  for (let i = 0; i < 40; i++) {
-    const got = await siteCall('GET', `sessions/${id}/result`).catch(() => null);
-    if (!got || got.status !== 200) break;
-    if (got.body.state !== 'pending') {
-      r = got.body;
-      break;
-    }
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
+  const r = await readResult(id).catch(() => null);
   if (r && r.state === 'done') {
     const who: string | null = r.decision === 'accept' ? r.userId : null;
     const now = Date.now();
@@ -224,7 +207,7 @@ setInterval(() => rollOver(new Date()), 60_000);
 render();
 
 // With the demo's site backend (npm start), the server decides: one identify session after another.
-void siteCall('GET', 'me')
+void site('GET', 'me')
   .then((me) => {
     if (me.status !== 200 || me.body?.available !== true) return;
     sessionMode = true;

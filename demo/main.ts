@@ -12,6 +12,7 @@
  */
 import '../src/index.js';
 import type { FaceLoginElement } from '../src/index.js';
+import { readResult, site } from './site-client.js';
 
 const fl = document.querySelector<FaceLoginElement>('#fl')!;
 const form = document.querySelector<HTMLFormElement>('#who')!;
@@ -51,19 +52,6 @@ let lastSentence = '';
 fl.addEventListener('face-login-status', (e) => {
   lastSentence = e.detail.message;
 });
-
-interface SiteAnswer {
-  readonly status: number;
-  readonly body: any;
-}
-async function site(method: 'GET' | 'POST', path: string, body?: unknown): Promise<SiteAnswer> {
-  const res = await fetch(`/demo-site/${path}`, {
-    method,
-    credentials: 'same-origin',
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
 
 void site('GET', 'me').then(
   (me) => (me.status === 200 && me.body?.available === true ? runWithServer(me.body.user as string | null) : runOffline()),
@@ -124,17 +112,6 @@ function runWithServer(initialUser: string | null): void {
     fl.server = opened.body.server;
     fl.session = opened.body.sessionId;
     document.body.dataset.session = mode === 'identify' ? mode : `${mode}:${name}`;
-  }
-
-  /** The site's backend reads the result (polling while the server is still deciding). */
-  async function readResult(sessionId: string): Promise<any> {
-    for (let i = 0; i < 40; i++) {
-      const r = await site('GET', `sessions/${sessionId}/result`);
-      if (r.status !== 200) return { error: r.body?.error };
-      if (r.body.state !== 'pending') return r.body;
-      await new Promise((ok) => setTimeout(ok, 250));
-    }
-    return { error: { message: 'The server did not decide in time.' } };
   }
 
   const REFUSALS: Record<string, string> = {

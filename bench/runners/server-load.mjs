@@ -12,7 +12,6 @@
  * way (a full 1:N scan + accept). Also times the in-memory 1:N index search alone.
  * Writes bench/results/server/load.json and load.md.
  */
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -20,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { startServerProcess } from '../lib/server-process.mjs';
 import pg from 'pg';
 import { openStore } from '../../server/store/open.ts';
 import { hashNonce, newNonce } from '../../server/nonce.ts';
@@ -74,19 +74,7 @@ async function startServer(db) {
     env.FACE_LOGIN_PG_SCHEMA = db.schema;
     env.FACE_LOGIN_PG_POOL = '10';
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const t0 = performance.now();
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (b) => {
-      out += b;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.stderr.on('data', (b) => (out += b));
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-  return { child, url, startMs: performance.now() - t0 };
+  return startServerProcess(env);
 }
 
 function stopServer(s) {

@@ -43,7 +43,6 @@
  *
  * Writes <out>/session-load.json and session-load.md (bench/results/server/ by default).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +50,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import jpeg from 'jpeg-js';
 import { cameraFrame } from '../../scripts/lib/camera-frame.mjs';
+import { startServerProcess } from '../lib/server-process.mjs';
 import { register } from 'tsx/esm/api';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -194,19 +194,7 @@ async function startServer(workers, queue) {
   };
   delete env.DATABASE_URL;
   delete env.NODE_ENV; // production would want deployment keys; nothing measured here depends on it
-  const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (b) => {
-      out += b;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.stderr.on('data', (b) => (out += b));
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out.slice(-2000)}`)));
-  });
-  return { child, url, dir, startMs: performance.now() - t0, output: () => out };
+  return { ...(await startServerProcess(env)), dir };
 }
 
 function stopServer(s) {

@@ -20,7 +20,7 @@ import { FaceLoginError, abortError, isFaceLoginError } from './errors.js';
 import { poseHint, type HeadPose, type PoseName } from './pose.js';
 import type { QualityThresholds } from './quality.js';
 import type { Frame } from './types.js';
-import type { SessionAction, SessionChallenge } from '../protocol/routes/sessions.js';
+import { MAX_SESSION_FRAMES, type SessionAction, type SessionChallenge } from '../protocol/routes/sessions.js';
 
 export type { SessionAction, SessionChallenge };
 
@@ -69,7 +69,7 @@ export interface ChallengeCaptureContext {
   turnTimeoutMs: number;
 }
 
-/** The most frames a plan may keep (the upload takes MAX_SESSION_FRAMES = 24). */
+/** The most frames one step (a pose, the frontal view, a turn) may keep; a whole plan keeps at most MAX_SESSION_FRAMES. */
 const MAX_PER_STEP = 2;
 
 function count(name: string, value: number | undefined, fallback: number, min: number): number {
@@ -98,7 +98,7 @@ export async function captureChallenge(ctx: ChallengeCaptureContext, challenge: 
   if (challenge?.kind === 'poses') {
     const perPose = count('perPose', options.perPose, 2, 1);
     const poses = challenge.poses;
-    if (!Array.isArray(poses) || poses.length === 0 || poses.length * perPose > 24) throw unknownChallenge(challenge);
+    if (!Array.isArray(poses) || poses.length === 0 || poses.length * perPose > MAX_SESSION_FRAMES) throw unknownChallenge(challenge);
     for (let i = 0; i < poses.length; i++) {
       const target = poses[i]!;
       if (!isPose(target)) throw unknownChallenge(challenge);
