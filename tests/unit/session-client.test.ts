@@ -352,8 +352,9 @@ describe.each(backends())('sessions from the page against the real server on %s'
       expect(sessionSpent(e)).toBe(true);
       expect(await site.result(sessionId)).toMatchObject({ state: 'refused', refusal: serverCode });
       // Used up: reading or uploading again is invalid-session.
-      for (const again of [client.info(sessionId), client.upload(sessionId, frames(turns('alice', challenge.order)))]) {
-        const x = await again.catch((y: unknown) => y);
+      // One after the other: each promise is made only when it is awaited (no rejection left unhandled meanwhile).
+      for (const again of [() => client.info(sessionId), () => client.upload(sessionId, frames(turns('alice', challenge.order)))]) {
+        const x = await again().catch((y: unknown) => y);
         expect(x).toMatchObject({ code: 'backend-error', serverCode: 'invalid-session', status: 404 });
         expect(sessionSpent(x)).toBe(true);
       }
