@@ -172,6 +172,10 @@ async function startWhenEnrolled(): Promise<void> {
   void fl.start();
 }
 fl.addEventListener('face-login-ready', () => {
+  // An attendance kiosk: the camera is what the screen is for, and the operator's notice is the
+  // consent (the element opens it only on an action or autostart): the preview runs from load,
+  // the identify loop only once somebody is enrolled. A refusal shows when the loop starts.
+  void fl.engine?.startCamera().catch(() => undefined);
   started = false; // a reloaded engine (changed attribute) starts idle
   void startWhenEnrolled();
 });

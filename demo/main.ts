@@ -163,6 +163,8 @@ function runWithServer(initialUser: string | null): void {
 /** Offline: the device decides; templates stay in this browser's IndexedDB. */
 function runOffline(): void {
   document.body.dataset.mode = 'device';
+  // The demo shows the similarity next to each decision, as a calibration page would: it opts in.
+  fl.exposeScores = true;
   const sync = (): void => {
     fl.mode = modeOf();
     fl.userId = nameOf();

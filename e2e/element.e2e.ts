@@ -72,7 +72,8 @@ test('enrolls person A from a clip', async () => {
 });
 
 test('verifies A from a different photo of A: accepted', async () => {
-  await withClip(A2(), 'mode=verify&user-id=alice&autostart', async (page) => {
+  // expose-scores: this test reads the device's score (a calibration page would).
+  await withClip(A2(), 'mode=verify&user-id=alice&autostart&expose-scores', async (page) => {
     const ev = await waitForEvent(page, ['verified', 'rejected', 'error']);
     expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'verified', detail: { userId: 'alice' } });
     expect(ev.detail.score as number).toBeGreaterThanOrEqual(ev.detail.threshold as number);
@@ -81,7 +82,7 @@ test('verifies A from a different photo of A: accepted', async () => {
 });
 
 test('verify as A by person B: rejected', async () => {
-  await withClip(B1(), 'mode=verify&user-id=alice&autostart', async (page) => {
+  await withClip(B1(), 'mode=verify&user-id=alice&autostart&expose-scores', async (page) => {
     const ev = await waitForEvent(page, ['verified', 'rejected', 'error']);
     expect(ev, JSON.stringify(ev)).toMatchObject({ type: 'rejected', detail: { mode: 'verify', userId: 'alice' } });
     expect(ev.detail.score as number).toBeLessThan(ev.detail.threshold as number);
@@ -178,6 +179,8 @@ test('attributes changed after ready: db-name and models-url reload the engine o
     await waitForEvent(page, ['ready', 'error']);
     const first = await page.evaluate(async () => {
       const el = document.querySelector('face-login')!;
+      // The camera opens only on an action; the page opens it here (a reload then reopens it).
+      await el.engine!.startCamera();
       const video = el.shadowRoot!.querySelector('video')!;
       (window as unknown as { firstTracks: MediaStreamTrack[] }).firstTracks = (video.srcObject as MediaStream).getTracks();
       el.setAttribute('threshold', '0.9');
@@ -215,11 +218,16 @@ test('attributes changed after ready: db-name and models-url reload the engine o
     expect((await events(page)).slice(before).find((e) => e.type === 'error')).toMatchObject({ detail: { code: 'not-enrolled' } });
     // An unknown mode is a configuration error, not a silent identify.
     const n = (await events(page)).length;
+    // Reported when it is set, and again when the action is asked for.
     await page.evaluate(() => document.querySelector('face-login')!.setAttribute('mode', 'login'));
-    await page.locator('face-login').getByRole('button').click();
     await page.waitForFunction((k) => window.faceLoginEvents.slice(k).some((e) => e.type === 'error'), n);
+    await page.locator('face-login').getByRole('button').click();
+    await page.waitForFunction((k) => window.faceLoginEvents.slice(k).filter((e) => e.type === 'error').length === 2, n);
     const after = (await events(page)).slice(n).filter((e) => e.type !== 'status');
-    expect(after).toMatchObject([{ type: 'error', detail: { code: 'invalid-input' } }]);
+    expect(after).toMatchObject([
+      { type: 'error', detail: { code: 'invalid-input' } },
+      { type: 'error', detail: { code: 'invalid-input' } },
+    ]);
   });
 });
 
@@ -256,6 +264,7 @@ test('removing the element stops the camera and frees every tensor', async () =>
     await waitForEvent(page, ['ready', 'error']);
     const before = await page.evaluate(async () => {
       const el = document.querySelector('face-login')!;
+      await el.engine!.startCamera();
       await el.engine!.enroll('leak-check');
       const base = window.numTensors();
       for (let i = 0; i < 5; i++) await el.engine!.verify('leak-check');
@@ -282,11 +291,64 @@ test('camera permission denied: camera-denied error', async () => {
   const { context, page } = await launchWithCamera(profile, baseURL, { clip: A1(), grantCamera: false, offOrigin });
   try {
     await page.goto('/e2e/pages/element.html?mode=verify&user-id=alice');
-    const ev = await waitForEvent(page, ['ready', 'error']);
+    // The camera opens on the person's click, and that is when permission is refused.
+    expect(await waitForEvent(page, ['ready', 'error'])).toMatchObject({ type: 'ready' });
+    await page.locator('face-login').getByRole('button').click();
+    const ev = await waitForEvent(page, ['error']);
     expect(ev).toMatchObject({ type: 'error', detail: { code: 'camera-denied' } });
+    await expect(page.locator('face-login').getByRole('button')).toHaveText('Try again');
   } finally {
     await context.close();
   }
+});
+
+test('no camera before an action: connected without autostart, getUserMedia is not called until the button is pressed', async () => {
+  const { context, page } = await launchWithCamera(profile, baseURL, { clip: A1(), offOrigin });
+  try {
+    await page.addInitScript(() => {
+      const w = window as unknown as { gumCalls: number };
+      w.gumCalls = 0;
+      const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = (c) => {
+        w.gumCalls++;
+        return gum(c);
+      };
+    });
+    await page.goto('/e2e/pages/element.html?mode=verify&user-id=nobody-here');
+    expect(await waitForEvent(page, ['ready', 'error'])).toMatchObject({ type: 'ready' });
+    await page.waitForTimeout(1000);
+    const idle = await page.evaluate(() => ({
+      gumCalls: (window as unknown as { gumCalls: number }).gumCalls,
+      srcObject: document.querySelector('face-login')!.shadowRoot!.querySelector('video')!.srcObject,
+    }));
+    expect(idle).toEqual({ gumCalls: 0, srcObject: null });
+    await page.locator('face-login').getByRole('button').click();
+    await waitForEvent(page, ['error']); // nobody-here is not enrolled: the action ran on the open camera
+    const after = await page.evaluate(() => ({
+      gumCalls: (window as unknown as { gumCalls: number }).gumCalls,
+      tracks: (document.querySelector('face-login')!.shadowRoot!.querySelector('video')!.srcObject as MediaStream).getTracks().map((t) => t.readyState),
+    }));
+    expect(after).toEqual({ gumCalls: 1, tracks: ['live'] });
+  } finally {
+    await context.close();
+  }
+});
+
+test('mode="enrol" and lang="__proto__": invalid-input naming the allowed values, and the button and status line still read English', async () => {
+  await withClip(A1(), 'mode=enrol&lang=__proto__', async (page) => {
+    expect(await waitForEvent(page, ['ready'])).toMatchObject({ type: 'ready' });
+    const errors = (await events(page)).filter((e) => e.type === 'error').map((e) => e.detail as { code: string; message: string });
+    expect(errors.map((e) => e.code)).toEqual(['invalid-input', 'invalid-input']);
+    expect(errors[0]!.message).toMatch(/mode "enrol".*enroll, verify or identify/);
+    expect(errors[1]!.message).toMatch(/lang "__proto__".*en or zh-CN/);
+    const el = page.locator('face-login');
+    await expect(el.getByRole('button')).toHaveText('Log in with my face');
+    await expect(el.locator('[role=status]')).toHaveText('Ready. Look at the camera.');
+    // The action refuses the unknown mode again, in English.
+    await el.getByRole('button').click();
+    await expect(el.locator('[role=status]')).toHaveAttribute('data-status', 'invalid-input');
+    expect((await el.locator('[role=status]').textContent())!.trim().length).toBeGreaterThan(0);
+  });
 });
 
 test('model files missing: model-load-failed error', async () => {

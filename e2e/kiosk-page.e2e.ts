@@ -75,7 +75,9 @@ test('kiosk page: two enrolled people and a stranger are listed, counted and dow
       try {
         const errors = collectErrors(page);
         await page.goto('/demo/');
-        await readyAndDetecting(page);
+        // The demo's camera waits for the person's click (no autostart): loaded, camera off.
+        await page.waitForFunction(() => !!document.querySelector('face-login')?.engine, null, { timeout: 60_000 });
+        expect(await page.evaluate(() => document.querySelector('face-login')!.shadowRoot!.querySelector('video')!.srcObject)).toBeNull();
         expect(errors, 'a clean load of /demo/').toEqual([]);
 
         await page.goto(`/demo/kiosk.html?db-name=${DB}&lang=zh-CN`);

@@ -18,7 +18,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { ServerConfig } from './config.js';
 import { ApiError } from './errors.js';
 import { corsHook, errorHandler, notFoundHandler, registerDisabled } from './http.js';
-import { DEVICE_ROUTES } from '../src/protocol/index.js';
+import { DEVICE_ROUTES, USER_ID } from '../src/protocol/index.js';
 import { GalleryIndex } from './index/gallery-index.js';
 import { buildOpenApi, recordRoute, type RouteRecord } from './openapi.js';
 import adminRoutes from './routes/admin.js';
@@ -32,6 +32,7 @@ import siteUserRoutes from './routes/site-users.js';
 import userRoutes from './routes/users.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/types.js';
+import { retentionCutoffs } from './audit/retention.js';
 import type { FaceExaminer } from './vision/examine-types.js';
 
 declare module 'fastify' {
@@ -62,6 +63,8 @@ export interface BuildOptions {
 }
 
 const NONCE_PURGE_MS = 60_000;
+/** Audit retention and idle guards: once an hour (and once at the first tick). */
+const RETENTION_PURGE_MS = 60 * 60_000;
 
 export async function buildApp(config: ServerConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -72,11 +75,15 @@ export async function buildApp(config: ServerConfig, options: BuildOptions = {})
     requestTimeout: 30_000,
     keepAliveTimeout: 10_000,
     return503OnClosing: true,
+    // A user id may be 128 characters, and percent-encoding can triple that: the default 100 made such users unreachable by path.
+    maxParamLength: 3 * USER_ID.maxLength,
+    // Malformed URLs and over-long params are answered by our error handler too (typed body, no echo of the path).
+    frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
   });
 
   const ownStore = options.store === undefined;
-  const store = options.store ?? (await openStore(config.db));
+  const store = options.store ?? (await openStore(config.db, config.templateKeys));
   try {
     await store.migrate();
     const gallery = new GalleryIndex(store, config.models);
@@ -124,7 +131,7 @@ export async function buildApp(config: ServerConfig, options: BuildOptions = {})
     userKeys.set(req, userId);
     const r = await perUser(req);
     if (!r.isAllowed && r.isExceeded) {
-      throw new ApiError('rate-limited', 'Too many requests for this user; retry later.', { retryAfterSeconds: Math.max(1, r.ttlInSeconds) });
+      throw new ApiError('rate-limited', 'Too many requests for this user from this address; retry later.', { retryAfterSeconds: Math.max(1, r.ttlInSeconds) });
     }
   });
 
@@ -156,10 +163,18 @@ export async function buildApp(config: ServerConfig, options: BuildOptions = {})
     );
   }
 
+  let lastRetention = 0;
   const purge = setInterval(() => {
     const now = config.now();
     store.purgeExpiredNonces(now).catch((err: unknown) => app.log.warn({ err }, 'nonce purge failed'));
     store.purgeExpiredSessions(now).catch((err: unknown) => app.log.warn({ err }, 'session purge failed'));
+    if (now - lastRetention >= RETENTION_PURGE_MS) {
+      lastRetention = now;
+      store
+        .purgeOld(retentionCutoffs(config, now))
+        .then((n) => (n.attempts + n.guards > 0 ? app.log.info(n, 'retention purge') : undefined))
+        .catch((err: unknown) => app.log.warn({ err }, 'retention purge failed'));
+    }
   }, NONCE_PURGE_MS);
   purge.unref();
   app.addHook('onClose', async () => {
@@ -171,6 +186,11 @@ export async function buildApp(config: ServerConfig, options: BuildOptions = {})
 
 const userKeys = new WeakMap<FastifyRequest, string>();
 
+/**
+ * Per user AND address: a per-user key alone let anyone give a user a 429 by spending her budget
+ * from elsewhere. Guessing across addresses is what the lockout (consecutive failures per user,
+ * server/audit/lockout.ts) stops; this limit only keeps one client from hammering one user.
+ */
 function perUserKey(req: FastifyRequest): string {
-  return `user:${userKeys.get(req) ?? ''}`;
+  return `user:${userKeys.get(req) ?? ''}@${req.ip}`;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { assertionKeysOf, keysFromPem, randomAssertionKeys, type AssertionKeys } from './assertion.js';
+import { processTemplateKeys, TemplateKeyConfigError, templateKeysFromEnv, type TemplateKeyring } from './crypto/template-keys.js';
 import { DEFAULT_MODEL_ID as WIDGET_DEFAULT_MODEL_ID, MODEL_CALIBRATIONS } from '../src/core/calibration.js';
 import { EMBEDDING_SIZE, MAX_BACKUP_TEMPLATES, MAX_EMBEDDING_LENGTH } from '../src/protocol/constants.js';
 
@@ -35,7 +36,12 @@ export const DEFAULT_MODELS: ModelTable = Object.fromEntries(
 );
 
 export type DbConfig =
-  | { readonly kind: 'sqlite'; readonly path: string }
+  | {
+      readonly kind: 'sqlite';
+      readonly path: string;
+      /** How long a write waits (on timers, never blocking) for another process's lock before a 503 storage-busy; default 3000. */
+      readonly busyWaitMs?: number;
+    }
   | {
       readonly kind: 'postgres';
       readonly url: string;
@@ -45,14 +51,23 @@ export type DbConfig =
     };
 
 export interface LockoutPolicy {
-  /** Failures within `windowMs` that trigger a lockout. */
+  /** Failures (within `windowMs`, or consecutive when it is 0) that trigger a lockout; 0 turns the guard off. */
   readonly maxFailures: number;
+  /** 0: failures count until a success (consecutive); else a sliding window. */
   readonly windowMs: number;
   /** First lockout; each further lockout doubles it, up to `maxLockMs`. */
   readonly baseLockMs: number;
   readonly maxLockMs: number;
-  /** The back-off level drops back to 0 after this long without a lockout (or on a success). */
+  /** The back-off level drops back to 0 this long after the last lock ended (0: never; a success always resets a user). */
   readonly levelResetMs: number;
+  /** After this many lockouts the key is disabled until unlocked (0: never). */
+  readonly disableAfterLocks: number;
+}
+
+/** server/audit/lockout.ts: one policy for each user's consecutive failures, one for each address's. */
+export interface LockoutPolicies {
+  readonly user: LockoutPolicy;
+  readonly address: LockoutPolicy;
 }
 
 export interface RateLimitConfig {
@@ -65,6 +80,11 @@ export interface RateLimitConfig {
 
 export interface ServerConfig {
   readonly db: DbConfig;
+  /**
+   * The key-encryption keys of stored templates and backups (FACE_LOGIN_TEMPLATE_KEYS, current first;
+   * server/crypto/template-keys.ts). defaultConfig: one random keyring per process (tests).
+   */
+  readonly templateKeys: TemplateKeyring;
   readonly models: ModelTable;
   /** The Ed25519 key that signs assertions and the public keys GET /v1/keys serves (FACE_LOGIN_SIGNING_KEY, _PREVIOUS). */
   readonly assertionKeys: AssertionKeys;
@@ -78,7 +98,7 @@ export interface ServerConfig {
   readonly assertionTtlS: number;
   readonly bodyLimit: number;
   readonly rateLimit: RateLimitConfig;
-  readonly lockout: LockoutPolicy;
+  readonly lockout: LockoutPolicies;
   /**
    * The site backends' API keys for the session routes (/v1/sessions*), each >= 32 characters;
    * empty: the session routes answer sessions-disabled. Several keys allow rotation.
@@ -90,6 +110,14 @@ export interface ServerConfig {
   readonly sessionResultTtlMs: number;
   /** Body limit of the frames upload (that route only; every other route keeps bodyLimit). */
   readonly sessionUploadLimit: number;
+  /**
+   * Refuse a session enrolment whose face is another user's (identify's open-set rule). A policy, not
+   * a proof, and the site opened the session for a user it authenticated: off by default
+   * (FACE_LOGIN_SESSION_DUPLICATE_CHECK=1). The device route POST /v1/enroll always checks.
+   */
+  readonly sessionDuplicateCheck: boolean;
+  /** Audit rows older than this are purged (FACE_LOGIN_AUDIT_RETENTION_DAYS; 0: kept forever). Default 180 days. */
+  readonly auditRetentionMs: number;
   // Face examination throughput (server/vision/examiner-pool.ts): worker threads examining uploads
   // at once, and uploads that may wait for one; past both, uploads get 503 overloaded (+ Retry-After).
   /** Examination worker threads (FACE_LOGIN_EXAMINE_WORKERS, default os.availableParallelism()). */
@@ -122,6 +150,8 @@ export interface ServerConfig {
   readonly now: () => number;
 }
 
+const DAY_MS = 24 * 60 * 60_000;
+
 export const DEFAULT_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173'] as const;
 
 /** FACE_LOGIN_AUDIENCE when unset (not allowed with NODE_ENV=production in device mode): says plainly that nobody chose one. */
@@ -130,6 +160,7 @@ export const DEFAULT_AUDIENCE = 'face-login-unconfigured-audience';
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
     db: { kind: 'sqlite', path: '.data/face-login.sqlite' },
+    templateKeys: processTemplateKeys(),
     models: DEFAULT_MODELS,
     assertionKeys: randomAssertionKeys(),
     assertionAudience: DEFAULT_AUDIENCE,
@@ -140,16 +171,17 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     bodyLimit: 256 * 1024,
     rateLimit: { perIp: 600, perUser: 60, windowMs: 60_000 },
     lockout: {
-      maxFailures: 5,
-      windowMs: 3 * 60_000,
-      baseLockMs: 5 * 60_000,
-      maxLockMs: 60 * 60_000,
-      levelResetMs: 24 * 60 * 60_000,
+      // NIST SP 800-63B 5.2.3: 5 consecutive failures, then an exponential delay; disabled after 3 lockouts (15 guesses) until unlocked.
+      user: { maxFailures: 5, windowMs: 0, baseLockMs: 5 * 60_000, maxLockMs: 60 * 60_000, levelResetMs: 0, disableAfterLocks: 3 },
+      // One address, every user and action: 20 failures in 10 min lock it for 15 min, doubling up to a day.
+      address: { maxFailures: 20, windowMs: 10 * 60_000, baseLockMs: 15 * 60_000, maxLockMs: 24 * 60 * 60_000, levelResetMs: 24 * 60 * 60_000, disableAfterLocks: 0 },
     },
     siteKeys: [],
     sessionTtlMs: 3 * 60_000,
     sessionResultTtlMs: 10 * 60_000,
     sessionUploadLimit: 8 * 1024 * 1024,
+    sessionDuplicateCheck: false,
+    auditRetentionMs: 180 * DAY_MS,
     // Face examination throughput (examiner-pool.ts).
     examineWorkers: availableParallelism(),
     examineQueue: 2 * availableParallelism(),
@@ -228,7 +260,7 @@ function dbFromEnv(env: Env): DbConfig {
     }
     return { kind: 'postgres', url, poolSize: int(env, 'FACE_LOGIN_PG_POOL', 10, 1, 200), ...(schema ? { schema } : {}) };
   }
-  return { kind: 'sqlite', path: env.FACE_LOGIN_SQLITE ?? '.data/face-login.sqlite' };
+  return { kind: 'sqlite', path: env.FACE_LOGIN_SQLITE ?? '.data/face-login.sqlite', busyWaitMs: int(env, 'FACE_LOGIN_SQLITE_BUSY_MS', 3000, 0, 60_000) };
 }
 
 /**
@@ -344,6 +376,16 @@ function assertionsFromEnv(env: Env, warnings: string[]): { assertionKeys: Asser
   return { assertionKeys, assertionAudience: audience || DEFAULT_AUDIENCE };
 }
 
+/** FACE_LOGIN_TEMPLATE_KEYS (server/crypto/template-keys.ts): required with NODE_ENV=production, else a development key file next to the database. */
+function templateKeysOf(env: Env, warnings: string[]): TemplateKeyring {
+  try {
+    return templateKeysFromEnv(env.FACE_LOGIN_TEMPLATE_KEYS, dbFromEnv(env), env.NODE_ENV === 'production', warnings);
+  } catch (e) {
+    if (e instanceof TemplateKeyConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
 export interface EnvConfigResult {
   readonly config: ServerConfig;
   /** Things the runner should log as warnings (e.g. a generated dev secret). */
@@ -360,7 +402,7 @@ export interface EnvConfigResult {
  * FACE_LOGIN_LOCKOUT_WINDOW_S, FACE_LOGIN_LOCKOUT_BASE_S, FACE_LOGIN_LOCKOUT_MAX_S,
  * FACE_LOGIN_OPEN_ENROLLMENT, FACE_LOGIN_SITE_KEYS, FACE_LOGIN_SESSION_TTL_S, FACE_LOGIN_SESSION_RESULT_TTL_S,
  * FACE_LOGIN_SESSION_UPLOAD_LIMIT, FACE_LOGIN_EXAMINE_WORKERS, FACE_LOGIN_EXAMINE_QUEUE, FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS, FACE_LOGIN_TRUST_PROXY, HOST, PORT, FACE_LOGIN_LOG_LEVEL,
- * FACE_LOGIN_LOG_REQUESTS, NODE_ENV.
+ * FACE_LOGIN_LOG_REQUESTS, FACE_LOGIN_TEMPLATE_KEYS, NODE_ENV.
  */
 export function configFromEnv(env: Env = process.env): EnvConfigResult {
   const warnings: string[] = [];
@@ -413,6 +455,7 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
   const config: ServerConfig = {
     ...base,
     db: dbFromEnv(env),
+    templateKeys: templateKeysOf(env, warnings),
     models,
     assertionKeys,
     assertionAudience,
@@ -427,11 +470,19 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
       windowMs: int(env, 'FACE_LOGIN_RATE_LIMIT_WINDOW_S', 60, 1, 86_400) * 1000,
     },
     lockout: {
-      ...base.lockout,
-      maxFailures: int(env, 'FACE_LOGIN_LOCKOUT_FAILURES', base.lockout.maxFailures, 1, 1000),
-      windowMs: int(env, 'FACE_LOGIN_LOCKOUT_WINDOW_S', 180, 1, 86_400) * 1000,
-      baseLockMs: int(env, 'FACE_LOGIN_LOCKOUT_BASE_S', 300, 1, 86_400) * 1000,
-      maxLockMs: int(env, 'FACE_LOGIN_LOCKOUT_MAX_S', 3600, 1, 7 * 86_400) * 1000,
+      user: {
+        ...base.lockout.user,
+        maxFailures: int(env, 'FACE_LOGIN_LOCKOUT_FAILURES', base.lockout.user.maxFailures, 1, 10),
+        baseLockMs: int(env, 'FACE_LOGIN_LOCKOUT_BASE_S', 300, 30, 86_400) * 1000,
+        maxLockMs: int(env, 'FACE_LOGIN_LOCKOUT_MAX_S', 3600, 30, 7 * 86_400) * 1000,
+        disableAfterLocks: int(env, 'FACE_LOGIN_LOCKOUT_DISABLE_AFTER', base.lockout.user.disableAfterLocks, 0, 100),
+      },
+      address: {
+        ...base.lockout.address,
+        maxFailures: int(env, 'FACE_LOGIN_LOCKOUT_ADDRESS_FAILURES', base.lockout.address.maxFailures, 0, 100_000),
+        windowMs: int(env, 'FACE_LOGIN_LOCKOUT_ADDRESS_WINDOW_S', 600, 1, 86_400) * 1000,
+        baseLockMs: int(env, 'FACE_LOGIN_LOCKOUT_ADDRESS_BASE_S', 900, 1, 86_400) * 1000,
+      },
     },
     trustDeviceEmbeddings: bool(env, 'FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS', false),
     openEnrollment: bool(env, 'FACE_LOGIN_OPEN_ENROLLMENT', true),
@@ -439,6 +490,8 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
     sessionTtlMs: int(env, 'FACE_LOGIN_SESSION_TTL_S', 180, 30, 3600) * 1000,
     sessionResultTtlMs: int(env, 'FACE_LOGIN_SESSION_RESULT_TTL_S', 600, 30, 86_400) * 1000,
     sessionUploadLimit: int(env, 'FACE_LOGIN_SESSION_UPLOAD_LIMIT', base.sessionUploadLimit, 64 * 1024, 64 * 1024 * 1024),
+    sessionDuplicateCheck: bool(env, 'FACE_LOGIN_SESSION_DUPLICATE_CHECK', false),
+    auditRetentionMs: int(env, 'FACE_LOGIN_AUDIT_RETENTION_DAYS', 180, 0, 36_500) * DAY_MS,
     // Face examination throughput (examiner-pool.ts): the queue's default follows the workers.
     ...examineFromEnv(env),
     trustProxy: trustProxyFromEnv(env.FACE_LOGIN_TRUST_PROXY),
@@ -447,7 +500,10 @@ export function configFromEnv(env: Env = process.env): EnvConfigResult {
     logLevel,
     logRequests: bool(env, 'FACE_LOGIN_LOG_REQUESTS', false),
   };
-  if (config.lockout.maxLockMs < config.lockout.baseLockMs) {
+  if (env.FACE_LOGIN_LOCKOUT_WINDOW_S !== undefined) {
+    warnings.push('FACE_LOGIN_LOCKOUT_WINDOW_S is ignored: a user is locked after consecutive failures, whatever the time between them (a window let 4 guesses through every window).');
+  }
+  if (config.lockout.user.maxLockMs < config.lockout.user.baseLockMs) {
     throw new ConfigError('FACE_LOGIN_LOCKOUT_MAX_S must be >= FACE_LOGIN_LOCKOUT_BASE_S.');
   }
   if (config.trustDeviceEmbeddings) {

@@ -9,10 +9,12 @@ import { verifyFaceLoginAssertion } from '../src/server-client/assertion.js';
 import type { ModelSpec, ServerConfig } from './config.js';
 import type { ErrorBody, ServerErrorCode } from '../src/protocol/index.js';
 import { ApiError } from './errors.js';
+import { StorageFault } from './store/faults.js';
 import type { ClientInfo, Store } from './store/types.js';
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof StorageFault) return storageError(err);
   const e = err as Partial<FastifyError> & { validationContext?: string };
   if (Array.isArray(e.validation) && e.validation.length > 0) {
     const first = e.validation[0]!;
@@ -22,6 +24,10 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError('invalid-body', message);
   }
   switch (e.code) {
+    case 'FST_ERR_BAD_URL':
+      return new ApiError('invalid-body', 'The URL is malformed (a bad percent-encoding).');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError('invalid-body', 'A path parameter is longer than the server accepts.');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError('body-too-large', 'The request body is larger than the server accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -33,6 +39,18 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError('invalid-body', typeof e.message === 'string' && e.message ? e.message : 'Bad request.');
   }
   return new ApiError('internal', 'Internal server error.');
+}
+
+/** A database fault as the typed 503 the page and the operator can tell apart (server/store/faults.ts). */
+function storageError(f: StorageFault): ApiError {
+  switch (f.kind) {
+    case 'busy':
+      return new ApiError('storage-busy', 'The database is locked by another writer; retry in a moment.', { retryAfterSeconds: 1 });
+    case 'full':
+      return new ApiError('storage-full', 'The server\'s database has no space left: nothing can be stored or decided until the operator frees some.');
+    case 'unavailable':
+      return new ApiError('storage-unavailable', 'The server\'s database cannot be written or reached now.');
+  }
 }
 
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
@@ -51,7 +69,7 @@ export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void 
 }
 
 const ALLOWED_HEADERS = 'content-type, authorization, x-face-login-nonce';
-const EXPOSED_HEADERS = 'retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset';
+const EXPOSED_HEADERS = 'retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, face-login-export-signature';
 
 /**
  * CORS for the configured origins (exact match). A request that carries an Origin header not in
@@ -145,6 +163,15 @@ export function requireSiteKey(req: FastifyRequest, config: ServerConfig, why: s
   if (typeof key !== 'string' || !isSiteKey(key, config)) {
     throw new ApiError('unauthorized', config.siteKeys.length === 0 ? 'No site key is configured on this server (FACE_LOGIN_SITE_KEYS).' : `A valid ${SITE_KEY_HEADER} is required: ${why}.`);
   }
+}
+
+/** The answer to a locked guard (server/audit/lockout.ts): how long to wait, or that the site must unlock the user. */
+export function lockedOutError(lock: { readonly retryAfterMs: number; readonly disabled: boolean }): ApiError {
+  if (lock.disabled) {
+    return new ApiError('locked-out', 'Face login is disabled for this user after repeated failed attempts; the site can unlock it (POST /v1/site/users/:id/unlock) or enrol the user again.');
+  }
+  const retryAfterSeconds = Math.max(1, Math.ceil(lock.retryAfterMs / 1000));
+  return new ApiError('locked-out', `Too many failed attempts; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
 }
 
 export type Proof = 'admin' | 'assertion' | null;

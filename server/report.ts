@@ -5,12 +5,15 @@
  *   tsx server/report.ts [--db <sqlite file | postgres://url>] [--schema <pg schema>] [--model <id>]
  *                        [--target-fmr 1e-3] [--label <attemptId>=genuine|impostor ...] [--json]
  *
+ *   tsx server/report.ts --purge [--db ...]   deletes the audit rows past retention now (server/audit/retention.ts)
+ *
  * --db defaults to DATABASE_URL, else FACE_LOGIN_SQLITE, else .data/face-login.sqlite. --label
  * writes labels straight into the database first (the same as POST /v1/admin/attempts/:id/label).
  * Set the new threshold with FACE_LOGIN_THRESHOLDS=<model>=<t> (or FACE_LOGIN_MODELS).
  */
 import { parseArgs } from 'node:util';
 import { buildReport, formatReport } from './audit/report.js';
+import { retentionCutoffs } from './audit/retention.js';
 import { configFromEnv, DEFAULT_MODEL_ID } from './config.js';
 import { openStore } from './store/open.js';
 import type { AttemptLabel } from './store/types.js';
@@ -24,11 +27,12 @@ async function main(): Promise<number> {
       'target-fmr': { type: 'string', default: '1e-3' },
       label: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
+      purge: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: tsx server/report.ts [--db FILE|URL] [--schema S] [--model ID] [--target-fmr 1e-3] [--label ID=genuine|impostor ...] [--json]');
+    console.log('usage: tsx server/report.ts [--db FILE|URL] [--schema S] [--model ID] [--target-fmr 1e-3] [--label ID=genuine|impostor ...] [--json] | --purge');
     return 0;
   }
   const target = Number(values['target-fmr']);
@@ -41,6 +45,12 @@ async function main(): Promise<number> {
   );
   try {
     await store.migrate();
+    if (values.purge) {
+      const config = configFromEnv({ ...process.env, NODE_ENV: 'development' }).config;
+      const n = await store.purgeOld(retentionCutoffs(config, Date.now()));
+      console.log(`purged ${n.attempts} audit rows older than ${config.auditRetentionMs / 86_400_000} days and ${n.guards} idle guards`);
+      return 0;
+    }
     for (const l of values.label ?? []) {
       const m = /^(\d+)=(genuine|impostor)$/.exec(l);
       if (!m) throw new Error(`--label ${l}: expected <attemptId>=genuine|impostor`);

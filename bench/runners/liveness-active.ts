@@ -89,6 +89,7 @@ try {
           const t0 = performance.now();
           const el = document.querySelector('face-login')!;
           try {
+            await el.engine!.startCamera(); // the element opens it only on an action
             await el.engine!.challenge();
             return { passed: true, code: null, ms: performance.now() - t0 };
           } catch (e) {

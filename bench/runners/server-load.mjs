@@ -12,7 +12,7 @@
  * way (a full 1:N scan + accept). Also times the in-memory 1:N index search alone.
  * Writes bench/results/server/load.json and load.md.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import autocannon from 'autocannon';
 import { startServerProcess } from '../lib/server-process.mjs';
 import pg from 'pg';
 import { openStore } from '../../server/store/open.ts';
+import { parseTemplateKeys } from '../../server/crypto/template-keys.ts';
 import { hashNonce, newNonce } from '../../server/nonce.ts';
 import { ModelGallery } from '../../server/index/gallery.ts';
 import { DEFAULT_MODEL_ID } from '../../server/config.ts';
@@ -59,6 +60,7 @@ async function startServer(db) {
     // Production settings: a signing key and an audience, as a deployment has them (a fresh key per run).
     FACE_LOGIN_SIGNING_KEY: String(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' })),
     FACE_LOGIN_AUDIENCE: 'https://bench.face-login.invalid',
+    FACE_LOGIN_TEMPLATE_KEYS: TEMPLATE_KEYS,
     FACE_LOGIN_RATE_LIMIT_IP: '0',
     FACE_LOGIN_RATE_LIMIT_USER: '0',
     FACE_LOGIN_NONCE_TTL_S: '3600',
@@ -186,9 +188,12 @@ function indexSearch(n) {
   return out;
 }
 
+/** One template key for the run: the seeding below and the server process encrypt and decrypt with it (templates are encrypted at rest). */
+const TEMPLATE_KEYS = `bench-1:${randomBytes(32).toString('base64')}`;
+
 async function scenario(kind, n) {
   const t = await createDb(kind);
-  const store = await openStore(t.db);
+  const store = await openStore(t.db, parseTemplateKeys(TEMPLATE_KEYS, 'bench'));
   try {
     await store.migrate();
     // Seed n users, one template each, through the store.

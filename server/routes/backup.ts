@@ -16,7 +16,7 @@ import { checkProof, modelOf, spendProof } from '../http.js';
 import { consumeNonceFor } from '../nonce.js';
 import { backupRoute, restoreRoute, type RouteReply } from '../../src/protocol/index.js';
 import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
-import { sameFace } from './enroll.js';
+import { guardedSameFace } from './enroll.js';
 
 export default async function backupRoutes(app: FastifyInstance): Promise<void> {
   const { config, store } = app;
@@ -45,7 +45,7 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
             ...(prev?.modelId === modelId ? prev.templates.map((t) => t.embedding) : []),
             ...(await store.templatesOf(userId, modelId)),
           ];
-          if (!sameFace(fresh.map((t) => t.embedding), old, model.threshold)) {
+          if (!(await guardedSameFace(app, req, { action: 'backup', userId, modelId, fresh: fresh.map((t) => t.embedding), old, threshold: model.threshold, now }))) {
             throw new ApiError('proof-required', 'This user id already has data: the backup must be of the same face, or come with an assertion or the admin key.');
           }
         }

@@ -5,14 +5,31 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { signAssertion } from '../assertion.js';
-import { guardKeyForUser } from '../audit/lockout.js';
+import { guardsFor } from '../audit/lockout.js';
 import { bestScore, toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
-import { clientInfo, modelOf } from '../http.js';
+import { clientInfo, lockedOutError, modelOf } from '../http.js';
 import { consumeNonceFor, hashNonce } from '../nonce.js';
 import { identifyOpenSet } from '../sessions/decide.js';
 import { identifyRoute, verifyRoute, type RouteReply } from '../../src/protocol/index.js';
 import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
+
+const decoys = new Map<number, Float32Array[]>();
+
+/** Fixed unit vectors an unknown user's probe is scored against (as many as a typical enrolment), so the work is the same. */
+function decoysFor(size: number): Float32Array[] {
+  let d = decoys.get(size);
+  if (!d) {
+    d = Array.from({ length: 5 }, (_, k) => {
+      const v = new Float32Array(size);
+      for (let i = 0; i < size; i++) v[i] = Math.sin(1 + i * 12.9898 + k * 78.233);
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    });
+    decoys.set(size, d);
+  }
+  return d;
+}
 
 export default async function decisionRoutes(app: FastifyInstance): Promise<void> {
   const { config, store } = app;
@@ -33,9 +50,10 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
           modelId,
           threshold: model.threshold,
           now,
-          guardKey: guardKeyForUser(userId),
-          lockout: config.lockout,
+          guards: guardsFor(config.lockout, { userId, ip: req.ip }),
           client: clientInfo(req),
+          // An unknown user is scored against decoys and rejected: the same answer as a known user's reject (no enumeration).
+          decoys: decoysFor(model.size),
         },
         (templates) => bestScore(probe, templates),
       );
@@ -43,11 +61,9 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
         case 'invalid-nonce':
           throw new ApiError('invalid-nonce', 'The nonce is unknown, used, expired, or not for verify of this user.');
         case 'unknown-user':
-          throw new ApiError('unknown-user', `No templates are enrolled for this user with model ${modelId}.`);
-        case 'locked-out': {
-          const retryAfterSeconds = Math.ceil(out.retryAfterMs / 1000);
-          throw new ApiError('locked-out', `Too many failed attempts for this user; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
-        }
+          throw new Error('verify: decoys were given, so there is no unknown-user outcome');
+        case 'locked-out':
+          throw lockedOutError(out);
         case 'decided':
           return out.accepted
             ? {
@@ -67,7 +83,9 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
       const probe = toUnitVector(embedding, model, 'embedding');
       const now = config.now();
       const seq = await consumeNonceFor(store, nonce, 'identify', null, now);
-      const who = await identifyOpenSet(app, modelId, probe, now, clientInfo(req), seq);
+      const out = await identifyOpenSet(app, modelId, probe, now, clientInfo(req), guardsFor(config.lockout, { userId: null, ip: req.ip }), seq);
+      if (out.kind === 'locked-out') throw lockedOutError(out);
+      const who = out.userId;
       if (who === null) return { decision: 'reject' };
       return {
         decision: 'accept',

@@ -8,10 +8,16 @@
  * templates or backup, same model) at the threshold, or an assertion from an accepted verify of
  * the user (never identify's), or the admin key. Without that rule anyone could replace alice's face with theirs and log in as alice.
  *
- * Duplicate enrollment: no new template may match ANOTHER user's template at the threshold. The
- * check runs against this instance's gallery synced to the database, and the write only commits
- * if the change sequence has not moved since (optimistic; on a move, sync and check again), so
- * two instances cannot both admit the same face for two users.
+ * Duplicate enrollment: no new template may be ANOTHER user's face by identify's open-set rule (the
+ * threshold rising with the gallery: at the 1:1 threshold a gallery of 500 refused ~60 % of new
+ * people). The check runs against this instance's gallery synced to the database, and the write
+ * only commits if the change sequence has not moved since (optimistic; on a move, sync and check
+ * again), so two instances cannot both admit the same face for two users. A duplicate is audited
+ * and counts as a failure on the address (the check answers "is this face enrolled?").
+ *
+ * Every face match here is guarded (server/audit/lockout.ts) and audited: the same-face check of a
+ * re-enrolment counts on the user and the address like a verify; the enrolment itself is an
+ * `enroll` accept row.
  *
  * `ifNotEnrolled: true` (the widget's flush of an enrolment made offline): refused with 409
  * already-enrolled when the user already has templates for the model, checked before the proof
@@ -19,19 +25,43 @@
  * never touches one made elsewhere (the widget then sends the templates as a backup instead).
  */
 import type { FastifyInstance } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import { guardsFor } from '../audit/lockout.js';
 import { bestScore, toUnitVector } from '../embedding.js';
 import { ApiError } from '../errors.js';
-import { checkProof, modelOf, spendProof } from '../http.js';
+import { checkProof, clientInfo, lockedOutError, modelOf, spendProof } from '../http.js';
+import { checkDuplicate } from '../sessions/decide.js';
 import { consumeNonceFor } from '../nonce.js';
 import { enrollRoute } from '../../src/protocol/index.js';
 import { routeOptions, type TypeBoxTypeProvider } from '../schemas/routes.js';
-import type { NewTemplate } from '../store/types.js';
+import type { AttemptAction, NewTemplate } from '../store/types.js';
 
 const MAX_TRIES = 50;
 
-/** True when any new embedding matches any old one at the threshold. */
-export function sameFace(fresh: readonly Float32Array[], old: readonly Float32Array[], threshold: number): boolean {
-  return fresh.some((e) => bestScore(e, old) >= threshold);
+/**
+ * The same-face check that lets a caller without proof replace or back up a user's data, as a guarded,
+ * audited match (like a verify: a mismatch counts on the user and the address, a match resets the
+ * user). True when one of the new templates matches one of `old`.
+ */
+export async function guardedSameFace(
+  app: FastifyInstance,
+  req: FastifyRequest,
+  input: { readonly action: AttemptAction; readonly userId: string; readonly modelId: string; readonly fresh: readonly Float32Array[]; readonly old: readonly Float32Array[]; readonly threshold: number; readonly now: number },
+): Promise<boolean> {
+  const out = await app.store.guardedAttempt(
+    {
+      now: input.now,
+      guards: guardsFor(app.config.lockout, { userId: input.userId, ip: req.ip }),
+      attempt: { at: input.now, action: input.action, claimedUser: input.userId, matchedUser: input.userId, modelId: input.modelId, client: clientInfo(req) },
+    },
+    () => {
+      const score = Math.max(-1, ...input.fresh.map((e) => bestScore(e, input.old)));
+      const same = score >= input.threshold;
+      return { decision: same ? 'accept' : 'reject', score, failed: !same };
+    },
+  );
+  if (out.kind === 'locked-out') throw lockedOutError(out);
+  return out.judgement.decision === 'accept';
 }
 
 export default async function enrollRoutes(app: FastifyInstance): Promise<void> {
@@ -66,7 +96,7 @@ export default async function enrollRoutes(app: FastifyInstance): Promise<void> 
             ...(await store.templatesOf(userId, modelId)),
             ...(backup?.modelId === modelId ? backup.templates.map((t) => t.embedding) : []),
           ];
-          if (!sameFace(fresh.map((t) => t.embedding), old, model.threshold)) {
+          if (!(await guardedSameFace(app, req, { action: 'enroll', userId, modelId, fresh: fresh.map((t) => t.embedding), old, threshold: model.threshold, now }))) {
             throw new ApiError(
               'proof-required',
               'This user id already has data: re-enrolling needs the same face, an assertion from an accepted verify of the user (Authorization: Bearer), or the admin key.',
@@ -78,14 +108,16 @@ export default async function enrollRoutes(app: FastifyInstance): Promise<void> 
       }
 
       const probes = fresh.map((t) => t.embedding);
+      const guards = guardsFor(config.lockout, { userId: null, ip: req.ip });
+      const lock = await store.lockState(guards.map((g) => g.key), now);
+      if (lock.remainingMs > 0) throw lockedOutError({ retryAfterMs: lock.remainingMs, disabled: lock.disabled });
       const result = await app.serializeEnroll(async () => {
         for (let i = 0; i < MAX_TRIES; i++) {
           await app.gallery.sync();
           await refuseIfEnrolled(); // an enrolment committed meanwhile (another request, another instance)
-          const other = app.gallery.best(modelId, probes, userId);
-          if (other && other.score >= model.threshold) {
-            throw new ApiError('duplicate-enrollment', 'This face is already enrolled for another user.');
-          }
+          const dup = await checkDuplicate(app, { action: 'enroll', userId, modelId, probes, now, client: clientInfo(req), guards });
+          if (dup.kind === 'locked-out') throw lockedOutError(dup);
+          if (dup.duplicate) throw new ApiError('duplicate-enrollment', 'This face is already enrolled for another user.');
           const out = await store.enroll({
             userId,
             modelId,
@@ -103,6 +135,7 @@ export default async function enrollRoutes(app: FastifyInstance): Promise<void> 
             );
           }
           await app.gallery.sync(out.seq);
+          await store.recordAttempt({ at: now, action: 'enroll', claimedUser: userId, matchedUser: userId, decision: 'accept', score: null, modelId, client: clientInfo(req) });
           return out;
         }
         throw new Error(`enroll: the change sequence kept moving for ${MAX_TRIES} tries`);

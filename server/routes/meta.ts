@@ -9,7 +9,9 @@ export default async function metaRoutes(app: FastifyInstance): Promise<void> {
     ...routeOptions(healthRoute),
     config: { rateLimit: false },
     handler: async (): Promise<RouteReply<typeof healthRoute>> => {
-      await app.store.changeSeq(); // the database answers
+      // The database answers AND takes a write: a full disk, a read-only file or another writer's lock
+      // is a typed 503 (storage-full / storage-unavailable / storage-busy), not "ok".
+      await app.store.healthCheck(app.config.now());
       const models: Record<string, { size: number }> = {};
       for (const [id, m] of Object.entries(app.config.models)) models[id] = { size: m.size };
       return { ok: true, db: app.store.kind, models };

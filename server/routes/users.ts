@@ -1,5 +1,6 @@
 /** GDPR: delete a user and everything about them; export everything about them. Both need proof (a verify assertion, single use, or the admin key). */
 import type { FastifyInstance } from 'fastify';
+import { exportSignatureHook } from '../crypto/export-signature.js';
 import { ApiError } from '../errors.js';
 import { checkProof, spendProof } from '../http.js';
 import { consumeNonceFor } from '../nonce.js';
@@ -59,6 +60,8 @@ export default async function userRoutes(app: FastifyInstance): Promise<void> {
 
   api.route({
     ...routeOptions(exportUserRoute),
+    // Signed like the site export: a detached EdDSA JWS over the body (server/crypto/export-signature.ts).
+    onSend: exportSignatureHook(config.assertionKeys, config.now),
     handler: async (req): Promise<RouteReply<typeof exportUserRoute>> => {
       const { userId } = req.params;
       await authorize(req, userId, 'export', req.headers['x-face-login-nonce']);

@@ -1,6 +1,10 @@
-/** Row <-> value conversions shared by both stores. */
+/**
+ * Row <-> value conversions shared by both stores. Backups: `encodeBackupTemplates` gives the JSON
+ * that server/crypto/template-cipher.ts encrypts into the `templates` column (sealBackup / openBackup).
+ */
 import { decodeEmbedding, encodeEmbedding } from '../embedding.js';
 import type { GuardState } from '../audit/lockout.js';
+import type { UserKeyRow } from '../crypto/template-cipher.js';
 import type { ChallengeAction, NonceRow } from '../nonce.js';
 import type { AttemptAction, AttemptDecision, AttemptLabel, AttemptRow, BackupTemplate, Pose, SessionRefusal } from './types.js';
 
@@ -83,3 +87,14 @@ export function attemptFromRow(r: AttemptDbRow): AttemptRow {
 
 export const ATTEMPT_COLUMNS =
   'id, at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin, label, labeled_at, refusal';
+
+/** A user_keys row (v5): the user's data key wrapped by the KEK `kek_id` (server/crypto/template-cipher.ts). */
+export interface UserKeyDbRow {
+  user_id: string;
+  kek_id: string;
+  wrapped_dek: Buffer;
+}
+
+export function userKeyFromRow(r: UserKeyDbRow | null | undefined): UserKeyRow | undefined {
+  return r ? { userId: r.user_id, kekId: r.kek_id, wrapped: r.wrapped_dek } : undefined;
+}

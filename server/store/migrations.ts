@@ -5,7 +5,8 @@
  *
  * Tables
  * - users(user_id, created_at, updated_at): a user exists once enrolled or backed up.
- * - templates: enrolled server templates, one row per pose, the unit float32 vector as bytes.
+ * - templates: enrolled server templates, one row per pose, the unit float32 vector as bytes (from v5:
+ *   encrypted under the user's data key, see user_keys; legacy rows stay plaintext until `server:keys rotate`).
  * - backups: the offline-first widget's own templates, one row per user (latest backup), kept
  *   apart from `templates`: they are never matched against by verify / identify.
  * - nonces: SHA-256 of each outstanding challenge, with its action, user and expiry. Only the
@@ -22,6 +23,12 @@
  * - spent_assertions (v3): the jti of every assertion used as proof (re-enrol, backup, restore, export,
  *   delete), until the assertion's expiry: an assertion is proof once. Written on the hot path
  *   (like nonces); purged with the nonces. Deleting a user leaves these rows (they name no user).
+ * - user_keys (v5): each user's data key (AES-256-GCM), wrapped by a key-encryption key from the
+ *   configuration, with that key's id (server/crypto/template-cipher.ts). From v5 on, `templates.embedding`
+ *   and `backups.templates` are encrypted under it; deleting the user deletes this row (crypto-shredding).
+ *   Indexed by kek_id (rotation finds the rows not under the current key; the start checks each id in use).
+ * - template_protection (v5): one row; legacy_plaintext = 1 while rows written before v5 may still be
+ *   plaintext (set by the migration when it found any; cleared by `server:keys rotate` once all are encrypted).
  * - changes + change_counter: the change feed the in-memory galleries follow. Every write to
  *   `templates` bumps change_counter (row-locked in the same transaction, so sequence order is
  *   commit order) and logs the user id in `changes`.
@@ -63,6 +70,25 @@ CREATE TABLE spent_assertions (
   jti TEXT PRIMARY KEY,
   expires_at ${int} NOT NULL
 )${suffix};
+`;
+}
+
+/** v5, both dialects: the users' wrapped data keys, and whether legacy plaintext rows may remain. */
+function templateProtection(int: 'INTEGER' | 'BIGINT', blob: 'BLOB' | 'BYTEA'): string {
+  return `
+CREATE TABLE user_keys (
+  user_id TEXT PRIMARY KEY,
+  kek_id TEXT NOT NULL,
+  wrapped_dek ${blob} NOT NULL,
+  created_at ${int} NOT NULL
+);
+CREATE INDEX user_keys_by_kek ON user_keys (kek_id);
+CREATE TABLE template_protection (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  legacy_plaintext INTEGER NOT NULL
+);
+INSERT INTO template_protection (id, legacy_plaintext)
+  SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM templates) OR EXISTS (SELECT 1 FROM backups) THEN 1 ELSE 0 END;
 `;
 }
 
@@ -136,6 +162,7 @@ INSERT INTO change_counter (id, seq) VALUES (1, 0);
   { version: 2, sql: sessionsTable('INTEGER', ' WITHOUT ROWID') },
   { version: 3, sql: spentAssertionsTable('INTEGER', ' WITHOUT ROWID') },
   { version: 4, sql: ATTEMPT_REFUSAL },
+  { version: 5, sql: templateProtection('INTEGER', 'BLOB') },
 ];
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -208,4 +235,5 @@ INSERT INTO change_counter (id, seq) VALUES (1, 0);
   { version: 2, sql: sessionsTable('BIGINT', '') },
   { version: 3, sql: spentAssertionsTable('BIGINT', '') },
   { version: 4, sql: ATTEMPT_REFUSAL },
+  { version: 5, sql: templateProtection('BIGINT', 'BYTEA') },
 ];

@@ -9,8 +9,9 @@
  * failures all count.
  */
 import pg from 'pg';
-import { afterFailure, lockRemainingMs } from '../audit/lockout.js';
-import { decodeEmbedding, encodeEmbedding } from '../embedding.js';
+import { afterFailure, strongestLock, type GuardSpec, type GuardState } from '../audit/lockout.js';
+import { TemplateCipher, TemplateProtectionError, warnUnreadable, type DataKey } from '../crypto/template-cipher.js';
+import type { TemplateKeyring } from '../crypto/template-keys.js';
 import { nonceMatches, type NonceRow } from '../nonce.js';
 import {
   ATTEMPT_COLUMNS,
@@ -23,6 +24,8 @@ import {
   type AttemptDbRow,
   type GuardDbRow,
   type NonceDbRow,
+  type UserKeyDbRow,
+  userKeyFromRow,
 } from './codec.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import {
@@ -35,6 +38,10 @@ import {
 } from '../sessions/codec.js';
 import type {
   AttemptInput,
+  GuardedInput,
+  GuardedOutcome,
+  Judgement,
+  PurgeInput,
   AttemptLabel,
   AttemptRow,
   Backup,
@@ -69,10 +76,42 @@ export interface PostgresStoreOptions {
   /** search_path for every connection; must already exist (tests create one per run). */
   readonly schema?: string;
   readonly poolSize?: number;
+  /** The KEKs of template / backup encryption (server/crypto/template-keys.ts); absent: a read-only tool that never touches templates. */
+  readonly keys?: TemplateKeyring | null;
 }
 
 const ATTEMPT_INSERT = `INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+
+const ATTEMPT_INSERT_REFUSAL = `INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin, refusal)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+
+/** The guards' states in the order of `keys` (null: no row). */
+function guardsByKey(keys: readonly string[], rows: readonly (GuardDbRow & { key: string })[] | null): (GuardState | null)[] {
+  const byKey = new Map((rows ?? []).map((r) => [r.key, r]));
+  return keys.map((k) => guardFromRow(byKey.get(k)));
+}
+
+/**
+ * Serialises the attempts on these guards for the transaction (advisory locks, taken in key order
+ * so two transactions never deadlock; no row needs to exist) and reads their states.
+ */
+async function lockGuards(c: pg.PoolClient, guards: readonly GuardSpec[]): Promise<(GuardState | null)[]> {
+  const keys = guards.map((g) => g.key);
+  await c.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 7)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s', [keys]);
+  const r = await c.query<GuardDbRow & { key: string }>('SELECT key, failures, locked_until, level, last_lock_at FROM guards WHERE key = ANY($1::text[])', [keys]);
+  return guardsByKey(keys, r.rows);
+}
+
+async function writeFailures(c: pg.PoolClient, guards: readonly GuardSpec[], states: readonly (GuardState | null)[], now: number): Promise<void> {
+  for (const [i, g] of guards.entries()) {
+    await c.query(
+      `INSERT INTO guards (key, failures, locked_until, level, last_lock_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, level = excluded.level, last_lock_at = excluded.last_lock_at`,
+      [g.key, ...guardToParams(afterFailure(states[i] ?? null, now, g.policy))],
+    );
+  }
+}
 
 function attemptParams(a: AttemptInput): unknown[] {
   return [a.at, a.action, a.claimedUser, a.matchedUser, a.decision, a.score, a.modelId, a.client.ip, a.client.userAgent, a.client.origin];
@@ -82,8 +121,13 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
   private closed = false;
+  /** Template / backup encryption (server/crypto/template-cipher.ts). */
+  readonly cipher: TemplateCipher;
+  /** Called for a gallery row that does not decrypt (skipped, never matched); verify and export fail instead. */
+  onUnreadable: (e: TemplateProtectionError) => void = warnUnreadable;
 
   constructor(options: PostgresStoreOptions) {
+    this.cipher = new TemplateCipher(options.keys ?? null);
     if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
       throw new Error(`Bad PostgreSQL schema name "${options.schema}".`);
     }
@@ -99,6 +143,68 @@ export class PostgresStore implements Store {
     });
     // An idle client's error (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => {});
+  }
+
+  // Template protection (server/crypto/template-cipher.ts): every template and backup is encrypted
+  // under its user's data key.
+
+  /** After migrating: whether legacy plaintext may remain, and every KEK id in use is configured and unwraps. */
+  private async openCipher(): Promise<void> {
+    const flag = await this.pool.query<{ legacy_plaintext: number }>('SELECT legacy_plaintext FROM template_protection WHERE id = 1');
+    this.cipher.legacyPlaintext = flag.rows[0]?.legacy_plaintext === 1;
+    const samples = await this.pool.query<UserKeyDbRow>('SELECT DISTINCT ON (kek_id) user_id, kek_id, wrapped_dek FROM user_keys ORDER BY kek_id');
+    this.cipher.checkStoredKeys(samples.rows.map((r) => userKeyFromRow(r)!));
+  }
+
+  /** The user's data key, created in the caller's transaction on her first template or backup (one round trip either way). */
+  private async dataKeyFor(c: pg.PoolClient, userId: string): Promise<DataKey> {
+    const fresh = this.cipher.newDataKey(userId);
+    const r = await c.query<UserKeyDbRow>(
+      `INSERT INTO user_keys (user_id, kek_id, wrapped_dek, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id RETURNING user_id, kek_id, wrapped_dek`,
+      [userId, fresh.kekId, fresh.wrapped, Date.now()],
+    );
+    return this.cipher.dataKey(userKeyFromRow(r.rows[0])!);
+  }
+
+  /** dataKeyFor for many users (seeding). */
+  private async dataKeysFor(c: pg.PoolClient, userIds: readonly string[]): Promise<Map<string, DataKey>> {
+    const out = new Map<string, DataKey>();
+    for (let i = 0; i < userIds.length; i += 5000) {
+      const part = userIds.slice(i, i + 5000);
+      const fresh = part.map((u) => this.cipher.newDataKey(u));
+      await c.query(
+        `INSERT INTO user_keys (user_id, kek_id, wrapped_dek, created_at) SELECT u, k, w, $4 FROM unnest($1::text[], $2::text[], $3::bytea[]) AS x(u, k, w)
+         ON CONFLICT (user_id) DO NOTHING`,
+        [part, fresh.map((d) => d.kekId), fresh.map((d) => d.wrapped), Date.now()],
+      );
+      const r = await c.query<UserKeyDbRow>('SELECT user_id, kek_id, wrapped_dek FROM user_keys WHERE user_id = ANY($1::text[])', [part]);
+      for (const row of r.rows) out.set(row.user_id, this.cipher.dataKey(userKeyFromRow(row)!));
+    }
+    return out;
+  }
+
+  /** One user's blobs of one model, decrypted: with the cached data key, else one query for it. Throws TemplateProtectionError (fail closed). */
+  private async openTemplates(userId: string, modelId: string, blobs: readonly Buffer[]): Promise<Float32Array[]> {
+    const cached = this.cipher.openTemplatesCached(userId, modelId, blobs);
+    if (cached) return cached;
+    const r = await this.pool.query<UserKeyDbRow>({ name: 'face-login-user-key', text: 'SELECT user_id, kek_id, wrapped_dek FROM user_keys WHERE user_id = $1', values: [userId] });
+    return this.cipher.openTemplates(userId, modelId, blobs, userKeyFromRow(r.rows[0]));
+  }
+
+  /** Gallery rows: a row that does not decrypt is reported and left out (never matched), the rest load. */
+  private galleryRows(rows: readonly GalleryDbRow[]): GalleryRow[] {
+    const out: GalleryRow[] = [];
+    for (const r of rows) {
+      try {
+        const key = r.kek_id === null ? undefined : userKeyFromRow(r as UserKeyDbRow);
+        out.push({ id: Number(r.id), userId: r.user_id, modelId: r.model_id, embedding: this.cipher.openTemplates(r.user_id, r.model_id, [r.embedding], key)[0]! });
+      } catch (e) {
+        if (!(e instanceof TemplateProtectionError)) throw e;
+        this.onUnreadable(e);
+      }
+    }
+    return out;
   }
 
   private async tx<T>(durable: boolean, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -128,6 +234,7 @@ export class PostgresStore implements Store {
         await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
       }
     });
+    await this.openCipher();
   }
 
   async close(): Promise<void> {
@@ -206,21 +313,30 @@ export class PostgresStore implements Store {
     return (await this.pool.query('DELETE FROM sessions WHERE purge_at <= $1', [now])).rowCount ?? 0;
   }
 
+  async healthCheck(now: number): Promise<void> {
+    // A real write in a transaction that commits with synchronous_commit on: a full disk, a read-only
+    // server (a standby) or an unreachable database shows here.
+    await this.tx(true, async (c) => {
+      await c.query("INSERT INTO nonces (hash, action, user_id, expires_at, created_at) VALUES ('health-check', 'health', NULL, $1, $1) ON CONFLICT (hash) DO NOTHING", [now]);
+      await c.query("DELETE FROM nonces WHERE hash = 'health-check'");
+    });
+  }
+
   async verifyAttempt(input: VerifyInput, decide: (templates: readonly Float32Array[]) => number): Promise<VerifyOutcome> {
     // Templates come back as one comma-separated hex string: decoding hex is native in Node,
     // whereas pg parses a bytea[] in JS character by character (measured: the dominant cost).
-    const r = await this.pool.query<{ nonce: NonceDbRow | null; guard: GuardDbRow | null; templates: string | null }>({
+    const keys = input.guards.map((g) => g.key);
+    const r = await this.pool.query<{ nonce: NonceDbRow | null; guards: (GuardDbRow & { key: string })[] | null; templates: string | null }>({
       name: 'face-login-verify',
       text: `WITH n AS (DELETE FROM nonces WHERE hash = $1 RETURNING action, user_id, expires_at)
        SELECT (SELECT row_to_json(n) FROM n) AS nonce,
-              (SELECT row_to_json(g) FROM guards g WHERE g.key = $2) AS guard,
+              (SELECT json_agg(g) FROM guards g WHERE g.key = ANY($2::text[])) AS guards,
               (SELECT string_agg(encode(embedding, 'hex'), ',' ORDER BY id) FROM templates WHERE user_id = $3 AND model_id = $4) AS templates`,
-      values: [input.nonceHash, input.guardKey, input.userId, input.modelId],
+      values: [input.nonceHash, keys, input.userId, input.modelId],
     });
     const row = r.rows[0]!;
-    const templates = row.templates ? row.templates.split(',').map((h) => decodeEmbedding(Buffer.from(h, 'hex'))) : [];
+    const templates = row.templates ? await this.openTemplates(input.userId, input.modelId, row.templates.split(',').map((h) => Buffer.from(h, 'hex'))) : [];
     if (!nonceMatches(nonceFromRow(row.nonce), 'verify', input.userId, input.now)) return { kind: 'invalid-nonce' };
-    const guard = guardFromRow(row.guard);
     const attempt = {
       at: input.now,
       action: 'verify' as const,
@@ -229,36 +345,80 @@ export class PostgresStore implements Store {
       modelId: input.modelId,
       client: input.client,
     };
-    const locked = lockRemainingMs(guard, input.now);
-    if (locked > 0) {
+    const lock = strongestLock(guardsByKey(keys, row.guards), input.now);
+    if (lock.remainingMs > 0) {
       const attemptId = await this.recordAttempt({ ...attempt, decision: 'locked-out', score: null });
-      return { kind: 'locked-out', retryAfterMs: locked, attemptId };
+      return { kind: 'locked-out', retryAfterMs: lock.remainingMs, disabled: lock.disabled, attemptId };
     }
-    if (templates.length === 0) return { kind: 'unknown-user' };
-    const score = decide(templates);
-    const accepted = score >= input.threshold;
+    if (templates.length === 0 && !input.decoys) return { kind: 'unknown-user' };
+    const score = decide(templates.length === 0 ? input.decoys! : templates);
+    const accepted = templates.length > 0 && score >= input.threshold;
     if (accepted) {
+      const resets = input.guards.filter((g) => g.resetOnSuccess).map((g) => g.key);
       const ins = await this.pool.query<{ id: number }>({
         name: 'face-login-accept',
-        text: `WITH d AS (DELETE FROM guards WHERE $11::boolean AND key = $12)
+        text: `WITH d AS (DELETE FROM guards WHERE $11::boolean AND key = ANY($12::text[]))
          ${ATTEMPT_INSERT} RETURNING id`,
-        values: [...attemptParams({ ...attempt, decision: 'accept', score }), guard !== null, input.guardKey],
+        values: [...attemptParams({ ...attempt, decision: 'accept', score }), row.guards !== null && resets.length > 0, resets],
       });
       return { kind: 'decided', accepted, score, attemptId: Number(ins.rows[0]!.id) };
     }
     const attemptId = await this.tx(false, async (c) => {
-      await c.query(`INSERT INTO guards (key, failures, locked_until, level, last_lock_at) VALUES ($1, '[]', 0, 0, 0) ON CONFLICT (key) DO NOTHING`, [
-        input.guardKey,
-      ]);
-      const g = guardFromRow((await c.query<GuardDbRow>('SELECT failures, locked_until, level, last_lock_at FROM guards WHERE key = $1 FOR UPDATE', [input.guardKey])).rows[0]);
-      await c.query('UPDATE guards SET failures = $2, locked_until = $3, level = $4, last_lock_at = $5 WHERE key = $1', [
-        input.guardKey,
-        ...guardToParams(afterFailure(g, input.now, input.lockout)),
-      ]);
-      const ins = await c.query<{ id: number }>(`${ATTEMPT_INSERT} RETURNING id`, attemptParams({ ...attempt, decision: 'reject', score }));
+      const states = await lockGuards(c, input.guards);
+      await writeFailures(c, input.guards, states, input.now);
+      const ins = await c.query<{ id: number }>(`${ATTEMPT_INSERT} RETURNING id`, attemptParams({ ...attempt, decision: 'reject', score: templates.length === 0 ? null : score }));
       return Number(ins.rows[0]!.id);
     });
     return { kind: 'decided', accepted, score, attemptId };
+  }
+
+  async guardedAttempt(input: GuardedInput, judge: () => Judgement): Promise<GuardedOutcome> {
+    return this.tx(false, async (c): Promise<GuardedOutcome> => {
+      const states = await lockGuards(c, input.guards);
+      const lock = strongestLock(states, input.now);
+      const insert = async (a: AttemptInput): Promise<number> =>
+        Number((await c.query<{ id: number }>(`${ATTEMPT_INSERT_REFUSAL} RETURNING id`, [...attemptParams(a), a.refusal ?? null])).rows[0]!.id);
+      if (lock.remainingMs > 0) {
+        const attemptId = await insert({ ...input.attempt, decision: 'locked-out', score: null });
+        return { kind: 'locked-out', retryAfterMs: lock.remainingMs, disabled: lock.disabled, attemptId };
+      }
+      const j = judge();
+      const attemptId = await insert({
+        ...input.attempt,
+        ...(j.matchedUser !== undefined ? { matchedUser: j.matchedUser } : {}),
+        decision: j.decision,
+        score: j.score,
+        refusal: j.refusal ?? null,
+      });
+      if (j.failed) await writeFailures(c, input.guards, states, input.now);
+      else if (j.decision === 'accept') {
+        const resets = input.guards.filter((g) => g.resetOnSuccess).map((g) => g.key);
+        if (resets.length > 0) await c.query('DELETE FROM guards WHERE key = ANY($1::text[])', [resets]);
+      }
+      return { kind: 'judged', judgement: j, attemptId };
+    });
+  }
+
+  async lockState(keys: readonly string[], now: number): Promise<{ remainingMs: number; disabled: boolean }> {
+    const r = await this.pool.query<GuardDbRow & { key: string }>('SELECT key, failures, locked_until, level, last_lock_at FROM guards WHERE key = ANY($1::text[])', [keys]);
+    return strongestLock(guardsByKey(keys, r.rows), now);
+  }
+
+  async clearGuards(keys: readonly string[]): Promise<number> {
+    return (await this.pool.query('DELETE FROM guards WHERE key = ANY($1::text[])', [keys])).rowCount ?? 0;
+  }
+
+  async purgeOld(input: PurgeInput): Promise<{ attempts: number; guards: number }> {
+    const attempts = input.attemptsBefore === null ? 0 : ((await this.pool.query('DELETE FROM attempts WHERE at < $1', [input.attemptsBefore])).rowCount ?? 0);
+    const guards =
+      (
+        await this.pool.query(
+          `DELETE FROM guards WHERE locked_until < $1 AND last_lock_at < $2 AND coalesce((failures::jsonb ->> -1)::bigint, 0) < $2
+             AND (key LIKE 'ip:%' OR (key LIKE 'user:%' AND NOT EXISTS (SELECT 1 FROM users WHERE user_id = substr(guards.key, 6))))`,
+          [input.now, input.guardsIdleBefore],
+        )
+      ).rowCount ?? 0;
+    return { attempts, guards };
   }
 
   async recordAttempt(a: AttemptInput): Promise<number> {
@@ -282,7 +442,7 @@ export class PostgresStore implements Store {
       userId,
       modelId,
     ]);
-    return r.rows.map((x) => decodeEmbedding(x.embedding));
+    return this.openTemplates(userId, modelId, r.rows.map((x) => x.embedding));
   }
 
   private async bumpSeq(c: pg.PoolClient, userIds: readonly string[], now: number): Promise<number> {
@@ -313,10 +473,11 @@ export class PostgresStore implements Store {
         [input.userId, input.now],
       );
       if (input.replace) await c.query('DELETE FROM templates WHERE user_id = $1 AND model_id = $2', [input.userId, input.modelId]);
+      const dk = await this.dataKeyFor(c, input.userId);
       await c.query(
         `INSERT INTO templates (user_id, model_id, pose, embedding, created_at)
          SELECT $1, $2, p, e, $5 FROM unnest($3::text[], $4::bytea[]) AS x(p, e)`,
-        [input.userId, input.modelId, input.templates.map((t) => t.pose), input.templates.map((t) => encodeEmbedding(t.embedding)), input.now],
+        [input.userId, input.modelId, input.templates.map((t) => t.pose), input.templates.map((t) => this.cipher.sealTemplate(dk, input.modelId, t.embedding)), input.now],
       );
       const next = await this.bumpSeq(c, [input.userId], input.now);
       const n = Number(
@@ -332,6 +493,8 @@ export class PostgresStore implements Store {
       const existed = ((await c.query('DELETE FROM users WHERE user_id = $1', [userId])).rowCount ?? 0) > 0;
       const templates = (await c.query('DELETE FROM templates WHERE user_id = $1', [userId])).rowCount ?? 0;
       await c.query('DELETE FROM backups WHERE user_id = $1', [userId]);
+      await c.query('DELETE FROM user_keys WHERE user_id = $1', [userId]); // her data key: copies of her rows elsewhere become unreadable
+      this.cipher.forget(userId);
       await c.query('DELETE FROM attempts WHERE matched_user = $1', [userId]);
       await c.query('DELETE FROM guards WHERE key = $1', [`user:${userId}`]);
       await c.query('DELETE FROM nonces WHERE user_id = $1', [userId]);
@@ -352,6 +515,7 @@ export class PostgresStore implements Store {
       );
       const a = await c.query<AttemptDbRow>(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE matched_user = $1 ORDER BY id`, [userId]);
       const b = (await c.query<{ model_id: string; templates: string; updated_at: number }>('SELECT model_id, templates, updated_at FROM backups WHERE user_id = $1', [userId])).rows[0];
+      const key = userKeyFromRow((await c.query<UserKeyDbRow>('SELECT user_id, kek_id, wrapped_dek FROM user_keys WHERE user_id = $1', [userId])).rows[0]);
       return {
         userId,
         createdAt: u.created_at,
@@ -361,10 +525,10 @@ export class PostgresStore implements Store {
           userId: r.user_id,
           modelId: r.model_id,
           pose: r.pose as Pose,
-          embedding: decodeEmbedding(r.embedding),
+          embedding: this.cipher.openTemplates(userId, r.model_id, [r.embedding], key)[0]!,
           createdAt: r.created_at,
         })),
-        backup: b ? { userId, modelId: b.model_id, templates: decodeBackupTemplates(b.templates), updatedAt: b.updated_at } : null,
+        backup: b ? { userId, modelId: b.model_id, templates: decodeBackupTemplates(this.cipher.openBackup(userId, b.model_id, b.templates, key)), updatedAt: b.updated_at } : null,
         attempts: a.rows.map(attemptFromRow),
       };
     });
@@ -372,6 +536,7 @@ export class PostgresStore implements Store {
 
   async putBackup(b: Backup): Promise<void> {
     await this.tx(true, async (c) => {
+      const dk = await this.dataKeyFor(c, b.userId);
       await c.query(
         `INSERT INTO users (user_id, created_at, updated_at) VALUES ($1, $2, $2)
          ON CONFLICT (user_id) DO UPDATE SET updated_at = EXCLUDED.updated_at`,
@@ -380,14 +545,21 @@ export class PostgresStore implements Store {
       await c.query(
         `INSERT INTO backups (user_id, model_id, templates, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id) DO UPDATE SET model_id = EXCLUDED.model_id, templates = EXCLUDED.templates, updated_at = EXCLUDED.updated_at`,
-        [b.userId, b.modelId, encodeBackupTemplates(b.templates), b.updatedAt],
+        [b.userId, b.modelId, this.cipher.sealBackup(dk, b.modelId, encodeBackupTemplates(b.templates)), b.updatedAt],
       );
     });
   }
 
   async getBackup(userId: string): Promise<Backup | null> {
-    const r = (await this.pool.query<{ model_id: string; templates: string; updated_at: number }>('SELECT model_id, templates, updated_at FROM backups WHERE user_id = $1', [userId])).rows[0];
-    return r ? { userId, modelId: r.model_id, templates: decodeBackupTemplates(r.templates), updatedAt: r.updated_at } : null;
+    const r = (
+      await this.pool.query<{ model_id: string; templates: string; updated_at: number } & UserKeyDbRow>(
+        'SELECT b.model_id, b.templates, b.updated_at, k.user_id, k.kek_id, k.wrapped_dek FROM backups b LEFT JOIN user_keys k ON k.user_id = b.user_id WHERE b.user_id = $1',
+        [userId],
+      )
+    ).rows[0];
+    if (!r) return null;
+    const json = this.cipher.openBackup(userId, r.model_id, r.templates, r.kek_id === null ? undefined : userKeyFromRow(r));
+    return { userId, modelId: r.model_id, templates: decodeBackupTemplates(json), updatedAt: r.updated_at };
   }
 
   async changeSeq(): Promise<number> {
@@ -401,19 +573,21 @@ export class PostgresStore implements Store {
 
   async templatesOfUsers(userIds: readonly string[]): Promise<GalleryRow[]> {
     if (userIds.length === 0) return [];
-    const r = await this.pool.query<{ id: number; user_id: string; model_id: string; embedding: Buffer }>(
-      'SELECT id, user_id, model_id, embedding FROM templates WHERE user_id = ANY($1::text[])',
+    const r = await this.pool.query<GalleryDbRow>(
+      `SELECT t.id, t.user_id, t.model_id, t.embedding, k.kek_id, k.wrapped_dek FROM templates t LEFT JOIN user_keys k ON k.user_id = t.user_id
+       WHERE t.user_id = ANY($1::text[])`,
       [userIds],
     );
-    return r.rows.map((x) => ({ id: Number(x.id), userId: x.user_id, modelId: x.model_id, embedding: decodeEmbedding(x.embedding) }));
+    return this.galleryRows(r.rows);
   }
 
   async scanTemplates(afterId: number, limit: number): Promise<GalleryRow[]> {
-    const r = await this.pool.query<{ id: number; user_id: string; model_id: string; embedding: Buffer }>(
-      'SELECT id, user_id, model_id, embedding FROM templates WHERE id > $1 ORDER BY id LIMIT $2',
+    const r = await this.pool.query<GalleryDbRow>(
+      `SELECT t.id, t.user_id, t.model_id, t.embedding, k.kek_id, k.wrapped_dek FROM templates t LEFT JOIN user_keys k ON k.user_id = t.user_id
+       WHERE t.id > $1 ORDER BY t.id LIMIT $2`,
       [afterId, limit],
     );
-    return r.rows.map((x) => ({ id: Number(x.id), userId: x.user_id, modelId: x.model_id, embedding: decodeEmbedding(x.embedding) }));
+    return this.galleryRows(r.rows);
   }
 
   async labelAttempt(id: number, label: AttemptLabel, now: number): Promise<boolean> {
@@ -466,12 +640,13 @@ export class PostgresStore implements Store {
           [users.slice(i, i + 5000), now],
         );
       }
+      const dks = await this.dataKeysFor(c, users);
       for (let i = 0; i < rows.length; i += 5000) {
         const part = rows.slice(i, i + 5000);
         await c.query(
           `INSERT INTO templates (user_id, model_id, pose, embedding, created_at)
            SELECT u, m, 'center', e, $4 FROM unnest($1::text[], $2::text[], $3::bytea[]) AS x(u, m, e)`,
-          [part.map((r) => r.userId), part.map((r) => r.modelId), part.map((r) => encodeEmbedding(r.embedding)), now],
+          [part.map((r) => r.userId), part.map((r) => r.modelId), part.map((r) => this.cipher.sealTemplate(dks.get(r.userId)!, r.modelId, r.embedding)), now],
         );
       }
       if (users.length > 0) await this.bumpSeq(c, users, now);
@@ -489,3 +664,13 @@ export class PostgresStore implements Store {
     }
   }
 }
+
+interface GalleryDbRow {
+  id: number;
+  user_id: string;
+  model_id: string;
+  embedding: Buffer;
+  kek_id: string | null;
+  wrapped_dek: Buffer | null;
+}
+

@@ -2,14 +2,16 @@
  * The embedded store: one SQLite file through better-sqlite3 (synchronous, so every method below
  * runs its whole transaction without yielding to the event loop). WAL mode; template and user
  * writes commit with synchronous=FULL (fsync), the hot path with synchronous=NORMAL (see
- * types.ts). Several processes may share the file (busy_timeout); writes take the write lock at
- * BEGIN (IMMEDIATE) so two writers never deadlock on an upgrade.
+ * types.ts). Several processes may share the file; writes take the write lock at BEGIN (IMMEDIATE) so
+ * two writers never deadlock on an upgrade. A lock held by another process is waited for on timers
+ * (busy_timeout 0 once open, retried by server/store/faults.ts), never by blocking the event loop.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterFailure, lockRemainingMs } from '../audit/lockout.js';
-import { decodeEmbedding, encodeEmbedding } from '../embedding.js';
+import { afterFailure, strongestLock, type GuardSpec, type GuardState } from '../audit/lockout.js';
+import { TemplateCipher, TemplateProtectionError, warnUnreadable, type DataKey } from '../crypto/template-cipher.js';
+import type { TemplateKeyring } from '../crypto/template-keys.js';
 import { nonceMatches, type NonceRow } from '../nonce.js';
 import {
   ATTEMPT_COLUMNS,
@@ -22,11 +24,17 @@ import {
   type AttemptDbRow,
   type GuardDbRow,
   type NonceDbRow,
+  type UserKeyDbRow,
+  userKeyFromRow,
 } from './codec.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import * as sessionCodec from '../sessions/codec.js';
 import type {
   AttemptInput,
+  GuardedInput,
+  GuardedOutcome,
+  Judgement,
+  PurgeInput,
   AttemptLabel,
   AttemptRow,
   Backup,
@@ -59,13 +67,21 @@ interface TemplateDbRow {
   created_at: number;
 }
 
+/** The row health checks write and delete (never a SHA-256 hex, so never a real nonce). */
+const HEALTH_NONCE = 'health-check';
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Db;
   private closed = false;
   private readonly st: ReturnType<SqliteStore['prepare']>;
 
-  constructor(readonly path: string) {
+  /** Template / backup encryption (server/crypto/template-cipher.ts); null keys: a read-only tool that never touches templates. */
+  readonly cipher: TemplateCipher;
+  /** Called for a gallery row that does not decrypt (skipped, never matched); verify and export fail instead. */
+  onUnreadable: (e: TemplateProtectionError) => void = warnUnreadable;
+
+  constructor(readonly path: string, keys: TemplateKeyring | null = null) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -78,6 +94,8 @@ export class SqliteStore implements Store {
     this.db.pragma('cache_size = -65536');
     this.migrateSync();
     this.st = this.prepare();
+    this.cipher = new TemplateCipher(keys);
+    this.openCipher();
   }
 
   private migrateSync(): void {
@@ -93,6 +111,49 @@ export class SqliteStore implements Store {
       }
     });
     apply.immediate();
+  }
+
+  // Template protection (server/crypto/template-cipher.ts): every template and backup is encrypted
+  // under its user's data key; the helpers below run inside the caller's transaction.
+
+  /** At open: whether legacy plaintext may remain, and every KEK id in use is configured and unwraps. */
+  private openCipher(): void {
+    this.cipher.legacyPlaintext = (this.db.prepare('SELECT legacy_plaintext FROM template_protection WHERE id = 1').pluck().get() as number | undefined) === 1;
+    const samples = this.db.prepare('SELECT user_id, kek_id, wrapped_dek FROM user_keys GROUP BY kek_id').all() as UserKeyDbRow[];
+    this.cipher.checkStoredKeys(samples.map((r) => userKeyFromRow(r)!));
+  }
+
+  private userKeyOf(userId: string) {
+    return userKeyFromRow(this.st.userKey.get(userId) as UserKeyDbRow | undefined);
+  }
+
+  /** The user's data key, created (in the caller's write transaction) on her first template or backup. */
+  private dataKeyFor(userId: string): DataKey {
+    const row = this.userKeyOf(userId);
+    if (row) return this.cipher.dataKey(row);
+    const dk = this.cipher.newDataKey(userId);
+    this.st.insertUserKey.run(userId, dk.kekId, dk.wrapped, Date.now());
+    return dk;
+  }
+
+  /** One user's blobs of one model, decrypted; throws TemplateProtectionError (verify fails closed). */
+  private openTemplates(userId: string, modelId: string, blobs: readonly Buffer[]): Float32Array[] {
+    return this.cipher.openTemplates(userId, modelId, blobs, () => this.userKeyOf(userId));
+  }
+
+  /** Gallery rows: a row that does not decrypt is reported and left out (never matched), the rest load. */
+  private galleryRows(rows: readonly GalleryDbRow[]): GalleryRow[] {
+    const out: GalleryRow[] = [];
+    for (const r of rows) {
+      try {
+        const key = r.kek_id === null ? undefined : userKeyFromRow(r as UserKeyDbRow);
+        out.push({ id: r.id, userId: r.user_id, modelId: r.model_id, embedding: this.cipher.openTemplates(r.user_id, r.model_id, [r.embedding], key)[0]! });
+      } catch (e) {
+        if (!(e instanceof TemplateProtectionError)) throw e;
+        this.onUnreadable(e);
+      }
+    }
+    return out;
   }
 
   private prepare() {
@@ -149,6 +210,8 @@ export class SqliteStore implements Store {
       insertTemplate: db.prepare(
         'INSERT INTO templates (user_id, model_id, pose, embedding, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
+      userKey: db.prepare('SELECT user_id, kek_id, wrapped_dek FROM user_keys WHERE user_id = ?'),
+      insertUserKey: db.prepare('INSERT INTO user_keys (user_id, kek_id, wrapped_dek, created_at) VALUES (?, ?, ?, ?)'),
       getBackup: db.prepare('SELECT user_id, model_id, templates, updated_at FROM backups WHERE user_id = ?'),
       putBackup: db.prepare(
         `INSERT INTO backups (user_id, model_id, templates, updated_at) VALUES (?, ?, ?, ?)
@@ -183,6 +246,24 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     // Done in the constructor (statements are prepared against the migrated schema).
+  }
+
+  /**
+   * From now on a lock held by another process fails at once (SQLITE_BUSY) instead of blocking the
+   * event loop for busy_timeout; server/store/faults.ts retries such a method on timers. The
+   * constructor keeps the 5 s busy_timeout so that instances starting together migrate in turn.
+   */
+  nonBlocking(): void {
+    this.db.pragma('busy_timeout = 0');
+  }
+
+  async healthCheck(now: number): Promise<void> {
+    // A real write (the write lock, a WAL frame, a commit): a full disk, a read-only file or another writer's lock shows here.
+    // A row inserted and deleted in one transaction: room for a new row, not only an in-place update (which a full disk still allows).
+    this.hot(() => {
+      this.st.insertNonce.run(HEALTH_NONCE, 'health', null, now, now);
+      this.db.prepare('DELETE FROM nonces WHERE hash = ?').run(HEALTH_NONCE);
+    });
   }
 
   async close(): Promise<void> {
@@ -258,7 +339,6 @@ export class SqliteStore implements Store {
     return this.hot((): VerifyOutcome => {
       const nonce = nonceFromRow(this.st.consumeNonce.get(input.nonceHash) as NonceDbRow | undefined);
       if (!nonceMatches(nonce, 'verify', input.userId, input.now)) return { kind: 'invalid-nonce' };
-      const guard = guardFromRow(this.st.getGuard.get(input.guardKey) as GuardDbRow | undefined);
       const attempt = {
         at: input.now,
         action: 'verify' as const,
@@ -267,22 +347,72 @@ export class SqliteStore implements Store {
         modelId: input.modelId,
         client: input.client,
       };
-      const locked = lockRemainingMs(guard, input.now);
-      if (locked > 0) {
+      const guards = this.readGuards(input.guards);
+      const lock = strongestLock(guards, input.now);
+      if (lock.remainingMs > 0) {
         const attemptId = this.insertAttempt({ ...attempt, decision: 'locked-out', score: null });
-        return { kind: 'locked-out', retryAfterMs: locked, attemptId };
+        return { kind: 'locked-out', retryAfterMs: lock.remainingMs, disabled: lock.disabled, attemptId };
       }
       const blobs = this.st.embeddingsOf.all(input.userId, input.modelId) as Buffer[];
-      if (blobs.length === 0) return { kind: 'unknown-user' };
-      const score = decide(blobs.map(decodeEmbedding));
-      const accepted = score >= input.threshold;
-      const attemptId = this.insertAttempt({ ...attempt, decision: accepted ? 'accept' : 'reject', score });
-      if (accepted) {
-        if (guard) this.st.deleteGuard.run(input.guardKey);
-      } else {
-        this.st.putGuard.run(input.guardKey, ...guardToParams(afterFailure(guard, input.now, input.lockout)));
-      }
+      if (blobs.length === 0 && !input.decoys) return { kind: 'unknown-user' };
+      const score = blobs.length === 0 ? decide(input.decoys!) : decide(this.openTemplates(input.userId, input.modelId, blobs));
+      const accepted = blobs.length > 0 && score >= input.threshold;
+      const attemptId = this.insertAttempt({ ...attempt, decision: accepted ? 'accept' : 'reject', score: blobs.length === 0 ? null : score });
+      this.writeGuards(input.guards, guards, !accepted, input.now);
       return { kind: 'decided', accepted, score, attemptId };
+    });
+  }
+
+  async guardedAttempt(input: GuardedInput, judge: () => Judgement): Promise<GuardedOutcome> {
+    return this.hot((): GuardedOutcome => {
+      const guards = this.readGuards(input.guards);
+      const lock = strongestLock(guards, input.now);
+      if (lock.remainingMs > 0) {
+        const attemptId = this.insertAttempt({ ...input.attempt, decision: 'locked-out', score: null });
+        return { kind: 'locked-out', retryAfterMs: lock.remainingMs, disabled: lock.disabled, attemptId };
+      }
+      const j = judge();
+      const attemptId = this.insertAttempt({
+        ...input.attempt,
+        ...(j.matchedUser !== undefined ? { matchedUser: j.matchedUser } : {}),
+        decision: j.decision,
+        score: j.score,
+        refusal: j.refusal ?? null,
+      });
+      if (j.failed || j.decision === 'accept') this.writeGuards(input.guards, guards, j.failed, input.now);
+      return { kind: 'judged', judgement: j, attemptId };
+    });
+  }
+
+  async lockState(keys: readonly string[], now: number): Promise<{ remainingMs: number; disabled: boolean }> {
+    return strongestLock(keys.map((k) => guardFromRow(this.st.getGuard.get(k) as GuardDbRow | undefined)), now);
+  }
+
+  async clearGuards(keys: readonly string[]): Promise<number> {
+    return this.hot(() => keys.reduce((n, k) => n + this.st.deleteGuard.run(k).changes, 0));
+  }
+
+  async purgeOld(input: PurgeInput): Promise<{ attempts: number; guards: number }> {
+    return this.hot(() => ({
+      attempts: input.attemptsBefore === null ? 0 : this.db.prepare('DELETE FROM attempts WHERE at < ?').run(input.attemptsBefore).changes,
+      guards: this.db
+        .prepare(
+          `DELETE FROM guards WHERE locked_until < ? AND last_lock_at < ? AND coalesce(json_extract(failures, '$[#-1]'), 0) < ?
+             AND (key LIKE 'ip:%' OR (key LIKE 'user:%' AND NOT EXISTS (SELECT 1 FROM users WHERE user_id = substr(guards.key, 6))))`,
+        )
+        .run(input.now, input.guardsIdleBefore, input.guardsIdleBefore).changes,
+    }));
+  }
+
+  private readGuards(specs: readonly GuardSpec[]): (GuardState | null)[] {
+    return specs.map((g) => guardFromRow(this.st.getGuard.get(g.key) as GuardDbRow | undefined));
+  }
+
+  /** A failure counts on every guard; a success deletes the guards that reset on success (the user's). */
+  private writeGuards(specs: readonly GuardSpec[], states: readonly (GuardState | null)[], failed: boolean, now: number): void {
+    specs.forEach((g, i) => {
+      if (failed) this.st.putGuard.run(g.key, ...guardToParams(afterFailure(states[i] ?? null, now, g.policy)));
+      else if (g.resetOnSuccess && states[i]) this.st.deleteGuard.run(g.key);
     });
   }
 
@@ -295,7 +425,7 @@ export class SqliteStore implements Store {
   }
 
   async templatesOf(userId: string, modelId: string): Promise<Float32Array[]> {
-    return (this.st.embeddingsOf.all(userId, modelId) as Buffer[]).map(decodeEmbedding);
+    return this.openTemplates(userId, modelId, this.st.embeddingsOf.all(userId, modelId) as Buffer[]);
   }
 
   async enroll(input: EnrollInput): Promise<EnrollOutcome> {
@@ -308,7 +438,7 @@ export class SqliteStore implements Store {
       this.st.upsertUser.run(input.userId, input.now, input.now);
       if (input.replace) this.st.deleteTemplatesOf.run(input.userId, input.modelId);
       for (const t of input.templates) {
-        this.st.insertTemplate.run(input.userId, input.modelId, t.pose, encodeEmbedding(t.embedding), input.now);
+        this.st.insertTemplate.run(input.userId, input.modelId, t.pose, this.cipher.sealTemplate(this.dataKeyFor(input.userId), input.modelId, t.embedding), input.now);
       }
       const seq = this.st.bumpSeq.get() as number;
       this.st.insertChange.run(seq, input.userId, input.now);
@@ -323,6 +453,8 @@ export class SqliteStore implements Store {
       const existed = db.prepare('DELETE FROM users WHERE user_id = ?').run(userId).changes > 0;
       const templates = db.prepare('DELETE FROM templates WHERE user_id = ?').run(userId).changes;
       db.prepare('DELETE FROM backups WHERE user_id = ?').run(userId);
+      db.prepare('DELETE FROM user_keys WHERE user_id = ?').run(userId); // her data key: copies of her rows elsewhere become unreadable
+      this.cipher.forget(userId);
       db.prepare('DELETE FROM attempts WHERE matched_user = ?').run(userId);
       db.prepare('DELETE FROM guards WHERE key = ?').run(`user:${userId}`);
       db.prepare('DELETE FROM nonces WHERE user_id = ?').run(userId);
@@ -344,7 +476,7 @@ export class SqliteStore implements Store {
       if (!user) return null;
       const templates = (
         db.prepare('SELECT id, user_id, model_id, pose, embedding, created_at FROM templates WHERE user_id = ? ORDER BY id').all(userId) as TemplateDbRow[]
-      ).map(templateFromRow);
+      ).map((r) => templateFromRow(r, this.openTemplates(r.user_id, r.model_id, [r.embedding])[0]!));
       const attempts = (
         db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE matched_user = ? ORDER BY id`).all(userId) as AttemptDbRow[]
       ).map(attemptFromRow);
@@ -362,13 +494,14 @@ export class SqliteStore implements Store {
   private getBackupSync(userId: string): Backup | null {
     const r = this.st.getBackup.get(userId) as { user_id: string; model_id: string; templates: string; updated_at: number } | undefined;
     if (!r) return null;
-    return { userId: r.user_id, modelId: r.model_id, templates: decodeBackupTemplates(r.templates), updatedAt: r.updated_at };
+    const json = this.cipher.openBackup(r.user_id, r.model_id, r.templates, () => this.userKeyOf(r.user_id));
+    return { userId: r.user_id, modelId: r.model_id, templates: decodeBackupTemplates(json), updatedAt: r.updated_at };
   }
 
   async putBackup(b: Backup): Promise<void> {
     this.durable(() => {
       this.st.upsertUser.run(b.userId, b.updatedAt, b.updatedAt);
-      this.st.putBackup.run(b.userId, b.modelId, encodeBackupTemplates(b.templates), b.updatedAt);
+      this.st.putBackup.run(b.userId, b.modelId, this.cipher.sealBackup(this.dataKeyFor(b.userId), b.modelId, encodeBackupTemplates(b.templates)), b.updatedAt);
     });
   }
 
@@ -392,16 +525,22 @@ export class SqliteStore implements Store {
   async templatesOfUsers(userIds: readonly string[]): Promise<GalleryRow[]> {
     if (userIds.length === 0) return [];
     const rows = this.db
-      .prepare('SELECT t.id, t.user_id, t.model_id, t.embedding FROM templates t WHERE t.user_id IN (SELECT value FROM json_each(?))')
-      .all(JSON.stringify(userIds)) as TemplateDbRow[];
-    return rows.map((r) => ({ id: r.id, userId: r.user_id, modelId: r.model_id, embedding: decodeEmbedding(r.embedding) }));
+      .prepare(
+        `SELECT t.id, t.user_id, t.model_id, t.embedding, k.kek_id, k.wrapped_dek FROM templates t LEFT JOIN user_keys k ON k.user_id = t.user_id
+         WHERE t.user_id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(userIds)) as GalleryDbRow[];
+    return this.galleryRows(rows);
   }
 
   async scanTemplates(afterId: number, limit: number): Promise<GalleryRow[]> {
     const rows = this.db
-      .prepare('SELECT id, user_id, model_id, embedding FROM templates WHERE id > ? ORDER BY id LIMIT ?')
-      .all(afterId, limit) as TemplateDbRow[];
-    return rows.map((r) => ({ id: r.id, userId: r.user_id, modelId: r.model_id, embedding: decodeEmbedding(r.embedding) }));
+      .prepare(
+        `SELECT t.id, t.user_id, t.model_id, t.embedding, k.kek_id, k.wrapped_dek FROM templates t LEFT JOIN user_keys k ON k.user_id = t.user_id
+         WHERE t.id > ? ORDER BY t.id LIMIT ?`,
+      )
+      .all(afterId, limit) as GalleryDbRow[];
+    return this.galleryRows(rows);
   }
 
   async labelAttempt(id: number, label: AttemptLabel, now: number): Promise<boolean> {
@@ -443,7 +582,7 @@ export class SqliteStore implements Store {
       const seen = new Set<string>();
       for (const r of rows) {
         this.st.upsertUser.run(r.userId, now, now);
-        this.st.insertTemplate.run(r.userId, r.modelId, 'center', encodeEmbedding(r.embedding), now);
+        this.st.insertTemplate.run(r.userId, r.modelId, 'center', this.cipher.sealTemplate(this.dataKeyFor(r.userId), r.modelId, r.embedding), now);
         seen.add(r.userId);
       }
       for (const userId of seen) {
@@ -460,13 +599,16 @@ export class SqliteStore implements Store {
   }
 }
 
-function templateFromRow(r: TemplateDbRow): StoredTemplate {
+function templateFromRow(r: TemplateDbRow, embedding: Float32Array): StoredTemplate {
   return {
     id: r.id,
     userId: r.user_id,
     modelId: r.model_id,
     pose: r.pose as Pose,
-    embedding: decodeEmbedding(r.embedding),
+    embedding,
     createdAt: r.created_at,
   };
 }
+
+type GalleryDbRow = TemplateDbRow & { kek_id: string | null; wrapped_dek: Buffer | null };
+

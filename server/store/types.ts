@@ -15,7 +15,7 @@
  *   it can never corrupt the database.
  */
 import type { AttemptAction, AttemptDecision, AttemptLabel, Pose } from '../../src/protocol/index.js';
-import type { LockoutPolicy } from '../config.js';
+import type { GuardSpec } from '../audit/lockout.js';
 import type { NonceRow } from '../nonce.js';
 import type { SessionChallenge } from '../vision/examine-types.js';
 import type { SessionAction, SessionRefusal } from '../../src/protocol/index.js';
@@ -103,16 +103,57 @@ export interface VerifyInput {
   readonly modelId: string;
   readonly threshold: number;
   readonly now: number;
-  readonly guardKey: string;
-  readonly lockout: LockoutPolicy;
+  /** server/audit/lockout.ts guardsFor: the user's key and the address's. */
+  readonly guards: readonly GuardSpec[];
   readonly client: ClientInfo;
+  /**
+   * Scored instead when the user has no templates for the model (no user enumeration: the same
+   * work, a reject and a counted failure, never a different answer). Absent: `unknown-user`.
+   */
+  readonly decoys?: readonly Float32Array[];
+}
+
+/** A lockout: how long is left, or disabled (until unlocked; retryAfterMs is then meaningless). */
+export interface LockedOut {
+  readonly kind: 'locked-out';
+  readonly retryAfterMs: number;
+  readonly disabled: boolean;
+  readonly attemptId: number;
 }
 
 export type VerifyOutcome =
   | { readonly kind: 'invalid-nonce' }
   | { readonly kind: 'unknown-user' }
-  | { readonly kind: 'locked-out'; readonly retryAfterMs: number; readonly attemptId: number }
+  | LockedOut
   | { readonly kind: 'decided'; readonly accepted: boolean; readonly score: number; readonly attemptId: number };
+
+/** What a guarded face match concluded (server/audit/lockout.ts). */
+export interface Judgement {
+  readonly decision: AttemptDecision;
+  readonly score: number | null;
+  readonly refusal?: SessionRefusal | null;
+  /** Overrides the attempt's matchedUser (identify: who was recognised). */
+  readonly matchedUser?: string | null;
+  /** Counts as a failure on every guard; false with an accept resets the guards that reset on success. */
+  readonly failed: boolean;
+}
+
+export interface GuardedInput {
+  readonly now: number;
+  readonly guards: readonly GuardSpec[];
+  /** The audit row, less what the judgement decides. */
+  readonly attempt: Omit<AttemptInput, 'decision' | 'score' | 'refusal'>;
+}
+
+export type GuardedOutcome = LockedOut | { readonly kind: 'judged'; readonly judgement: Judgement; readonly attemptId: number };
+
+export interface PurgeInput {
+  readonly now: number;
+  /** Audit rows older than this are deleted (null: kept forever). */
+  readonly attemptsBefore: number | null;
+  /** Address guards with no failure and no lock since this time are deleted (user guards are kept until a success or an unlock). */
+  readonly guardsIdleBefore: number;
+}
 
 export interface EnrollInput {
   readonly userId: string;
@@ -245,6 +286,19 @@ export interface Store {
    */
   verifyAttempt(input: VerifyInput, decide: (templates: readonly Float32Array[]) => number): Promise<VerifyOutcome>;
   recordAttempt(a: AttemptInput): Promise<number>;
+  /**
+   * One guarded face match (identify, enrolment's face checks, a session's liveness failure),
+   * atomically with its audit row: when any guard is locked, a `locked-out` row and no judgement
+   * (`judge` is not called); else `judge` (synchronous, pure) decides, the row is written and the
+   * guards are updated (a failure counts on every guard; an accept resets the guards that reset on success).
+   */
+  guardedAttempt(input: GuardedInput, judge: () => Judgement): Promise<GuardedOutcome>;
+  /** The lock on these guards now, without changing anything (a pre-check before costly work). */
+  lockState(keys: readonly string[], now: number): Promise<{ remainingMs: number; disabled: boolean }>;
+  /** Deletes the lockout state of these keys (the site's or admin's unlock); the number of rows deleted. */
+  clearGuards(keys: readonly string[]): Promise<number>;
+  /** Retention: old audit rows and idle address guards. */
+  purgeOld(input: PurgeInput): Promise<{ attempts: number; guards: number }>;
 
   // Users and templates
   userExists(userId: string): Promise<boolean>;
@@ -268,6 +322,9 @@ export interface Store {
   labelAttempt(id: number, label: AttemptLabel, now: number): Promise<boolean>;
   listAttempts(afterId: number, limit: number): Promise<AttemptRow[]>;
   labeledScores(modelId?: string): Promise<LabeledScore[]>;
+
+  /** One small real write (GET /v1/health): rejects when the database cannot take writes now. */
+  healthCheck(now: number): Promise<void>;
 
   /** Row counts per table (tests, monitoring). */
   stats(): Promise<StoreStats>;

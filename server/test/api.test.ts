@@ -57,13 +57,18 @@ describe.each(backends())('API on %s', (backend) => {
 
   /**
    * Runs `fn` and asserts the database gained nothing: users, templates, backups, attempts,
-   * lockout state and change sequence unchanged (only the challenges `fn` itself asked for may remain).
+   * lockout state and change sequence unchanged (only the challenges `fn` itself asked for may
+   * remain). `audited`: a refused face match writes its audit row and counts on the guards (the
+   * user data must still be untouched).
    */
-  async function storesNothing(fn: () => Promise<void>): Promise<void> {
+  async function storesNothing(fn: () => Promise<void>, opts: { audited?: number } = {}): Promise<void> {
     const before = await stats();
     await fn();
     const after = await stats();
-    expect({ ...after, nonces: 0 }).toEqual({ ...before, nonces: 0 });
+    const userData = (x: StoreStats) => ({ ...x, nonces: 0, attempts: 0, guards: 0 });
+    expect(userData(after)).toEqual(userData(before));
+    expect(after.attempts - before.attempts).toBe(opts.audited ?? 0);
+    if (!opts.audited) expect(after.guards).toBe(before.guards);
   }
 
   describe('meta', () => {
@@ -318,18 +323,28 @@ describe.each(backends())('API on %s', (backend) => {
     });
 
     it('a nonce is single use even when the request it came with was refused after consuming it', async () => {
-      const nonce = await c.nonce('verify', 'nobody');
-      const first = await c.req('POST', '/v1/verify', { nonce, userId: 'nobody', modelId: MODEL, embedding: face() });
-      expect(first.body.error.code).toBe('unknown-user');
-      const second = await c.req('POST', '/v1/verify', { nonce, userId: 'nobody', modelId: MODEL, embedding: face() });
+      const nonce = await c.nonce('verify', 'nobody-yet');
+      const first = await c.req('POST', '/v1/verify', { nonce, userId: 'nobody-yet', modelId: MODEL, embedding: face() });
+      expect(first.body).toEqual({ decision: 'reject' });
+      const second = await c.req('POST', '/v1/verify', { nonce, userId: 'nobody-yet', modelId: MODEL, embedding: face() });
       expect(second.body.error.code).toBe('invalid-nonce');
     });
 
-    it('unknown user: 404 unknown-user on verify, delete, export and restore', async () => {
+    it('unknown user: verify answers exactly as a known user\'s reject (no enumeration); delete, export and restore with proof say unknown-user', async () => {
+      // A known user's reject and an unknown id's: same status, same body, both audited, both counted.
+      const known = await c.verify('alice', randomFace(r));
+      const guardsBefore = (await stats()).guards;
+      await storesNothing(
+        async () => {
+          const v = await c.verify('no-such-user', face());
+          expect([v.status, v.body]).toEqual([known.status, known.body]);
+          expect(known.body).toEqual({ decision: 'reject' });
+        },
+        { audited: 1 },
+      );
+      expect((await stats()).guards).toBe(guardsBefore + 1); // user:no-such-user counts (the address row already existed)
+      await c.verify('alice', samePerson(alice[0]!, r)); // alice's count back to 0
       await storesNothing(async () => {
-        const v = await c.verify('nobody', face());
-        expect(v.status).toBe(404);
-        expect(v.body.error.code).toBe('unknown-user');
         const admin = { 'x-face-login-admin-key': ADMIN_KEY };
         const d = await c.req('DELETE', '/v1/users/nobody', undefined, { ...admin, 'x-face-login-nonce': await c.nonce('delete', 'nobody') });
         expect([d.status, d.body.error.code]).toEqual([404, 'unknown-user']);
@@ -342,23 +357,35 @@ describe.each(backends())('API on %s', (backend) => {
   });
 
   describe('enrollment rules', () => {
-    it('refuses a face that already matches another user (duplicate-enrollment) and stores nothing', async () => {
-      await storesNothing(async () => {
-        const res = await c.enroll('mallory', [randomFace(r), samePerson(alice[0]!, r)]);
-        expect(res.status).toBe(409);
-        expect(res.body.error.code).toBe('duplicate-enrollment');
-      });
+    it('refuses a face that already matches another user (duplicate-enrollment), audits it, and stores nothing', async () => {
+      await storesNothing(
+        async () => {
+          const res = await c.enroll('mallory', [randomFace(r), samePerson(alice[0]!, r)]);
+          expect(res.status).toBe(409);
+          expect(res.body.error.code).toBe('duplicate-enrollment');
+        },
+        { audited: 1 },
+      );
       expect(await app.store.userExists('mallory')).toBe(false);
+      const row = (await app.store.listAttempts(0, 100_000)).at(-1)!;
+      expect(row).toMatchObject({ action: 'enroll', claimedUser: 'mallory', matchedUser: 'mallory', decision: 'refused', refusal: 'duplicate-enrollment' });
+      expect(row.score).toBeGreaterThan(0.5);
     });
 
     it('re-enrolling a user needs the same face, an assertion, or the admin key', async () => {
       const r2 = rng(5);
       const dave = randomFace(r2);
       expect((await c.enroll('dave', [dave])).body).toEqual({ userId: 'dave', templates: 1 });
+      await storesNothing(
+        async () => {
+          const takeover = await c.enroll('dave', [randomFace(r2)]);
+          expect(takeover.status).toBe(403);
+          expect(takeover.body.error.code).toBe('proof-required');
+        },
+        { audited: 1 }, // the same-face check was a face match: an enroll reject row, counted on dave and the address
+      );
+      expect((await app.store.listAttempts(0, 100_000)).at(-1)).toMatchObject({ action: 'enroll', claimedUser: 'dave', decision: 'reject' });
       await storesNothing(async () => {
-        const takeover = await c.enroll('dave', [randomFace(r2)]);
-        expect(takeover.status).toBe(403);
-        expect(takeover.body.error.code).toBe('proof-required');
         const forged = await c.enroll('dave', [randomFace(r2)], {}, { authorization: 'Bearer not.a.token' });
         expect([forged.status, forged.body.error.code]).toEqual([401, 'invalid-assertion']);
         const wrongKey = await c.enroll('dave', [randomFace(r2)], {}, { 'x-face-login-admin-key': 'nope-nope-nope-nope' });
@@ -426,37 +453,93 @@ describe.each(backends())('API on %s', (backend) => {
   });
 
   describe('lockout', () => {
-    it('locks a user after 5 failures in 3 minutes, backs off, and resets on success', async () => {
+    it('locks a user after 5 consecutive failures however slow, backs off, disables after 3 lockouts; a success resets', async () => {
       const r2 = rng(9);
       const frank = randomFace(r2);
       await c.enroll('frank', [frank]);
-      const fail = () => c.verify('frank', randomFace(r2));
-      const pass = () => c.verify('frank', samePerson(frank, r2));
+      // Each guess from its own address: the user's count is what stops a distributed guesser.
+      let n = 0;
+      const from = () => ({ remoteAddress: `10.9.0.${++n}` });
+      const fail = () => c.verify('frank', randomFace(r2), from());
+      const pass = () => c.verify('frank', samePerson(frank, r2), from());
 
-      // 4 failures, then the window slides past the first ones: no lockout.
+      // 4 failures, then a pause far longer than any window: the 5th still locks (consecutive, not per window).
       for (let i = 0; i < 4; i++) expect((await fail()).body.decision).toBe('reject');
-      clock.advance(3 * 60_000 + 1);
+      clock.advance(3 * 24 * 3600_000);
       expect((await fail()).body.decision).toBe('reject');
-      expect((await pass()).body.decision).toBe('accept'); // and a success clears the count
-
-      for (let i = 0; i < 5; i++) expect((await fail()).body.decision).toBe('reject');
       const locked = await pass(); // even the right face is refused while locked
-      expect(locked.status).toBe(429);
-      expect(locked.body.error.code).toBe('locked-out');
-      expect(locked.body.error.retryAfterSeconds).toBe(300);
+      expect([locked.status, locked.body.error.code, locked.body.error.retryAfterSeconds]).toEqual([429, 'locked-out', 300]);
       clock.advance(300_001);
-      // Back-off: the next lockout is twice as long.
+      // A success resets the count and the back-off.
+      expect((await pass()).body.decision).toBe('accept');
+      for (let i = 0; i < 4; i++) await fail();
+      expect((await pass()).body.decision).toBe('accept');
+
+      // Back-off: 5 min, then 10 min, then disabled until the site (or an admin) unlocks.
+      for (let i = 0; i < 5; i++) expect((await fail()).body.decision).toBe('reject');
+      expect((await pass()).body.error.retryAfterSeconds).toBe(300);
+      clock.advance(300_001);
       for (let i = 0; i < 5; i++) expect((await fail()).body.decision).toBe('reject');
       expect((await pass()).body.error.retryAfterSeconds).toBe(600);
       clock.advance(600_001);
-      // A success resets the back-off level.
-      expect((await pass()).body.decision).toBe('accept');
-      for (let i = 0; i < 5; i++) await fail();
-      expect((await pass()).body.error.retryAfterSeconds).toBe(300);
-      clock.advance(300_001);
+      for (let i = 0; i < 5; i++) expect((await fail()).body.decision).toBe('reject');
+      const disabled = await pass();
+      expect([disabled.status, disabled.body.error.code, disabled.body.error.retryAfterSeconds]).toEqual([429, 'locked-out', undefined]);
+      expect(disabled.body.error.message).toMatch(/disabled.*unlock/);
+      clock.advance(7 * 24 * 3600_000);
+      expect((await pass()).body.error.code).toBe('locked-out'); // a week later: still disabled
+      // An attacker got 5 + 4 + 15 = 24 guesses at frank, and never more than 15 in a row without frank logging in.
+      const rows = (await app.store.listAttempts(0, 100_000)).filter((a) => a.claimedUser === 'frank');
+      expect(rows.filter((a) => a.decision === 'reject')).toHaveLength(24);
+      expect(rows.filter((a) => a.decision === 'locked-out').length).toBeGreaterThanOrEqual(4);
+      // The unlock (what POST /v1/site/users/:id/unlock does) lifts it.
+      await app.store.clearGuards(['user:frank']);
       expect((await pass()).body.decision).toBe('accept');
       // Other users are not affected.
       expect((await c.verify('alice', samePerson(alice[0]!, r))).body.decision).toBe('accept');
+    });
+
+    it('locks an address after 20 failures in 10 minutes across users and actions; a success there does not reset it', async () => {
+      const r2 = rng(10);
+      const gus = randomFace(r2);
+      await c.enroll('gus', [gus], {}, {});
+      const ip = { remoteAddress: '10.8.0.1' };
+      for (let i = 0; i < 19; i++) {
+        // Spread over users and identify so no user reaches its own limit.
+        const res = i % 2 === 0 ? await c.verify(`spray-${i}`, randomFace(r2), ip) : await c.identify(randomFace(r2), ip);
+        expect(res.body.decision).toBe('reject');
+      }
+      expect((await c.verify('gus', samePerson(gus, r2), ip)).body.decision).toBe('accept'); // a success: the address keeps its count
+      expect((await c.identify(randomFace(r2), ip)).body.decision).toBe('reject'); // the 20th failure
+      const blocked = await c.verify('gus', samePerson(gus, r2), ip);
+      expect([blocked.status, blocked.body.error.code, blocked.body.error.retryAfterSeconds]).toEqual([429, 'locked-out', 900]);
+      expect((await c.identify(samePerson(gus, r2), ip)).body.error.code).toBe('locked-out');
+      // Another address is not affected, and gus himself is not locked.
+      expect((await c.verify('gus', samePerson(gus, r2), { remoteAddress: '10.8.0.2' })).body.decision).toBe('accept');
+    });
+  });
+
+  describe('retention', () => {
+    it('purges audit rows past retention and idle address guards; keeps recent rows and every enrolled user\'s guard', async () => {
+      const r2 = rng(31);
+      const ola = randomFace(r2);
+      await c.enroll('ola', [ola]);
+      await c.verify('ola', randomFace(r2), { remoteAddress: '10.7.0.1' }); // a failure: user:ola and ip:10.7.0.1
+      const oldRows = (await app.store.listAttempts(0, 100_000)).length;
+      clock.advance(181 * 24 * 3600_000);
+      await c.verify('ola', samePerson(ola, r2), { remoteAddress: '10.7.0.2' }); // recent; resets user:ola
+      await c.verify('ola', randomFace(r2), { remoteAddress: '10.7.0.2' }); // user:ola again, ip:10.7.0.2 fresh
+      const { retentionCutoffs } = await import('../audit/retention.js');
+      const n = await app.store.purgeOld(retentionCutoffs(app.config, clock.now()));
+      expect(n.attempts).toBe(oldRows);
+      const left = await app.store.listAttempts(0, 100_000);
+      expect(left.map((a) => a.decision)).toEqual(['accept', 'reject']);
+      expect(await app.store.lockState(['ip:10.7.0.1'], clock.now())).toEqual({ remainingMs: 0, disabled: false });
+      expect(n.guards).toBeGreaterThanOrEqual(1);
+      // Recent guards stay: ola's count (1) and the fresh address.
+      const stats = await app.store.stats();
+      expect(stats.guards).toBeGreaterThanOrEqual(2);
+      expect(app.config.auditRetentionMs).toBe(180 * 24 * 3600_000);
     });
   });
 
@@ -511,7 +594,7 @@ describe.each(backends())('API on %s', (backend) => {
       expect((await put(templates)).status).toBe(204);
       // A backup is not an enrollment: gina cannot verify or be identified from it.
       expect((await c.identify(samePerson(gina, r2))).body).toEqual({ decision: 'reject' });
-      expect((await c.verify('gina', samePerson(gina, r2))).body.error.code).toBe('unknown-user');
+      expect((await c.verify('gina', samePerson(gina, r2))).body).toEqual({ decision: 'reject' });
       // Replacing it with another face needs proof; the same face does not.
       expect((await put([{ ...templates[0], embedding: randomFace(r2) }])).body.error.code).toBe('proof-required');
       expect((await put([...templates, { embedding: samePerson(gina, r2), pose: 'up', createdAt: 1_700_000_000_002 }])).status).toBe(204);
@@ -558,7 +641,7 @@ describe.each(backends())('API on %s', (backend) => {
       expect(ex.body.templates).toHaveLength(2);
       expect(ex.body.templates[0].embedding).toHaveLength(SIZE);
       expect(ex.body.backup.templates).toHaveLength(1);
-      expect(ex.body.attempts.map((a: any) => `${a.action}:${a.decision}`)).toEqual(['verify:accept', 'verify:accept', 'verify:reject', 'identify:accept']);
+      expect(ex.body.attempts.map((a: any) => `${a.action}:${a.decision}`)).toEqual(['enroll:accept', 'backup:accept', 'verify:accept', 'verify:accept', 'verify:reject', 'identify:accept']);
       expect(ex.raw).not.toMatch(/score/i);
 
       const noProofDelete = await c.req('DELETE', '/v1/users/hank', undefined, { 'x-face-login-nonce': await c.nonce('delete', 'hank') });
@@ -573,13 +656,13 @@ describe.each(backends())('API on %s', (backend) => {
       const after = await stats();
       expect(before.templates - after.templates).toBe(2);
       expect(before.backups - after.backups).toBe(1);
-      expect(before.attempts - after.attempts).toBe(4);
+      expect(before.attempts - after.attempts).toBe(6);
       expect(before.users - after.users).toBe(1);
       expect(before.guards - after.guards).toBe(1);
       expect(await app.store.exportUser('hank')).toBeNull();
       expect(await app.store.getBackup('hank')).toBeNull();
       expect((await app.store.listAttempts(0, 10_000)).filter((a) => a.claimedUser === 'hank' || a.matchedUser === 'hank')).toEqual([]);
-      expect((await c.verify('hank', samePerson(hank, r2))).body.error.code).toBe('unknown-user');
+      expect((await c.verify('hank', samePerson(hank, r2))).body).toEqual({ decision: 'reject' });
       expect((await c.identify(samePerson(hank, r2))).body).toEqual({ decision: 'reject' });
       // hank's id is free again (no data left to protect).
       expect((await c.enroll('hank', [randomFace(r2)])).status).toBe(201);
@@ -685,6 +768,8 @@ describe.each(backends())('rate limits on %s', (backend) => {
     expect(user.json().error.code).toBe('rate-limited');
     expect(user.json().error.retryAfterSeconds).toBeGreaterThan(0);
     expect((await ch('bob')).statusCode).toBe(201); // another user on the same IP still passes
+    // A third party spending alice's budget from its own address does not give alice a 429 (per user AND address).
+    expect((await ch('alice', '10.0.0.3')).statusCode).toBe(201);
     // Per IP: 8 per window over all routes.
     for (let i = 0; i < 3; i++) await ch(`u${i}`);
     const ip = await ch('u9');

@@ -425,7 +425,7 @@ describe('the signing key from the environment', () => {
     expect(configFromEnv({ FACE_LOGIN_SECRET: 's'.repeat(40), FACE_LOGIN_SIGNING_KEY: pem }).warnings.join()).toMatch(/FACE_LOGIN_SECRET is no longer used/);
     expect(a.config.assertionAudience).toBe(DEFAULT_AUDIENCE);
     expect(configFromEnv({ FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS: '1' }).warnings.join()).toMatch(/FACE_LOGIN_AUDIENCE is not set/);
-    const prod = configFromEnv({ NODE_ENV: 'production', FACE_LOGIN_SIGNING_KEY: file, FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS: '1', FACE_LOGIN_AUDIENCE: 'https://portal.example' });
+    const prod = configFromEnv({ NODE_ENV: 'production', FACE_LOGIN_SIGNING_KEY: file, FACE_LOGIN_UNSAFE_TRUST_DEVICE_EMBEDDINGS: '1', FACE_LOGIN_AUDIENCE: 'https://portal.example', FACE_LOGIN_TEMPLATE_KEYS: `k1:${'A'.repeat(43)}=` });
     expect(prod.config.assertionAudience).toBe('https://portal.example');
     expect(prod.warnings.join()).not.toMatch(/FACE_LOGIN_(SIGNING_KEY|AUDIENCE)/);
   });

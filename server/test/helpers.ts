@@ -219,8 +219,8 @@ export class Client {
   responses = 0;
   constructor(readonly app: FastifyInstance) {}
 
-  async req(method: InjectOptions['method'], url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> {
-    const opts: InjectOptions = { method, url, headers: { ...headers } };
+  async req(method: InjectOptions['method'], url: string, body?: unknown, headers: Record<string, string> = {}, from: { remoteAddress?: string } = {}): Promise<Res> {
+    const opts: InjectOptions = { method, url, headers: { ...headers }, ...from };
     if (body !== undefined) {
       opts.payload = typeof body === 'string' ? body : JSON.stringify(body);
       opts.headers = { 'content-type': 'application/json', ...headers };
@@ -264,11 +264,12 @@ export class Client {
     );
   }
 
-  async verify(userId: string, embedding: readonly number[]): Promise<Res> {
-    return this.req('POST', '/v1/verify', { nonce: await this.nonce('verify', userId), userId, modelId: MODEL, embedding });
+  /** `from`: the client address (the lockout counts per address too). */
+  async verify(userId: string, embedding: readonly number[], from: { remoteAddress?: string } = {}): Promise<Res> {
+    return this.req('POST', '/v1/verify', { nonce: await this.nonce('verify', userId), userId, modelId: MODEL, embedding }, {}, from);
   }
 
-  async identify(embedding: readonly number[]): Promise<Res> {
-    return this.req('POST', '/v1/identify', { nonce: await this.nonce('identify'), modelId: MODEL, embedding });
+  async identify(embedding: readonly number[], from: { remoteAddress?: string } = {}): Promise<Res> {
+    return this.req('POST', '/v1/identify', { nonce: await this.nonce('identify'), modelId: MODEL, embedding }, {}, from);
   }
 }

@@ -69,7 +69,7 @@ describe.each(backends())('sessions on %s', (backend) => {
     tdb = await createDb(backend);
     rig = await makeRig(backend === 'sqlite' ? 11 : 12);
     examiner = new Recording(rig.examiner);
-    app = await makeSessionApp(tdb.db, clock, examiner, { sessionUploadLimit: 1024 * 1024, trustDeviceEmbeddings: true });
+    app = await makeSessionApp(tdb.db, clock, examiner, { sessionUploadLimit: 1024 * 1024, trustDeviceEmbeddings: true, sessionDuplicateCheck: true });
     c = new Client(app);
     for (const user of ['alice', 'carol']) {
       const s = await run('enroll', user, user);
@@ -160,12 +160,30 @@ describe.each(backends())('sessions on %s', (backend) => {
       expect([last.action, last.decision]).toEqual(['identify', 'reject']);
     });
 
-    it('refuses as duplicate an enrolment of a face already enrolled for another user, storing nothing', async () => {
+    it('with FACE_LOGIN_SESSION_DUPLICATE_CHECK: refuses as duplicate an enrolment of a face already enrolled for another user, audited, storing nothing', async () => {
       const s = await run('enroll', 'bob', 'alice');
       expect(s.up.body).toEqual({ status: 'done' });
       expect(s.result.body).toMatchObject({ userId: 'bob', state: 'refused', refusal: 'duplicate-enrollment', liveness: 'passed' });
       expect(s.result.body.decision).toBeUndefined();
       expect(await app.store.userExists('bob')).toBe(false);
+      expect((await app.store.listAttempts(0, 100_000)).at(-1)).toMatchObject({ action: 'enroll', claimedUser: 'bob', decision: 'refused', refusal: 'duplicate-enrollment' });
+    });
+
+    it('by default the duplicate check is off for sessions: the site opened it for a user it authenticated (a policy, not a proof)', async () => {
+      const plain = await makeSessionApp(tdb.db, clock, examiner);
+      try {
+        expect(plain.config.sessionDuplicateCheck).toBe(false);
+        const site = new Client(plain);
+        const open = await site.req('POST', '/v1/sessions', { action: 'enroll', userId: 'alice-twin', siteNonce: 'twin-nonce-1' }, { 'x-face-login-site-key': SITE_KEY });
+        const up = await site.req('POST', `/v1/sessions/${open.body.sessionId}/frames`, { frames: await rig.frames('alice', open.body.challenge, 'perform') });
+        expect(up.body).toEqual({ status: 'done' });
+        const res = await site.req('GET', `/v1/sessions/${open.body.sessionId}/result`, undefined, { 'x-face-login-site-key': SITE_KEY });
+        expect(res.body).toMatchObject({ state: 'done', decision: 'accept' });
+      } finally {
+        await plain.store.deleteUser('alice-twin', clock.now());
+        await plain.close();
+      }
+      await app.gallery.sync();
     });
 
     it('re-enrolment opened by the site replaces the user\'s templates', async () => {
@@ -308,7 +326,7 @@ describe.each(backends())('sessions on %s', (backend) => {
     });
 
     it('lockout counts session verify failures: after maxFailures rejects even the genuine face is locked out', async () => {
-      const max = app.config.lockout.maxFailures;
+      const max = app.config.lockout.user.maxFailures;
       for (let i = 0; i < max; i++) {
         const s = await run('verify', 'carol', 'mallory');
         expect(s.result.body).toMatchObject({ state: 'done', decision: 'reject' });
@@ -320,6 +338,28 @@ describe.each(backends())('sessions on %s', (backend) => {
       expect(rows.map((a) => a.decision)).toEqual([...Array(max).fill('reject'), 'locked-out']);
       // The bare verify route sees the same lockout.
       expect((await c.verify('carol', [...(await app.store.templatesOf('carol', MODEL))[0]!])).body.error.code).toBe('locked-out');
+    });
+
+    it('a locked user is refused before any examination; a failed liveness counts like a reject; the site unlocks her, or enrols her again', async () => {
+      // carol is locked by the test above.
+      const calls = examiner.calls;
+      const locked = await run('verify', 'carol', 'carol');
+      expect(locked.result.body).toMatchObject({ state: 'refused', refusal: 'locked-out' });
+      expect(examiner.calls).toBe(calls); // no frame was examined
+      // Only the site's backend unlocks.
+      expect((await c.req('POST', '/v1/site/users/carol/unlock')).body.error.code).toBe('unauthorized');
+      expect((await c.req('POST', '/v1/site/users/carol/unlock', undefined, SITE)).status).toBe(204);
+      expect((await run('verify', 'carol', 'carol')).result.body).toMatchObject({ state: 'done', decision: 'accept' });
+      // Still photos (liveness failed) count on carol: the 5th locks her.
+      const max = app.config.lockout.user.maxFailures;
+      for (let i = 0; i < max; i++) expect((await run('verify', 'carol', 'carol', 'still')).result.body).toMatchObject({ state: 'refused', refusal: 'liveness-failed' });
+      expect((await run('verify', 'carol', 'carol')).result.body).toMatchObject({ state: 'refused', refusal: 'locked-out' });
+      const rows = (await app.store.listAttempts(0, 100_000)).filter((a) => a.claimedUser === 'carol').slice(-(max + 1));
+      expect(rows.map((a) => a.refusal ?? a.decision)).toEqual([...Array(max).fill('liveness-failed'), 'locked-out']);
+      // Enrolling her again through a session (the site's authority) lifts the lockout.
+      expect((await run('enroll', 'carol', 'carol')).result.body).toMatchObject({ state: 'done', decision: 'accept' });
+      expect((await run('verify', 'carol', 'carol')).result.body).toMatchObject({ state: 'done', decision: 'accept' });
+      await app.store.clearGuards(['ip:127.0.0.1']); // this suite's one address took many failures on purpose
     });
 
     it('too many frames (400), bad base64 (400), an oversized upload (413): refused before examination, the session still open', async () => {
@@ -408,7 +448,7 @@ describe.each(backends())('sessions on the real examiner, %s', (backend) => {
   beforeAll(async () => {
     tdb = await createDb(backend);
     rig = await realRig();
-    app = await makeSessionApp(tdb.db, clock, rig.examiner);
+    app = await makeSessionApp(tdb.db, clock, rig.examiner, { sessionDuplicateCheck: true });
     c = new Client(app);
   }, 60_000);
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomAssertionKeys, signAssertion } from '../assertion.js';
 import { verifyFaceLoginAssertion } from '../../src/server-client/assertion.js';
-import { afterFailure, lockRemainingMs, type GuardState } from '../audit/lockout.js';
+import { afterFailure, guardsFor, isDisabled, lockRemainingMs, type GuardState } from '../audit/lockout.js';
 import { buildReport, formatReport, recommend } from '../audit/report.js';
 import { ConfigError, configFromEnv, defaultConfig, DEFAULT_MODEL_ID } from '../config.js';
 import { toUnitVector } from '../embedding.js';
@@ -11,34 +11,53 @@ import { DEFAULT_THRESHOLD, IMPOSTOR_TAIL } from '../../src/core/calibration.js'
 import { randomFace, rng, samePerson } from './helpers.js';
 
 describe('lockout policy', () => {
-  const p = defaultConfig().lockout;
-  it('locks on the 5th failure within 3 minutes, doubling each time up to the cap', () => {
+  const { user, address } = defaultConfig().lockout;
+  it('a user: locks on the 5th consecutive failure however far apart, 5 then 10 min, then disabled', () => {
     let g: GuardState | null = null;
     let t = 1_000_000;
-    for (let i = 0; i < 4; i++) g = afterFailure(g, (t += 1000), p);
+    for (let i = 0; i < 4; i++) g = afterFailure(g, (t += 30 * 24 * 3600_000), user); // a month apart
     expect(lockRemainingMs(g, t)).toBe(0);
-    g = afterFailure(g, (t += 1000), p);
+    g = afterFailure(g, (t += 1000), user);
     expect(lockRemainingMs(g, t)).toBe(5 * 60_000);
-    const locks: number[] = [];
-    for (let k = 0; k < 6; k++) {
-      t = g!.lockedUntil + 1;
-      for (let i = 0; i < 5; i++) g = afterFailure(g, t, p);
-      locks.push(lockRemainingMs(g, t) / 60_000);
-    }
-    expect(locks).toEqual([10, 20, 40, 60, 60, 60]);
+    t = g.lockedUntil + 1;
+    for (let i = 0; i < 5; i++) g = afterFailure(g, t, user);
+    expect(lockRemainingMs(g, t)).toBe(10 * 60_000);
+    t = g!.lockedUntil + 1;
+    for (let i = 0; i < 5; i++) g = afterFailure(g, t, user);
+    expect(isDisabled(g)).toBe(true);
+    expect(lockRemainingMs(g, t + 10 * 365 * 24 * 3600_000)).toBeGreaterThan(0); // until unlocked
   });
 
-  it('forgets failures older than the window, and the level after a quiet day', () => {
+  it('an address: 20 failures within 10 minutes; older ones leave the window; locks double up to a day, the level resets after a quiet day', () => {
     let g: GuardState | null = null;
-    for (let i = 0; i < 4; i++) g = afterFailure(g, i * 1000, p);
-    g = afterFailure(g, 3 * 60_000 + 500, p); // the first failures left the window
-    expect(lockRemainingMs(g, 3 * 60_000 + 500)).toBe(0);
-    expect(g.failures).toHaveLength(4);
-    const locked = afterFailure({ failures: [1, 2, 3, 4], lockedUntil: 0, level: 3, lastLockAt: 1 }, 5, p);
-    expect(lockRemainingMs(locked, 5)).toBe(40 * 60_000);
-    const later = 2 * 24 * 3600_000;
-    const reset = afterFailure({ failures: [later - 4, later - 3, later - 2, later - 1], lockedUntil: 0, level: 3, lastLockAt: 1 }, later, p);
-    expect(lockRemainingMs(reset, later)).toBe(5 * 60_000);
+    for (let i = 0; i < 19; i++) g = afterFailure(g, i * 1000, address);
+    g = afterFailure(g, 10 * 60_000 + 500, address); // the first failure left the window
+    expect(lockRemainingMs(g, 10 * 60_000 + 500)).toBe(0);
+    expect(g.failures).toHaveLength(19);
+    g = afterFailure(g, 10 * 60_000 + 600, address);
+    expect(lockRemainingMs(g, 10 * 60_000 + 600)).toBe(15 * 60_000);
+    const locks: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      const t = g.lockedUntil + 1;
+      for (let i = 0; i < 20; i++) g = afterFailure(g, t, address);
+      locks.push(lockRemainingMs(g, t) / 60_000);
+    }
+    expect(locks).toEqual([30, 60, 120, 240, 480, 960, 1440, 1440]);
+    expect(isDisabled(g)).toBe(false); // an address is never disabled for good
+    const later = g.lockedUntil + 25 * 3600_000;
+    let h: GuardState = g;
+    for (let i = 0; i < 20; i++) h = afterFailure(h, later, address);
+    expect(lockRemainingMs(h, later)).toBe(15 * 60_000);
+  });
+
+  it('guardsFor: the address always (unless turned off), the user when there is one; only the user resets on success', () => {
+    const l = defaultConfig().lockout;
+    expect(guardsFor(l, { userId: 'ann', ip: '1.2.3.4' }).map((g) => [g.key, g.resetOnSuccess])).toEqual([
+      ['ip:1.2.3.4', false],
+      ['user:ann', true],
+    ]);
+    expect(guardsFor(l, { userId: null, ip: '1.2.3.4' }).map((g) => g.key)).toEqual(['ip:1.2.3.4']);
+    expect(guardsFor({ ...l, address: { ...l.address, maxFailures: 0 } }, { userId: null, ip: '1.2.3.4' })).toEqual([]);
   });
 });
 
@@ -189,7 +208,7 @@ describe('threshold report', () => {
 describe('config from the environment', () => {
   it('defaults to SQLite, the calibrated threshold and the demo origins', () => {
     const { config, warnings } = configFromEnv({});
-    expect(config.db).toEqual({ kind: 'sqlite', path: '.data/face-login.sqlite' });
+    expect(config.db).toEqual({ kind: 'sqlite', path: '.data/face-login.sqlite', busyWaitMs: 3000 });
     expect(config.models[DEFAULT_MODEL_ID]).toEqual({ size: 192, threshold: DEFAULT_THRESHOLD, impostorTail: IMPOSTOR_TAIL });
     expect(Object.keys(config.models).sort()).toEqual(['mobilefacenet-expo-1.0.24', 'mobilefacenet-expo-1.0.24+flip']);
     expect(config.origins).toEqual(['http://localhost:5173', 'http://127.0.0.1:5173']);

@@ -25,6 +25,10 @@ export const ERROR_CODES = [
   'aborted',
   'disposed',
   'backend-unavailable',
+  /** The server is up but busy (overloaded, or its database locked): retry after the wait it gave. */
+  'backend-overloaded',
+  /** The server's database cannot store anything now (full, read-only, unreachable): the operator must act. */
+  'backend-storage',
   'backend-error',
   'locked-out',
   'rate-limited',

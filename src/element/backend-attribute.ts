@@ -2,6 +2,8 @@ import { FaceLoginError } from '../core/errors.js';
 import type { BackendPreference, CreateFaceAuthOptions } from '../face-auth.js';
 
 const COMPUTE_BACKENDS: ReadonlySet<string> = new Set<BackendPreference>(['auto', 'webgl', 'wasm', 'cpu']);
+/** The values `offline` takes ('' or none = deny). */
+export const OFFLINE_VALUES = ['allow', 'deny'] as const;
 
 /** The element's attributes that choose where faces are computed and decided (null: a removed attribute). */
 export interface BackendAttributes {
@@ -39,7 +41,7 @@ const looksLikeUrl = (value: string) => /[/:.]/.test(value);
  * `server` is the verification server, `backend` the TF.js backend. The old forms still work for
  * one release, each with a one-time deprecation warning: `backend="https://…"` (taken as the
  * server) and `compute="wasm"` (taken as the backend when `backend` names none). An unknown
- * backend name is `invalid-input`.
+ * backend name or `offline` value is `invalid-input` (never a silent default).
  */
 export function parseBackendAttributes(
   attrs: BackendAttributes,
@@ -47,6 +49,10 @@ export function parseBackendAttributes(
 ): Pick<CreateFaceAuthOptions, 'backend' | 'server'> {
   const backend = (attrs.backend ?? '').trim();
   const compute = (attrs.compute ?? '').trim();
+  const offline = (attrs.offline ?? '').trim();
+  if (offline && !(OFFLINE_VALUES as readonly string[]).includes(offline)) {
+    throw new FaceLoginError('invalid-input', `Unknown offline "${offline}": use allow or deny (default deny).`);
+  }
   let url = (attrs.server ?? '').trim();
   const named = COMPUTE_BACKENDS.has(backend);
   if (backend && !named) {
@@ -59,7 +65,7 @@ export function parseBackendAttributes(
     if (!COMPUTE_BACKENDS.has(compute)) throw unknownBackend('compute', compute);
   }
   const preference = (named ? backend : compute || 'auto') as BackendPreference;
-  return { backend: preference, ...(url ? { server: { url, allowOffline: attrs.offline === 'allow' } } : {}) };
+  return { backend: preference, ...(url ? { server: { url, allowOffline: offline === 'allow' } } : {}) };
 }
 
 function unknownBackend(attr: string, value: string): FaceLoginError {

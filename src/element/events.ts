@@ -22,7 +22,7 @@ export interface FaceLoginEnrolledDetail {
 }
 export interface FaceLoginVerifiedDetail {
   userId: string;
-  /** Present when the decision was made on the device; a server never reveals it. */
+  /** Only with `expose-scores` and a decision made on the device (a server never reveals it). */
   score?: number;
   threshold?: number;
   /** Server decisions: a signed, short-lived token for the portal's backend to check. */
@@ -31,6 +31,7 @@ export interface FaceLoginVerifiedDetail {
 }
 export interface FaceLoginIdentifiedDetail {
   userId: string;
+  /** Only with `expose-scores` and a decision made on the device. */
   score?: number;
   threshold?: number;
   assertion?: string;
@@ -40,6 +41,7 @@ export interface FaceLoginRejectedDetail {
   mode: 'verify' | 'identify';
   /** The claimed user (verify), or null: nobody enrolled matched (identify, "unknown"). */
   userId: string | null;
+  /** Only with `expose-scores` and a decision made on the device. */
   score?: number;
   threshold?: number;
   decidedBy: 'device' | 'server';
@@ -134,23 +136,36 @@ export interface Announcement {
   event: { [K in OutcomeEventName]: { name: K; detail: FaceLoginEventMap[K]['detail'] } }[OutcomeEventName];
 }
 
+export interface AnnouncementOptions {
+  /**
+   * Put the device's similarity `score` and `threshold` into face-login-verified / -identified /
+   * -rejected (the element's `expose-scores`). Off by default: a score tells whoever reads the
+   * events how close a face came, which helps an attacker tune a presentation; only calibration
+   * UIs need it. A server never gives one either way.
+   */
+  exposeScores?: boolean;
+}
+
 /** The one mapping from an action's outcome to the element's status line and event. */
-export function announcementFor(o: ActionOutcome, m: Messages): Announcement {
+export function announcementFor(o: ActionOutcome, m: Messages, options: AnnouncementOptions = {}): Announcement {
+  const scores = (x: { score?: number; threshold?: number }) =>
+    options.exposeScores ? { ...(x.score !== undefined ? { score: x.score } : {}), ...(x.threshold !== undefined ? { threshold: x.threshold } : {}) } : {};
+  const assertion = (x: { assertion?: string }) => (x.assertion !== undefined ? { assertion: x.assertion } : {});
   switch (o.kind) {
     case 'enrolled':
       return { status: 'enrolled', event: { name: 'face-login-enrolled', detail: { userId: o.userId, templates: o.templates, modelId: o.modelId } } };
     case 'verified':
-      return { status: 'verified', event: { name: 'face-login-verified', detail: { userId: o.userId, score: o.score, threshold: o.threshold, assertion: o.assertion, decidedBy: o.decidedBy } } };
+      return { status: 'verified', event: { name: 'face-login-verified', detail: { userId: o.userId, ...scores(o), ...assertion(o), decidedBy: o.decidedBy } } };
     case 'rejected':
-      return { status: 'rejected', event: { name: 'face-login-rejected', detail: { mode: 'verify', userId: o.userId, score: o.score, threshold: o.threshold, decidedBy: o.decidedBy } } };
+      return { status: 'rejected', event: { name: 'face-login-rejected', detail: { mode: 'verify', userId: o.userId, ...scores(o), decidedBy: o.decidedBy } } };
     case 'identified':
       return {
         status: 'identified',
         message: m.identifiedAs(o.userId),
-        event: { name: 'face-login-identified', detail: { userId: o.userId, score: o.score, threshold: o.threshold, assertion: o.assertion, decidedBy: o.decidedBy } },
+        event: { name: 'face-login-identified', detail: { userId: o.userId, ...scores(o), ...assertion(o), decidedBy: o.decidedBy } },
       };
     case 'unknown':
-      return { status: 'unknown', event: { name: 'face-login-rejected', detail: { mode: 'identify', userId: null, score: o.score, threshold: o.threshold, decidedBy: o.decidedBy } } };
+      return { status: 'unknown', event: { name: 'face-login-rejected', detail: { mode: 'identify', userId: null, ...scores(o), decidedBy: o.decidedBy } } };
     case 'submitted':
       // Never a decision: the site tells the person.
       return { status: 'submitted', event: { name: 'face-login-submitted', detail: { sessionId: o.sessionId, action: o.action } } };

@@ -15,6 +15,12 @@ export interface FaceAuthControllerOptions {
    * what the running (or loading) engine was built with, the engine is reloaded, once per update.
    */
   reloadOn: () => readonly unknown[];
+  /**
+   * Whether the camera opens as soon as the engine is loaded (the element's `autostart`: the
+   * page's statement that it has the person's consent). Otherwise it opens only through
+   * startCamera(), on an action (the person's click, or the page's start()).
+   */
+  cameraOnLoad: () => boolean;
   onReady: (ready: FaceAuthReady, connectedAt: number) => void;
   onError: (error: FaceLoginError) => void;
   onFrame: (obs: FrameObservation) => void;
@@ -23,7 +29,7 @@ export interface FaceAuthControllerOptions {
 
 /**
  * Bridges the headless engine to the element's lifecycle: creates it on connect, starts the
- * camera, forwards frames, reloads it when an option it was built from changes, and on
+ * camera when asked to (an action, or at once with `cameraOnLoad`), forwards frames, reloads it when an option it was built from changes, and on
  * disconnect aborts a pending load, stops every camera track and frees the models. A reconnect
  * starts afresh.
  */
@@ -59,10 +65,31 @@ export class FaceAuthController implements ReactiveController {
     if (now.length !== built.length || now.some((v, i) => !Object.is(v, built[i]))) void this.reload();
   }
 
-  /** Reloads the engine (e.g. after the backend attribute changed or a failed load). */
+  /**
+   * Reloads the engine (e.g. after the backend attribute changed or a failed load). A camera
+   * that was open stays open: the new engine opens it again (the person already started it).
+   */
   async reload(): Promise<void> {
+    const cameraWasOpen = !!this.auth?.camera.running;
     this.teardown();
-    await this.load();
+    await this.load(cameraWasOpen);
+  }
+
+  /**
+   * Opens the loaded engine's camera (idempotent: a running camera is left as it is). A failure
+   * other than the caller's own abort puts the controller in 'error' and is reported (onError)
+   * before the promise rejects with it. The signal, or a reload / disconnect, aborts the opening.
+   */
+  async startCamera(signal?: AbortSignal): Promise<void> {
+    const auth = this.auth;
+    if (!auth) throw new FaceLoginError('camera-not-started', 'The engine is not loaded yet.');
+    const signals = [this.abort?.signal, signal].filter((s): s is AbortSignal => !!s);
+    try {
+      await auth.startCamera(signals.length > 1 ? AbortSignal.any(signals) : signals[0]);
+    } catch (e) {
+      if (this.auth === auth && !signal?.aborted && !this.abort?.signal.aborted) this.fail(e);
+      throw e;
+    }
   }
 
   /** After an error: restarts only the camera when the models are loaded, else reloads everything. */
@@ -88,7 +115,7 @@ export class FaceAuthController implements ReactiveController {
     this.builtFrom = null;
   }
 
-  private async load(): Promise<void> {
+  private async load(reopenCamera = false): Promise<void> {
     const gen = ++this.generation;
     const abort = new AbortController();
     this.abort = abort;
@@ -119,12 +146,15 @@ export class FaceAuthController implements ReactiveController {
       this.host.requestUpdate();
       this.opts.onError(ev.detail.error);
     });
-    try {
-      await ready.auth.startCamera(abort.signal);
-    } catch (e) {
-      if (gen !== this.generation) return;
-      this.fail(e);
-      return;
+    // No camera without an action or the page's autostart: the models load, the camera waits.
+    if (reopenCamera || this.opts.cameraOnLoad()) {
+      try {
+        await ready.auth.startCamera(abort.signal);
+      } catch (e) {
+        if (gen !== this.generation) return;
+        this.fail(e);
+        return;
+      }
     }
     if (gen !== this.generation) return;
     this.state = 'ready';

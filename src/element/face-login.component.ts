@@ -15,6 +15,7 @@ import { createFaceAuth, type BackupEvent, type CreateFaceAuthOptions, type Face
 import { FaceAuthController } from './face-auth-controller.js';
 import { parseBackendAttributes } from './backend-attribute.js';
 import { announcementFor, emit, type FaceLoginMode } from './events.js';
+import { checkAttributes, type CheckedAttributes } from './attribute-check.js';
 import { messagesFor, type FaceLoginStatus, type Messages } from './i18n.js';
 import { styles } from './face-login.styles.js';
 import { POSES as POSE_NAMES } from '../protocol/constants.js';
@@ -48,31 +49,32 @@ const isCaptureRefusal = (code: string): code is CaptureRefusal => (CAPTURE_REFU
  *
  * @summary Face enrolment, 1:1 verification and 1:N identification in one tag.
  *
- * @attr mode - enroll | verify | identify (anything else: face-login-error with code invalid-input when the action runs). Ignored with `session` (the session's action counts; a console warning when they differ).
+ * @attr mode - enroll | verify | identify (anything else: face-login-error with code invalid-input, naming the allowed values, when it is set and again when the action runs). Ignored with `session` (the session's action counts; a console warning when they differ).
  * @attr session - A session id from the site's backend (POST /v1/sessions on the `server`, which needs `server` set): run that session (its action and challenge are the server's), upload the frames, fire face-login-submitted. Changing it starts over with the new session; removing it returns to `mode`.
  * @attr user-id - The user to enroll or verify.
  * @attr threshold - Cosine similarity needed to accept (default: the calibrated DEFAULT_THRESHOLD).
  * @attr server - URL of a face-login verification server: the server decides (default: none, the device decides).
  * @attr backend - The TF.js backend: auto (default) | webgl | wasm | cpu. Deprecated, for one release: a server URL here is taken as `server` (with a console warning).
  * @attr compute - Deprecated alias of `backend` (with a console warning); goes in the next release.
- * @attr offline - allow | deny (default): with a server, may the device decide while it is unreachable?
+ * @attr offline - allow | deny (default): with a server, may the device decide while it is unreachable? Anything else: face-login-error invalid-input (the engine does not load). With allow, the device trusts only templates it sealed itself (see IdbTemplateStore).
  * @attr guided - Enroll from five guided poses (centre, left, right, up, down) instead of three frontal frames.
  * @attr liveness - off (default) | active (turn left/right in a random order) | passive | both. passive and both need your own PassiveLiveness model, given through createEngine (none ships: see the README); without one the element reports face-login-error with code invalid-input.
  * @attr continuous - With mode="identify": kiosk mode, identify everyone who steps in front, one event per person per cooldown.
  * @attr cooldown - Kiosk: seconds before the same person is announced again (default 10).
- * @attr autostart - Run the action as soon as the camera is ready.
+ * @attr autostart - Open the camera as soon as the models are loaded and run the action (the kiosk loop, the session) at once. Setting it is the page's statement that the person has agreed to the camera; without it the camera opens only when the person presses the button or the page calls start().
  * @attr camera - deviceId of the camera to use (else the last one picked in the camera picker on this site, else the default).
  * @attr models-url - Where public/models is served (default /models/).
  * @attr wasm-url - Where public/wasm is served (default /wasm/).
  * @attr db-name - IndexedDB database name (default face-login).
- * @attr lang - Message language: en, zh-CN (default: the page's language).
+ * @attr lang - Message language: en, zh-CN (default: the page's language). Another language tag (e.g. fr) shows English; a value that is no language tag (e.g. __proto__) shows English and fires face-login-error invalid-input.
+ * @attr expose-scores - Put the device's similarity score and threshold into face-login-verified / -identified / -rejected (default off). For calibration UIs only: a score tells whoever reads the events how close a face came. Server decisions never carry one.
  *
- * @event face-login-ready - Models loaded and camera running. detail: { backend, backendReason, loadMs, modelId, threshold }
+ * @event face-login-ready - Models loaded (and, with autostart, the camera running; otherwise it opens with the first action). detail: { backend, backendReason, loadMs, modelId, threshold }
  * @event face-login-progress - Model bytes arriving. detail: { loaded, total }
  * @event face-login-enrolled - Templates were saved. detail: { userId, templates, modelId }
- * @event face-login-verified - The claimed user was accepted. detail: { userId, score?, threshold?, assertion?, decidedBy }
- * @event face-login-identified - Someone enrolled was recognised. detail: { userId, score?, threshold?, assertion?, decidedBy }
- * @event face-login-rejected - Verify failed, or identify found nobody (userId null = unknown). detail: { mode, userId, score?, threshold?, decidedBy }
+ * @event face-login-verified - The claimed user was accepted. detail: { userId, score?, threshold?, assertion?, decidedBy } (score and threshold only with expose-scores, on the device)
+ * @event face-login-identified - Someone enrolled was recognised. detail: { userId, score?, threshold?, assertion?, decidedBy } (score and threshold only with expose-scores, on the device)
+ * @event face-login-rejected - Verify failed, or identify found nobody (userId null = unknown). detail: { mode, userId, score?, threshold?, decidedBy } (score and threshold only with expose-scores, on the device)
  * @event face-login-error - Something went wrong. detail: { code, message, sessionId?, retryable?, serverCode? } (code is stable, see FaceLoginErrorCode; message is for developers, also sent to console.warn; the status line shows a sentence for the person instead). With a session: retryable false = the session is used up or expired (the server refused the capture, or invalid-session): open a new one; true = the same session may be tried again.
  * @event face-login-submitted - With a session: the frames reached the server, which has decided (the page is not told what: the site's backend reads the result). detail: { sessionId, action }
  * @event face-login-cancelled - A running action was cancelled (the Cancel button, Escape, or cancel()); no face-login-error follows and the camera keeps running. detail: { mode, sessionId? } (a cancelled session sent nothing and stays open)
@@ -120,6 +122,7 @@ export class FaceLoginElement extends LitElement {
     wasmUrl: { type: String, attribute: 'wasm-url' },
     dbName: { type: String, attribute: 'db-name' },
     lang: { type: String },
+    exposeScores: { type: Boolean, attribute: 'expose-scores' },
     status: { state: true },
     busy: { state: true },
     hint: { state: true },
@@ -173,6 +176,12 @@ export class FaceLoginElement extends LitElement {
   wasmUrl = '/wasm/';
   dbName = 'face-login';
   override lang = '';
+  /**
+   * Put the device's similarity `score` and `threshold` into face-login-verified / -identified /
+   * -rejected (default off: they tell whoever reads the events how close a face came). For
+   * calibration UIs; a server's decisions never carry them either way.
+   */
+  exposeScores = false;
 
   protected status: FaceLoginStatus = 'loading';
   protected busy = false;
@@ -228,6 +237,8 @@ export class FaceLoginElement extends LitElement {
       };
     },
     reloadOn: () => [this.server, this.backend, this.compute, this.offline, this.modelsUrl, this.wasmUrl, this.dbName, this.camera],
+    // The camera opens on an action (the button, start()), or at once when the page says autostart.
+    cameraOnLoad: () => this.autostart,
     onReady: (ready, connectedAt) => this.onReady(ready, connectedAt),
     onError: (e) => this.onError(e),
     onFrame: (obs) => this.drawOverlay(obs),
@@ -259,6 +270,12 @@ export class FaceLoginElement extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    // A value outside the allowed set is reported once, when it is set (the first update too):
+    // face-login-error invalid-input naming the allowed values; the texts stay English for a bad lang.
+    const check: CheckedAttributes = {};
+    if (changed.has('mode') && !this.session) check.mode = this.mode;
+    if (changed.has('lang')) check.lang = this.lang;
+    for (const e of checkAttributes(check)) this.onError(e);
     const auth = this.controller.auth;
     if (!auth) return;
     try {
@@ -361,7 +378,7 @@ export class FaceLoginElement extends LitElement {
     const m = this.messages;
     const after = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
     if ((err.code === 'locked-out' || err.code === 'rate-limited') && typeof after === 'number' && after > 0) return m.waitFor(Math.ceil(after));
-    if (err.code === 'backend-unavailable' && typeof after === 'number' && after > 0) return m.serverBusy(Math.ceil(after));
+    if ((err.code === 'backend-unavailable' || err.code === 'backend-overloaded') && typeof after === 'number' && after > 0) return m.serverBusy(Math.ceil(after));
     return m[err.code];
   }
 
@@ -420,6 +437,7 @@ export class FaceLoginElement extends LitElement {
     this.actionDone = new Promise<void>((resolve) => (done = resolve));
     this.runningSession = this.session;
     try {
+      if (!(await this.openCamera(auth, action.signal))) return;
       if (this.session) await this.runSessionAction(auth, action.signal);
       else await this.runModeAction(auth, action.signal);
     } finally {
@@ -429,6 +447,23 @@ export class FaceLoginElement extends LitElement {
       this.hint = null;
       this.runningSession = null;
       done();
+    }
+  }
+
+  /**
+   * The camera, opened for this action when it is not running yet: it never opens on connect
+   * (only on an action, or at load with `autostart`). False when it did not open: a failure was
+   * reported (face-login-error, Retry), a cancel says Cancelled, a reload or disconnect says nothing.
+   */
+  private async openCamera(auth: FaceAuth, signal: AbortSignal): Promise<boolean> {
+    if (auth.camera.running) return true;
+    this.setStatus('starting-camera');
+    try {
+      await this.controller.startCamera(signal);
+      return true;
+    } catch {
+      if (signal.aborted && signal.reason === CANCELLED) this.cancelled(this.fallbackMode(), this.session || undefined);
+      return false;
     }
   }
 
@@ -537,7 +572,7 @@ export class FaceLoginElement extends LitElement {
   }
 
   private announce(outcome: ActionOutcome): void {
-    const { status, message, event } = announcementFor(outcome, this.messages);
+    const { status, message, event } = announcementFor(outcome, this.messages, { exposeScores: this.exposeScores });
     this.setStatus(status, message);
     emit(this, event.name, event.detail);
   }

@@ -52,7 +52,7 @@ export type Messages = Record<FaceLoginStatus, string> & {
   upTo: (seconds: number) => string;
   /** locked-out / rate-limited when the server said how long to wait. */
   waitFor: (seconds: number) => string;
-  /** backend-unavailable when the server said how long to wait (overloaded, Retry-After). */
+  /** backend-overloaded (or -unavailable) when the server said how long to wait (Retry-After). */
   serverBusy: (seconds: number) => string;
   /** The action button with a session, before the session is read. */
   actionSession: string;
@@ -105,6 +105,8 @@ export const en: Messages = {
   aborted: 'Cancelled. Press the button to start again.',
   disposed: 'Face login has stopped. Reload the page to use it again.',
   'backend-unavailable': 'The server cannot be reached. Check your connection and try again.',
+  'backend-overloaded': 'The server is busy right now. Try again in a moment.',
+  'backend-storage': 'The server cannot save anything right now. Try again later; if it keeps happening, tell the site owner.',
   'backend-error': 'Something went wrong on the server. Try again later.',
   'locked-out': 'Too many tries: wait a few minutes, then try again.',
   'rate-limited': 'Too many tries at once: wait a moment, then try again.',
@@ -187,6 +189,8 @@ export const zhCN: Messages = {
   aborted: '已取消。按按钮可重新开始。',
   disposed: '人脸登录已停止，请刷新页面后再使用。',
   'backend-unavailable': '无法连接服务器，请检查网络后重试。',
+  'backend-overloaded': '服务器正忙，请稍后重试。',
+  'backend-storage': '服务器暂时无法保存数据，请稍后重试；如果一直出现，请联系网站管理员。',
   'backend-error': '服务器出错了，请稍后再试。',
   'locked-out': '尝试次数过多：请等几分钟后再试。',
   'rate-limited': '尝试过于频繁：请稍等片刻后再试。',
@@ -230,7 +234,14 @@ export const zhCN: Messages = {
 
 const tables: Record<string, Messages> = { en, 'zh-CN': zhCN, zh: zhCN };
 
-/** Messages for a BCP 47 language tag (exact, then its language), falling back to English. */
+/** The languages with a table of their own (the `lang` values the element documents). */
+export const LANGUAGES = ['en', 'zh-CN'] as const;
+
+/**
+ * Messages for a BCP 47 language tag (exact, then its language), falling back to English: for a
+ * language without a table ("fr") and for a value that is no tag at all ("__proto__", which the
+ * element also reports as invalid-input): the button and status line always have a text.
+ */
 export function messagesFor(lang: string | null | undefined): Messages {
   if (!lang) return en;
   // Own keys only: lang="__proto__" / "constructor" / "toString" must not reach Object.prototype.

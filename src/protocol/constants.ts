@@ -40,7 +40,7 @@ export const ASSERTION = { minLength: 1, maxLength: MAX_AUTHORIZATION_LENGTH, pa
 
 /** The audit log: what an attempt was, how it ended, and how an admin may label it. */
 /** enroll: a session's enrolment (accepted, or refused); refused: no decision was made (the capture was refused, or the enrolment was a duplicate). */
-export const ATTEMPT_ACTIONS = ['verify', 'identify', 'restore', 'enroll'] as const;
+export const ATTEMPT_ACTIONS = ['verify', 'identify', 'restore', 'enroll', 'backup'] as const;
 export const ATTEMPT_DECISIONS = ['accept', 'reject', 'locked-out', 'refused'] as const;
 export const ATTEMPT_LABELS = ['genuine', 'impostor'] as const;
 

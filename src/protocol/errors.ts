@@ -38,7 +38,12 @@ export const SERVER_ERRORS = {
   'liveness-failed': { status: 422, page: 'liveness-failed' },
   'identity-changed': { status: 422, page: 'liveness-failed' },
   // Every face examination slot is taken (server/vision/examiner-pool.ts): retry after retryAfterSeconds (Retry-After); the session stays open.
-  overloaded: { status: 503, page: 'backend-unavailable' },
+  overloaded: { status: 503, page: 'backend-overloaded' },
+  // The database cannot do the work now (server/store/faults.ts): locked by another writer (retry in a
+  // moment), out of space, or not writable / not reachable. Typed so operators and pages can tell them apart.
+  'storage-busy': { status: 503, page: 'backend-overloaded' },
+  'storage-full': { status: 503, page: 'backend-storage' },
+  'storage-unavailable': { status: 503, page: 'backend-storage' },
   internal: { status: 500, page: 'backend-unavailable' },
 } as const satisfies Record<string, { readonly status: number; readonly page: FaceLoginErrorCode }>;
 

@@ -33,7 +33,7 @@ import { identifyRoute, verifyRoute } from './routes/decisions.js';
 import { enrollRoute } from './routes/enroll.js';
 import { healthRoute, keysRoute, openapiRoute } from './routes/meta.js';
 import { createSessionRoute, sessionInfoRoute, sessionResultRoute, uploadFramesRoute } from './routes/sessions.js';
-import { deleteUserRoute, exportUserRoute, siteDeleteUserRoute, siteExportUserRoute } from './routes/users.js';
+import { deleteUserRoute, exportUserRoute, siteDeleteUserRoute, siteExportUserRoute, siteUnlockUserRoute } from './routes/users.js';
 
 /** What every server serves: health, the OpenAPI document, the assertion keys (JWKS), the admin's audit log. */
 export const CORE_ROUTES = [healthRoute, openapiRoute, keysRoute, labelAttemptRoute, listAttemptsRoute] as const;
@@ -43,7 +43,7 @@ export const CORE_ROUTES = [healthRoute, openapiRoute, keysRoute, labelAttemptRo
  * uploaded by the page, users deleted / exported by the site. Served when FACE_LOGIN_SITE_KEYS is
  * set (and, for the sessions, the server has its face examiner); otherwise sessions-disabled.
  */
-export const SITE_ROUTES = [createSessionRoute, sessionInfoRoute, uploadFramesRoute, sessionResultRoute, siteDeleteUserRoute, siteExportUserRoute] as const;
+export const SITE_ROUTES = [createSessionRoute, sessionInfoRoute, uploadFramesRoute, sessionResultRoute, siteDeleteUserRoute, siteExportUserRoute, siteUnlockUserRoute] as const;
 
 /**
  * The device routes: the page computes the embedding and the server decides from it. Served only

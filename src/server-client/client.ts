@@ -11,7 +11,7 @@ import { ErrorBody, type ServerErrorCode } from '../protocol/errors.js';
 import { pathOf, type RouteSpec } from '../protocol/route.js';
 import { keysRoute, type Jwks } from '../protocol/routes/meta.js';
 import { createSessionRoute, sessionResultRoute, type SessionAction, type SessionChallenge } from '../protocol/routes/sessions.js';
-import { siteDeleteUserRoute, siteExportUserRoute } from '../protocol/routes/users.js';
+import { siteDeleteUserRoute, siteExportUserRoute, siteUnlockUserRoute } from '../protocol/routes/users.js';
 import type { KeySource } from './assertion.js';
 
 /** What the client needs of `fetch` (the global one fits). */
@@ -182,6 +182,14 @@ export class FaceLoginSiteClient {
   /** Everything the server holds about the user (a subject access request); attempts come without scores. */
   async exportUser(userId: string): Promise<UserExport> {
     return this.call<typeof siteExportUserRoute, 200>(siteExportUserRoute, { params: { userId } });
+  }
+
+  /**
+   * Lifts the user's face-login lockout (after repeated failed matches the user is locked, then
+   * disabled): call it once your site has checked the person another way. Idempotent.
+   */
+  async unlockUser(userId: string): Promise<void> {
+    await this.call<typeof siteUnlockUserRoute, 204>(siteUnlockUserRoute, { params: { userId } });
   }
 
   /** The server's public keys (GET /v1/keys), checked. */

@@ -10,8 +10,12 @@ import * as match from '../../src/core/match.js';
 import * as cal from '../../src/core/calibration.js';
 import * as quality from '../../src/core/quality.js';
 import * as pose from '../../src/core/pose.js';
+import * as idbStore from '../../src/adapters/store/idb-template-store.js';
+import * as seal from '../../src/adapters/store/template-seal.js';
+import * as localVerifier from '../../src/adapters/verifier/local-verifier.js';
+import * as idb from 'idb';
 
-export const api = { tf, det, bf, emb, be, files, align, match, cal, quality, pose };
+export const api = { tf, det, bf, emb, be, files, align, match, cal, quality, pose, idbStore, seal, localVerifier, idb };
 export type Api = typeof api;
 
 declare global {

@@ -99,11 +99,30 @@ describe('announcementFor: one outcome, one status and one event', () => {
     [{ kind: 'unknown', score: 0.1, threshold: 0.5, decidedBy: 'device' }, 'unknown', 'face-login-rejected', { mode: 'identify', userId: null, score: 0.1 }],
     [{ kind: 'submitted', sessionId: 's'.repeat(43), action: 'verify' }, 'submitted', 'face-login-submitted', { sessionId: 's'.repeat(43), action: 'verify' }],
   ];
-  it.each(cases)('%o', (outcome, status, event, detail) => {
-    const a = announcementFor(outcome, en);
+  it.each(cases)('%o (expose-scores)', (outcome, status, event, detail) => {
+    const a = announcementFor(outcome, en, { exposeScores: true });
     expect(a.status).toBe(status);
     expect(a.event.name).toBe(event);
     expect(a.event.detail).toMatchObject(detail);
+  });
+
+  it('no score or threshold in any decision event unless the page opts in with expose-scores', () => {
+    const device: ActionOutcome[] = [
+      { kind: 'verified', userId: 'ann', score: 0.7, threshold: 0.4, decidedBy: 'device' },
+      { kind: 'rejected', userId: 'ann', score: 0.2, threshold: 0.4, decidedBy: 'device' },
+      { kind: 'identified', userId: 'ann', score: 0.8, threshold: 0.6, decidedBy: 'device' },
+      { kind: 'unknown', score: 0.1, threshold: 0.6, decidedBy: 'device' },
+    ];
+    for (const o of device) {
+      const hidden = JSON.stringify(announcementFor(o, en).event.detail);
+      expect(hidden, o.kind).not.toMatch(/score|threshold|0\.[1-8]/);
+      expect(JSON.stringify(announcementFor(o, en, { exposeScores: false }).event.detail)).toBe(hidden);
+      const shown = announcementFor(o, en, { exposeScores: true }).event.detail as { score?: number; threshold?: number };
+      expect([shown.score, shown.threshold], o.kind).toEqual([(o as { score: number }).score, (o as { threshold: number }).threshold]);
+    }
+    // Whatever the option, the fields that decide stay.
+    expect(announcementFor(device[0]!, en).event.detail).toEqual({ userId: 'ann', decidedBy: 'device' });
+    expect(announcementFor(device[3]!, en).event.detail).toEqual({ mode: 'identify', userId: null, decidedBy: 'device' });
   });
 
   it('a session says "sent" and nothing else: no decision in the event or in any language\'s status text', () => {

@@ -47,6 +47,36 @@ describe('server and backend attributes', () => {
   });
 });
 
+describe('backend and offline outside their sets', () => {
+  const thrown = (a: Partial<BackendAttributes>) => {
+    try {
+      parse(a);
+    } catch (e) {
+      return e as FaceLoginError;
+    }
+    throw new Error(`no error for ${JSON.stringify(a)}`);
+  };
+
+  it.each(['webgpu', 'GPU', '__proto__', 'constructor'])('backend=%j is invalid-input naming auto, webgl, wasm and cpu', (backend) => {
+    const e = thrown({ backend });
+    expect(e).toMatchObject({ code: 'invalid-input' });
+    for (const b of ['auto', 'webgl', 'wasm', 'cpu']) expect(e.message).toContain(b);
+  });
+
+  it.each(['yes', 'true', 'Allow', 'on', '__proto__'])('offline=%j is invalid-input naming allow and deny, with or without a server', (offline) => {
+    for (const server of ['', 'https://auth.example']) {
+      const e = thrown({ offline, server });
+      expect(e).toMatchObject({ code: 'invalid-input' });
+      expect(e.message).toContain('allow');
+      expect(e.message).toContain('deny');
+    }
+  });
+
+  it('offline allow, deny, empty and removed are fine', () => {
+    for (const offline of ['allow', 'deny', '', null]) expect(() => parse({ offline, server: 'https://a.example' })).not.toThrow();
+  });
+});
+
 describe('deprecated forms (one release)', () => {
   it('backend="<URL>" is taken as server=, with a deprecation', () => {
     expect(parse({ backend: 'https://auth.example', offline: 'allow' })).toEqual({

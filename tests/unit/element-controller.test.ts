@@ -10,7 +10,16 @@ import type { CreateFaceAuthOptions, FaceAuthReady } from '../../src/face-auth.j
 
 class StubAuth extends EventTarget {
   disposed = 0;
-  async startCamera() {}
+  camera = { running: false };
+  /** Stands for getUserMedia: every call would open the camera. */
+  cameraOpens = 0;
+  failCamera: unknown = null;
+  async startCamera(signal?: AbortSignal) {
+    this.cameraOpens++;
+    if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
+    if (this.failCamera) throw this.failCamera;
+    this.camera.running = true;
+  }
   dispose() {
     this.disposed++;
   }
@@ -22,7 +31,7 @@ function ready(built: StubAuth[]): FaceAuthReady {
   return { auth: auth as unknown as FaceAuth, backend: { backend: 'wasm', reason: 'test' } as FaceAuthReady['backend'], loadMs: 0 };
 }
 
-function setup() {
+function setup(opts: { autostart?: boolean; onError?: (e: unknown) => void } = {}) {
   const values = { dbName: 'a', modelsUrl: '/models/' };
   const built: StubAuth[] = [];
   const readies: FaceAuthReady[] = [];
@@ -44,10 +53,13 @@ function setup() {
     create,
     options: () => ({ dbName: values.dbName, modelsUrl: values.modelsUrl }),
     reloadOn: () => [values.dbName, values.modelsUrl],
+    cameraOnLoad: () => opts.autostart ?? false,
     onReady: (r) => readies.push(r),
-    onError: (e) => {
-      throw e;
-    },
+    onError:
+      opts.onError ??
+      ((e) => {
+        throw e;
+      }),
     onFrame: () => undefined,
     onGuidance: () => undefined,
   });
@@ -114,5 +126,63 @@ describe('FaceAuthController reloads on option changes', () => {
     await flush();
     expect(create).toHaveBeenCalledTimes(1);
     expect(controller.state).toBe('disposed');
+  });
+});
+
+describe('FaceAuthController opens the camera only on an action or autostart', () => {
+  it('without autostart the engine loads and is ready, and the camera was never opened', async () => {
+    const { built, readies, host, controller } = setup();
+    controller.hostConnected();
+    host.update();
+    await flush();
+    expect(readies).toHaveLength(1);
+    expect(controller.state).toBe('ready');
+    expect(built[0]!.cameraOpens).toBe(0);
+    // An action (the button, start()) opens it.
+    await controller.startCamera();
+    expect(built[0]!.cameraOpens).toBe(1);
+  });
+
+  it('a reload reopens a camera the person had opened, and leaves a closed one closed', async () => {
+    const { values, built, host, controller } = setup();
+    controller.hostConnected();
+    host.update();
+    await flush();
+    values.dbName = 'b';
+    host.update();
+    host.update();
+    await flush();
+    expect(built.map((b) => b.cameraOpens)).toEqual([0, 0]);
+    await controller.startCamera();
+    values.dbName = 'c';
+    host.update();
+    host.update();
+    await flush();
+    expect(built.map((b) => b.cameraOpens)).toEqual([0, 1, 1]);
+  });
+
+  it('with autostart (the page has consent) the camera opens before ready', async () => {
+    const { built, readies, host, controller } = setup({ autostart: true });
+    controller.hostConnected();
+    host.update();
+    await flush();
+    expect(built[0]!.cameraOpens).toBe(1);
+    expect(readies).toHaveLength(1);
+  });
+
+  it('a camera failure on an action puts the controller in error and reports it; a cancel only rejects', async () => {
+    const errors: unknown[] = [];
+    const { built, host, controller } = setup({ onError: (e) => errors.push(e) });
+    controller.hostConnected();
+    host.update();
+    await flush();
+    const cancel = new AbortController();
+    cancel.abort();
+    await expect(controller.startCamera(cancel.signal)).rejects.toThrow();
+    expect([controller.state, errors.length]).toEqual(['ready', 0]);
+    built[0]!.failCamera = Object.assign(new Error('denied'), { code: 'camera-denied', name: 'FaceLoginError' });
+    await expect(controller.startCamera()).rejects.toThrow('denied');
+    expect(controller.state).toBe('error');
+    expect(errors).toHaveLength(1);
   });
 });

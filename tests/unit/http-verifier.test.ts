@@ -180,9 +180,9 @@ describe.each(backends())('HttpVerifier against the real server on %s', (backend
     });
   });
 
-  it('an unknown user is not-enrolled, an unknown model and a wrong-sized embedding are refused', async () => {
+  it('an unknown user is rejected like a known one (no enumeration), an unknown model and a wrong-sized embedding are refused', async () => {
     const { v } = verifier();
-    await expect(v.verify('nobody', face(ALICE), MODEL)).rejects.toMatchObject({ code: 'not-enrolled', serverCode: 'unknown-user', status: 404 });
+    expect(await v.verify('nobody', face(ALICE), MODEL)).toMatchObject({ accepted: false });
     await expect(v.verify('alice', face(ALICE), 'no-such-model')).rejects.toMatchObject({ code: 'backend-error', serverCode: 'unknown-model' });
     await expect(v.verify('alice', new Float32Array([1, 0, 0]), MODEL)).rejects.toMatchObject({ code: 'backend-error', serverCode: 'invalid-embedding' });
   });
@@ -191,7 +191,7 @@ describe.each(backends())('HttpVerifier against the real server on %s', (backend
     const { v } = verifier();
     const erin = 5;
     await v.enroll('erin', MODEL, [{ embedding: face(erin), pose: 'center' }], { replace: true });
-    for (let i = 0; i < app.config.lockout.maxFailures; i++) expect(await v.verify('erin', face(STRANGER), MODEL)).toMatchObject({ accepted: false });
+    for (let i = 0; i < app.config.lockout.user.maxFailures; i++) expect(await v.verify('erin', face(STRANGER), MODEL)).toMatchObject({ accepted: false });
     await expect(v.verify('erin', face(erin), MODEL)).rejects.toMatchObject({ code: 'locked-out', serverCode: 'locked-out', status: 429 });
   });
 
@@ -420,8 +420,8 @@ describe('OnlineVerifier (server first, device when allowed) against the real se
     await d.v.flushBackups();
     expect(writes(d.sent)).toBe(sent);
     expect(d.events).toHaveLength(2);
-    // The server decides for mallory online: not enrolled there.
-    await expect(d.v.verify('mallory', face(ALICE), MODEL)).rejects.toMatchObject({ code: 'not-enrolled' });
+    // The server decides for mallory online: not enrolled there, so rejected (the same answer as any reject: no enumeration).
+    expect(await d.v.verify('mallory', face(ALICE), MODEL)).toMatchObject({ accepted: false, decidedBy: 'server' });
     d.v.dispose();
   });
 

@@ -42,6 +42,7 @@ import {
   sessionResultRoute,
   siteDeleteUserRoute,
   siteExportUserRoute,
+  siteUnlockUserRoute,
   uploadFramesRoute,
   type RouteSpec,
 } from '../../src/protocol/index.js';
@@ -91,7 +92,7 @@ describe('the protocol module', () => {
       expect(new ApiError(code, 'm').statusCode).toBe(status);
       expect(pageErrorCode(code)).toBe(page);
     }
-    expect(SERVER_ERROR_CODES.filter((c) => SERVER_ERRORS[c].status >= 500)).toEqual(['overloaded', 'internal']);
+    expect(SERVER_ERROR_CODES.filter((c) => SERVER_ERRORS[c].status >= 500)).toEqual(['overloaded', 'storage-busy', 'storage-full', 'storage-unavailable', 'internal']);
     // Codes with a meaning of their own on the page keep it.
     expect(pageErrorCode('unknown-user')).toBe('not-enrolled');
     expect(pageErrorCode('locked-out')).toBe('locked-out');
@@ -216,6 +217,7 @@ describe('the server and the page read one protocol', () => {
     }
     await call(sessionInfoRoute, { params: { id: 'x'.repeat(43) } });
     await call(siteExportUserRoute, { params: { userId: 'carol' }, headers: site });
+    await call(siteUnlockUserRoute, { params: { userId: 'carol' }, headers: site });
     await call(siteDeleteUserRoute, { params: { userId: 'carol' }, headers: site });
     await call(siteDeleteUserRoute, { params: { userId: 'carol' }, headers: {} });
   });

@@ -115,6 +115,7 @@ describe.each(backends())('FaceLoginSiteClient against the real server on %s', (
     expect(data.userId).toBe('dora');
     expect(data.templates.map((t) => t.modelId)).toEqual(Array(5).fill(MODEL));
     expect(JSON.stringify(data)).not.toMatch(/score/);
+    await expect(site.unlockUser('dora')).resolves.toBeUndefined(); // idempotent: dora was not locked
     await expect(site.deleteUser('dora')).resolves.toBeUndefined();
     const gone = await refusal(site.exportUser('dora'));
     expect([gone.code, gone.status]).toEqual(['unknown-user', 404]);

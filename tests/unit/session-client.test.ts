@@ -425,10 +425,10 @@ describe('answers no honest server gives are backend-error; outages and overload
     expect(e).toMatchObject({ code: 'backend-error', serverCode: 'too-dark' });
   });
 
-  it('overloaded (503 with Retry-After), a 5xx, an outage and a timeout are backend-unavailable and leave the session usable', async () => {
+  it('overloaded (503 with Retry-After) is backend-overloaded; a 5xx, an outage and a timeout are backend-unavailable; all leave the session usable', async () => {
     const busy = await client(scripted(503, { error: { code: 'overloaded', message: 'Try again soon.' } }, { 'retry-after': '7' })).upload(ID, one).catch((x: unknown) => x);
     expect(busy).toBeInstanceOf(ServerFailure);
-    expect(busy).toMatchObject({ code: 'backend-unavailable', retryAfterSeconds: 7, serverCode: 'overloaded', status: 503 });
+    expect(busy).toMatchObject({ code: 'backend-overloaded', retryAfterSeconds: 7, serverCode: 'overloaded', status: 503 });
     expect(sessionSpent(busy)).toBe(false);
     await expect(client(scripted(502, 'Bad gateway')).info(ID)).rejects.toMatchObject({ code: 'backend-unavailable' });
     const down = (async () => {

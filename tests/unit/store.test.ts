@@ -121,8 +121,8 @@ describe.each(stores)('%s contract', (_name, make) => {
 });
 
 describe('IdbTemplateStore schema migrations', () => {
-  it('is at schema version 3', () => {
-    expect(DB_VERSION).toBe(3);
+  it('is at schema version 4', () => {
+    expect(DB_VERSION).toBe(4);
   });
 
   it('upgrades a v1 database in place: keeps users and templates, backfills size, adds the per-model indexes', async () => {
@@ -148,8 +148,12 @@ describe('IdbTemplateStore schema migrations', () => {
     store.close();
 
     const raw = await openDB('legacy');
-    expect(raw.version).toBe(3);
+    expect(raw.version).toBe(4);
     expect([...raw.transaction('templates').store.indexNames].sort()).toEqual(['byModel', 'byUser', 'byUserModel']);
+    // ...and v4 sealed both rows (nothing in the clear is left, the migration mark is gone).
+    const rows = await raw.getAll('templates');
+    expect(rows.map((r) => [r.embedding, r.iv instanceof Uint8Array, r.ciphertext instanceof ArrayBuffer])).toEqual([[undefined, true, true], [undefined, true, true]]);
+    expect(await raw.getAll('meta')).toEqual([]);
     raw.close();
   });
 
@@ -185,5 +189,96 @@ describe('IdbTemplateStore revision across tabs', () => {
     expect(await a.revision()).not.toBe(before);
     a.close();
     b.close();
+  });
+});
+
+describe('IdbTemplateStore seals templates at rest', () => {
+  /** A v3 database as the code before sealing wrote it: plaintext Float32Array embeddings. */
+  async function v3Database(name: string, embeddings: Float32Array[]): Promise<void> {
+    const v3 = await openDB(name, 3, {
+      upgrade(db) {
+        db.createObjectStore('users', { keyPath: 'userId' });
+        const t = db.createObjectStore('templates', { keyPath: 'id', autoIncrement: true });
+        t.createIndex('byUser', 'userId');
+        t.createIndex('byModel', 'modelId');
+        t.createIndex('byUserModel', ['userId', 'modelId']);
+        db.createObjectStore('outbox', { keyPath: 'userId' });
+      },
+    });
+    await v3.put('users', { userId: 'ann', createdAt: 1, updatedAt: 1 });
+    for (const e of embeddings) await v3.add('templates', { userId: 'ann', modelId: MODEL, size: e.length, embedding: e, pose: 'center', createdAt: 1 });
+    v3.close();
+  }
+
+  it('writes no embedding in the clear, and the key cannot be exported', async () => {
+    const store = new IdbTemplateStore({ dbName: 'fresh' });
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }]);
+    store.close();
+    const raw = await openDB('fresh');
+    const [row] = await raw.getAll('templates');
+    expect(row.embedding).toBeUndefined();
+    expect(new Uint8Array(row.ciphertext).subarray(0, 16)).not.toEqual(new Uint8Array(emb(1).buffer).subarray(0, 16));
+    const [k] = await raw.getAll('keys');
+    expect(k.key.extractable).toBe(false);
+    await expect(crypto.subtle.exportKey('raw', k.key)).rejects.toThrow();
+    raw.close();
+  });
+
+  it('a plaintext row planted after the migration, one sealed under another key, and one moved to another user are never returned', async () => {
+    const unsealed: { userId: string; reason: string }[] = [];
+    const store = new IdbTemplateStore({ dbName: 'planted', onUnsealed: (r) => unsealed.push(r) });
+    await store.saveTemplates('ann', MODEL, [{ embedding: emb(1), pose: 'center' }]);
+    await store.saveTemplates('bob', MODEL, [{ embedding: emb(2), pose: 'center' }]);
+    const raw = await openDB('planted');
+    const bobRow = (await raw.getAll('templates')).find((r) => r.userId === 'bob');
+    await raw.add('templates', { userId: 'eve', modelId: MODEL, size: 192, embedding: emb(9), pose: 'center', createdAt: 2 });
+    const foreign = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const aad = new TextEncoder().encode(JSON.stringify(['face-login-template/1', 'mallory', MODEL, 'center', 192]));
+    const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, foreign, emb(8).buffer);
+    await raw.add('templates', { userId: 'mallory', modelId: MODEL, size: 192, iv, ciphertext, pose: 'center', createdAt: 2 });
+    // Bob's sealed embedding relabelled as Ann's: the AAD no longer matches.
+    const { id: _bobId, ...moved } = bobRow;
+    await raw.add('templates', { ...moved, userId: 'ann' });
+    raw.close();
+
+    expect((await store.templatesOf('ann', MODEL)).map((t) => Array.from(t.embedding))).toEqual([Array.from(emb(1))]);
+    expect(await store.templatesOf('eve', MODEL)).toEqual([]);
+    expect(await store.templatesOf('mallory', MODEL)).toEqual([]);
+    expect((await store.allTemplates(MODEL)).map((t) => t.userId).sort()).toEqual(['ann', 'bob']);
+    expect((await store.exportAll()).templates.map((t) => t.userId).sort()).toEqual(['ann', 'bob']);
+    expect(unsealed.map((u) => [u.userId, u.reason]).sort()).toEqual([['ann', 'unauthenticated'], ['eve', 'plaintext'], ['mallory', 'unauthenticated']]);
+    expect((await store.unsealedTemplates()).length).toBe(3);
+    store.close();
+  });
+
+  it('seals a v3 database\'s plaintext rows after open, and an interrupted pass resumes on the next open', async () => {
+    await v3Database('legacy3', [emb(1), emb(2), emb(3)]);
+    // Interrupted: the upgrade ran (mark written) and one row was sealed, then the tab closed.
+    // Simulated by failing the encryption of the second row once.
+    const encrypt = crypto.subtle.encrypt.bind(crypto.subtle);
+    let calls = 0;
+    const spy = Object.defineProperty(crypto.subtle, 'encrypt', {
+      configurable: true,
+      value: (...a: Parameters<SubtleCrypto['encrypt']>) => (++calls === 2 ? Promise.reject(new DOMException('boom', 'OperationError')) : encrypt(...a)),
+    });
+    try {
+      await expect(new IdbTemplateStore({ dbName: 'legacy3' }).listUsers()).rejects.toMatchObject({ code: 'storage-unavailable' });
+    } finally {
+      delete (spy as { encrypt?: unknown }).encrypt;
+    }
+    let raw = await openDB('legacy3');
+    expect(raw.version).toBe(4);
+    expect((await raw.getAll('templates')).map((r) => r.embedding === undefined)).toEqual([true, false, false]);
+    expect(await raw.getAll('meta')).toHaveLength(1);
+    raw.close();
+
+    const store = new IdbTemplateStore({ dbName: 'legacy3', onUnsealed: () => expect.unreachable() });
+    expect((await store.templatesOf('ann', MODEL)).map((t) => Array.from(t.embedding))).toEqual([emb(1), emb(2), emb(3)].map((e) => Array.from(e)));
+    store.close();
+    raw = await openDB('legacy3');
+    expect((await raw.getAll('templates')).every((r) => r.embedding === undefined && r.ciphertext instanceof ArrayBuffer)).toBe(true);
+    expect(await raw.getAll('meta')).toEqual([]);
+    raw.close();
   });
 });

@@ -2,22 +2,54 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type St
 import { FaceLoginError, storageErrorFrom } from '../../core/errors.js';
 import type { NewTemplate, Pose, Template, TemplateExport, TemplateStore, UserRecord } from '../../core/types.js';
 import { checkNewTemplates, checkTemplateExport, toTemplateExport } from './template-export.js';
+import { generateTemplateKey, openEmbedding, sealEmbedding, type UnsealedReason } from './template-seal.js';
 
-/** Stored template row. `size` arrived in schema v2 (v1 rows are backfilled by the migration). */
-interface TemplateRow {
+interface TemplateRowBase {
   id?: number;
   userId: string;
   modelId: string;
+  /** Arrived in schema v2 (v1 rows are backfilled by the migration). */
   size: number;
-  embedding: Float32Array;
   pose: Pose;
   createdAt: number;
 }
+
+/** A template row since schema v4: the embedding sealed with AES-GCM (template-seal.ts), never in the clear. */
+export interface SealedTemplateRow extends TemplateRowBase {
+  iv: Uint8Array<ArrayBuffer>;
+  ciphertext: ArrayBuffer;
+  embedding?: never;
+}
+
+/** A template row as schemas v1 to v3 wrote it: the raw embedding. Sealed by the pass after opening (see sealLegacyRows). */
+export interface PlaintextTemplateRow extends TemplateRowBase {
+  embedding: Float32Array;
+}
+
+/** Stored template row. */
+type TemplateRow = SealedTemplateRow | PlaintextTemplateRow;
 
 interface OutboxRow {
   userId: string;
   modelId: string;
   queuedAt: number;
+}
+
+/** The device's template key (one row, `TEMPLATE_KEY_ID`): non-extractable, usable only through WebCrypto. */
+interface KeyRow {
+  id: string;
+  key: CryptoKey;
+  createdAt: number;
+}
+
+/**
+ * The plaintext rows the v4 upgrade found: template ids up to `upToId` may still be plaintext
+ * and are sealed after open; the row is deleted once none is left. Any other plaintext row was not
+ * written by this store and is never used.
+ */
+interface MetaRow {
+  name: typeof SEAL_PENDING;
+  upToId: number;
 }
 
 export interface FaceLoginDB extends DBSchema {
@@ -28,10 +60,14 @@ export interface FaceLoginDB extends DBSchema {
     value: TemplateRow;
     indexes: { byUser: string; byModel: string; byUserModel: [string, string] };
   };
+  keys: { key: string; value: KeyRow };
+  meta: { key: string; value: MetaRow };
 }
 
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 export const DEFAULT_DB_NAME = 'face-login';
+export const TEMPLATE_KEY_ID = 'templates';
+const SEAL_PENDING = 'seal-pending';
 
 type UpgradeTx = IDBPTransaction<FaceLoginDB, StoreNames<FaceLoginDB>[], 'versionchange'>;
 
@@ -53,7 +89,7 @@ export async function migrate(db: IDBPDatabase<FaceLoginDB>, oldVersion: number,
     t.createIndex('byUserModel', ['userId', 'modelId']);
     let cursor = await t.openCursor();
     while (cursor) {
-      const row = cursor.value;
+      const row = cursor.value as PlaintextTemplateRow;
       if (typeof row.size !== 'number') await cursor.update({ ...row, size: row.embedding.length });
       cursor = await cursor.continue();
     }
@@ -62,39 +98,61 @@ export async function migrate(db: IDBPDatabase<FaceLoginDB>, oldVersion: number,
     // v3: users whose templates must still be backed up to the server (offline enrolment).
     db.createObjectStore('outbox', { keyPath: 'userId' });
   }
+  if (oldVersion < 4) {
+    // v4: templates sealed at rest. WebCrypto cannot run inside this transaction (it would commit
+    // on the first non-IDB await), so this step only makes room for the key and notes which rows
+    // are today's plaintext ones; the store seals them after open (sealLegacyRows), resumably.
+    db.createObjectStore('keys', { keyPath: 'id' });
+    const meta = db.createObjectStore('meta', { keyPath: 'name' });
+    const last = await tx.objectStore('templates').openKeyCursor(null, 'prev');
+    if (last) await meta.put({ name: SEAL_PENDING, upToId: last.key });
+  }
+}
+
+/** A stored template that was skipped because it does not open under this device's key. */
+export interface UnsealedTemplate {
+  id: number;
+  userId: string;
+  modelId: string;
+  reason: UnsealedReason;
 }
 
 export interface IdbTemplateStoreOptions {
   dbName?: string;
+  /**
+   * Called once per row (per store instance) that is skipped because it was not sealed by this
+   * device: a plaintext row written after the v4 migration, a row sealed under another key, or one
+   * whose user, model, pose, size or ciphertext was changed. Such a row is never returned, matched
+   * or exported. Default: console.warn. `unsealedTemplates()` lists them on demand.
+   */
+  onUnsealed?: (row: UnsealedTemplate) => void;
 }
 
-function toTemplate(row: TemplateRow): Template {
-  return {
-    id: row.id!,
-    userId: row.userId,
-    modelId: row.modelId,
-    size: row.size,
-    embedding: row.embedding instanceof Float32Array ? row.embedding : new Float32Array(row.embedding),
-    pose: row.pose,
-    createdAt: row.createdAt,
-  };
+interface OpenDb {
+  db: IDBPDatabase<FaceLoginDB>;
+  key: CryptoKey;
 }
+
+const isSealed = (row: TemplateRow): row is SealedTemplateRow => !('embedding' in row) || row.embedding === undefined;
 
 /**
- * Templates in IndexedDB through idb. Opens lazily, closes itself when another tab upgrades the
- * schema (`blocking`), reopens after the browser terminates the connection, and maps every
- * IndexedDB failure to a storage-unavailable / storage-full FaceLoginError.
+ * Templates in IndexedDB through idb, sealed at rest (template-seal.ts). Opens lazily (creating
+ * the device key on first use and sealing rows an older version left in the clear), closes
+ * itself when another tab upgrades the schema (`blocking`), reopens after the browser terminates
+ * the connection, and maps every IndexedDB failure to a storage-unavailable / storage-full
+ * FaceLoginError. Reads return only templates this device sealed (see `onUnsealed`).
  */
 export class IdbTemplateStore implements TemplateStore {
-  private dbp: Promise<IDBPDatabase<FaceLoginDB>> | null = null;
+  private dbp: Promise<OpenDb> | null = null;
   private closed = false;
+  private readonly reported = new Set<number>();
   readonly dbName: string;
 
   constructor(private readonly options: IdbTemplateStoreOptions = {}) {
     this.dbName = options.dbName ?? DEFAULT_DB_NAME;
   }
 
-  private db(): Promise<IDBPDatabase<FaceLoginDB>> {
+  private db(): Promise<OpenDb> {
     if (this.closed) return Promise.reject(new FaceLoginError('disposed', 'The template store has been closed.'));
     if (this.dbp) return this.dbp;
     if (!globalThis.indexedDB) {
@@ -109,7 +167,7 @@ export class IdbTemplateStore implements TemplateStore {
         },
         blocking: () => {
           // Another tab wants a newer schema: step aside, reopen on next use.
-          void this.dbp?.then((db) => db.close());
+          void this.dbp?.then(({ db }) => db.close(), () => undefined);
           this.dbp = null;
         },
         terminated: () => {
@@ -120,20 +178,63 @@ export class IdbTemplateStore implements TemplateStore {
       // Some browsers throw synchronously (SecurityError) when storage is blocked.
       p = Promise.reject(e);
     }
-    this.dbp = p.catch((e: unknown) => {
+    const opened = p.then(async (db) => {
+      try {
+        const key = await templateKey(db);
+        await sealLegacyRows(db, key);
+        return { db, key };
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+    });
+    this.dbp = opened.catch((e: unknown) => {
       this.dbp = null;
       throw storageErrorFrom(e);
     });
     return this.dbp;
   }
 
-  private async run<T>(fn: (db: IDBPDatabase<FaceLoginDB>) => Promise<T>): Promise<T> {
-    const db = await this.db();
+  private async run<T>(fn: (db: IDBPDatabase<FaceLoginDB>, key: CryptoKey) => Promise<T>): Promise<T> {
+    const { db, key } = await this.db();
     try {
-      return await fn(db);
+      return await fn(db, key);
     } catch (e) {
       throw storageErrorFrom(e);
     }
+  }
+
+  /** The rows' templates that open under the device key; the others are reported and left out. */
+  private async openRows(key: CryptoKey, rows: readonly TemplateRow[]): Promise<Template[]> {
+    const opened = await Promise.all(rows.map((row) => openRow(key, row)));
+    const out: Template[] = [];
+    opened.forEach((o, i) => {
+      if (typeof o === 'string') this.report({ id: rows[i]!.id!, userId: rows[i]!.userId, modelId: rows[i]!.modelId, reason: o });
+      else out.push(o);
+    });
+    return out;
+  }
+
+  private report(row: UnsealedTemplate): void {
+    if (this.reported.has(row.id)) return;
+    this.reported.add(row.id);
+    if (this.options.onUnsealed) this.options.onUnsealed(row);
+    else console.warn(`<face-login> template ${row.id} of "${row.userId}" (${row.modelId}) is not used: ${row.reason} (it was not sealed by this device).`);
+  }
+
+  /**
+   * Every stored template that does not open under this device's key (and is therefore never
+   * used), with the reason: for diagnostics and clean-up (deleteUser removes them with the user).
+   */
+  unsealedTemplates(): Promise<UnsealedTemplate[]> {
+    return this.run(async (db, key) => {
+      const rows = await db.getAll('templates');
+      const opened = await Promise.all(rows.map((row) => openRow(key, row)));
+      return rows.flatMap((row, i) => {
+        const o = opened[i]!;
+        return typeof o === 'string' ? [{ id: row.id!, userId: row.userId, modelId: row.modelId, reason: o }] : [];
+      });
+    });
   }
 
   async saveTemplates(
@@ -143,12 +244,16 @@ export class IdbTemplateStore implements TemplateStore {
     options: { replace?: boolean; displayName?: string } = {},
   ): Promise<Template[]> {
     const size = checkNewTemplates(userId, templates);
-    return this.run(async (db) => {
+    return this.run(async (db, key) => {
+      // Sealed before the transaction: it would commit on the first WebCrypto await.
+      const now = Date.now();
+      const rows = await Promise.all(
+        templates.map((t) => sealRow(key, { userId, modelId, size, pose: t.pose, createdAt: now }, t.embedding)),
+      );
       // One transaction: the user row and all templates land together or not at all.
       const tx = db.transaction(['users', 'templates'], 'readwrite');
       const users = tx.objectStore('users');
       const store = tx.objectStore('templates');
-      const now = Date.now();
       const prev = await users.get(userId);
       await users.put({
         userId,
@@ -157,13 +262,12 @@ export class IdbTemplateStore implements TemplateStore {
         ...(options.displayName ?? prev?.displayName ? { displayName: options.displayName ?? prev?.displayName } : {}),
       });
       if (options.replace) {
-        for (const key of await store.index('byUserModel').getAllKeys([userId, modelId])) await store.delete(key);
+        for (const k of await store.index('byUserModel').getAllKeys([userId, modelId])) await store.delete(k);
       }
       const saved: Template[] = [];
-      for (const t of templates) {
-        const row: TemplateRow = { userId, modelId, size, embedding: new Float32Array(t.embedding), pose: t.pose, createdAt: now };
+      for (const [i, row] of rows.entries()) {
         const id = await store.add(row);
-        saved.push(toTemplate({ ...row, id }));
+        saved.push({ id, userId, modelId, size, embedding: new Float32Array(templates[i]!.embedding), pose: row.pose, createdAt: now });
       }
       await tx.done;
       return saved;
@@ -171,11 +275,11 @@ export class IdbTemplateStore implements TemplateStore {
   }
 
   templatesOf(userId: string, modelId: string): Promise<Template[]> {
-    return this.run(async (db) => (await db.getAllFromIndex('templates', 'byUserModel', [userId, modelId])).map(toTemplate));
+    return this.run(async (db, key) => this.openRows(key, await db.getAllFromIndex('templates', 'byUserModel', [userId, modelId])));
   }
 
   allTemplates(modelId: string): Promise<Template[]> {
-    return this.run(async (db) => (await db.getAllFromIndex('templates', 'byModel', modelId)).map(toTemplate));
+    return this.run(async (db, key) => this.openRows(key, await db.getAllFromIndex('templates', 'byModel', modelId)));
   }
 
   /**
@@ -214,23 +318,32 @@ export class IdbTemplateStore implements TemplateStore {
     });
   }
 
+  /**
+   * Every user and every template this device sealed, decrypted: the export is plaintext JSON
+   * (template-export.ts), to be protected like the biometric data it is. Rows that do not open
+   * are left out (and reported).
+   */
   exportAll(): Promise<TemplateExport> {
-    return this.run(async (db) => {
+    return this.run(async (db, key) => {
       const tx = db.transaction(['users', 'templates'], 'readonly');
       const [users, rows] = await Promise.all([tx.objectStore('users').getAll(), tx.objectStore('templates').getAll()]);
       await tx.done;
-      return toTemplateExport(users, rows.map(toTemplate));
+      return toTemplateExport(users, await this.openRows(key, rows));
     });
   }
 
+  /** Imports an export (validated first: a bad file changes nothing), sealing every template under this device's key. */
   async importAll(data: TemplateExport): Promise<{ users: number; templates: number }> {
     const checked = checkTemplateExport(data);
-    return this.run(async (db) => {
+    return this.run(async (db, key) => {
+      const rows = await Promise.all(
+        checked.templates.map((t) =>
+          sealRow(key, { userId: t.userId, modelId: t.modelId, size: t.size, pose: t.pose, createdAt: t.createdAt }, Float32Array.from(t.embedding)),
+        ),
+      );
       const tx = db.transaction(['users', 'templates'], 'readwrite');
       for (const u of checked.users) await tx.objectStore('users').put(u);
-      for (const t of checked.templates) {
-        await tx.objectStore('templates').add({ ...t, embedding: new Float32Array(t.embedding) });
-      }
+      for (const row of rows) await tx.objectStore('templates').add(row);
       await tx.done;
       return { users: checked.users.length, templates: checked.templates.length };
     });
@@ -257,7 +370,70 @@ export class IdbTemplateStore implements TemplateStore {
 
   close(): void {
     this.closed = true;
-    void this.dbp?.then((db) => db.close()).catch(() => undefined);
+    void this.dbp?.then(({ db }) => db.close()).catch(() => undefined);
     this.dbp = null;
   }
+}
+
+async function sealRow(key: CryptoKey, base: Omit<TemplateRowBase, 'id'>, embedding: Float32Array): Promise<SealedTemplateRow> {
+  const { iv, ciphertext } = await sealEmbedding(key, embedding, base);
+  return { ...base, iv, ciphertext };
+}
+
+/** A row's template, or why it is not one this device sealed. */
+async function openRow(key: CryptoKey, row: TemplateRow): Promise<Template | UnsealedReason> {
+  if (!isSealed(row)) return 'plaintext';
+  if (typeof row.userId !== 'string' || typeof row.modelId !== 'string' || typeof row.pose !== 'string' || typeof row.size !== 'number') return 'malformed';
+  const embedding = await openEmbedding(key, row, row);
+  if (typeof embedding === 'string') return embedding;
+  return { id: row.id!, userId: row.userId, modelId: row.modelId, size: row.size, embedding, pose: row.pose, createdAt: row.createdAt };
+}
+
+/**
+ * The device's template key: read it, or on first open generate one (outside any transaction)
+ * and add it, unless another tab added one meanwhile (then that one is used).
+ */
+async function templateKey(db: IDBPDatabase<FaceLoginDB>): Promise<CryptoKey> {
+  const existing = await db.get('keys', TEMPLATE_KEY_ID);
+  if (existing) return existing.key;
+  const fresh = await generateTemplateKey();
+  const tx = db.transaction('keys', 'readwrite');
+  const raced = await tx.store.get(TEMPLATE_KEY_ID);
+  if (!raced) await tx.store.add({ id: TEMPLATE_KEY_ID, key: fresh, createdAt: Date.now() });
+  await tx.done;
+  return raced?.key ?? fresh;
+}
+
+/**
+ * The second half of the v4 migration: seals the plaintext rows the upgrade found (ids up to
+ * its mark), one row per transaction (WebCrypto cannot run inside one). Idempotent and resumable:
+ * a row is rewritten only if it is still the plaintext row that was sealed, and the mark is
+ * removed only once no plaintext row is left under it, so an interrupted pass (a closed tab)
+ * continues on the next open, and two tabs doing it at once write the same thing twice.
+ */
+export async function sealLegacyRows(db: IDBPDatabase<FaceLoginDB>, key: CryptoKey): Promise<number> {
+  const mark = await db.get('meta', SEAL_PENDING);
+  if (!mark) return 0;
+  let sealed = 0;
+  const range = IDBKeyRange.upperBound(mark.upToId);
+  for (const id of await db.getAllKeys('templates', range)) {
+    const row = await db.get('templates', id);
+    if (!row || isSealed(row)) continue;
+    const embedding = row.embedding instanceof Float32Array ? row.embedding : Float32Array.from(row.embedding as ArrayLike<number>);
+    const { embedding: _plain, ...base } = row;
+    const next = await sealRow(key, { ...base, size: embedding.length }, embedding);
+    const tx = db.transaction('templates', 'readwrite');
+    const now = await tx.store.get(id);
+    // Still the same plaintext row (not deleted, replaced or sealed by another tab meanwhile)?
+    if (now && !isSealed(now) && now.userId === row.userId && now.modelId === row.modelId) {
+      await tx.store.put({ ...next, id });
+      sealed++;
+    }
+    await tx.done;
+  }
+  const tx = db.transaction(['meta', 'templates'], 'readwrite');
+  const left = await tx.objectStore('templates').getAll(range);
+  if (!left.some((r) => !isSealed(r))) await tx.objectStore('meta').delete(SEAL_PENDING);
+  await tx.done;
+  return sealed;
 }

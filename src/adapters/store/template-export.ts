@@ -2,6 +2,13 @@ import { FaceLoginError } from '../../core/errors.js';
 import type { NewTemplate, Pose, Template, TemplateExport, UserRecord } from '../../core/types.js';
 import { POSES } from '../../protocol/constants.js';
 
+/**
+ * The export format: plaintext JSON with every embedding as numbers. Templates are sealed only
+ * at rest in IndexedDB (IdbTemplateStore, template-seal.ts): the device key never leaves the
+ * browser, so an export is readable anywhere and must be handled like the biometric data it is
+ * (encrypt it yourself for transport or backup). importAll seals the templates again under the
+ * importing device's key.
+ */
 export function toTemplateExport(users: readonly UserRecord[], templates: readonly Template[]): TemplateExport {
   return {
     format: 'face-login-templates',

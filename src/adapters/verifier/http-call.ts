@@ -3,7 +3,8 @@
  * answer checked against the route's schemas. HttpVerifier and SessionClient both go through it.
  *
  * - unreachable, timed out, or a 5xx: `backend-unavailable` (ServerFailure, with the server's
- *   Retry-After when it gave one);
+ *   Retry-After when it gave one); a 5xx with the server's own code keeps its meaning:
+ *   `backend-overloaded` (overloaded, storage-busy), `backend-storage` (storage-full, -unavailable);
  * - a 4xx with the server's own error body: ServerRefusal (the page's code from pageErrorCode, the
  *   server's code kept as `serverCode`); a 4xx that is not the server's (a proxy's page): backend-error;
  * - a 2xx that does not fit the route's schema for its status: backend-error, so garbage is never
@@ -35,7 +36,7 @@ export class ServerRefusal extends FaceLoginError {
   }
 }
 
-/** The server failed or is overloaded (5xx): `backend-unavailable`, with how long to wait when it said so. */
+/** The server failed (5xx): backend-unavailable, or backend-overloaded / backend-storage when its own code says so; with how long to wait when it said so. */
 export class ServerFailure extends FaceLoginError {
   readonly retryAfterSeconds?: number;
 
@@ -45,7 +46,8 @@ export class ServerFailure extends FaceLoginError {
     readonly serverCode: string | null,
     retryAfterSeconds?: number,
   ) {
-    super('backend-unavailable', message);
+    const page = serverCode === null ? null : pageErrorCode(serverCode);
+    super(page === 'backend-overloaded' || page === 'backend-storage' ? page : 'backend-unavailable', message);
     if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds;
   }
 }

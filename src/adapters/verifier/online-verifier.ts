@@ -64,7 +64,8 @@ export class OnlineVerifier implements Verifier {
   }
 
   private offline(e: unknown): boolean {
-    return !!this.options.allowOffline && isFaceLoginError(e) && e.code === 'backend-unavailable';
+    // The server cannot decide now (unreachable, or its database cannot write): the device may. Overloaded is a wait, not a fallback.
+    return !!this.options.allowOffline && isFaceLoginError(e) && (e.code === 'backend-unavailable' || e.code === 'backend-storage');
   }
 
   async verify(userId: string, probe: Float32Array, modelId: string): Promise<VerifyResult> {
@@ -125,7 +126,7 @@ export class OnlineVerifier implements Verifier {
             await this.store.backupDone(userId, item.queuedAt);
             this.options.onBackup?.({ userId, modelId, ok: true, outcome: enrolled ? 'enrolled' : 'backed-up' });
           } catch (e) {
-            if (isFaceLoginError(e) && e.code === 'backend-unavailable') return;
+            if (isFaceLoginError(e) && (e.code === 'backend-unavailable' || e.code === 'backend-overloaded' || e.code === 'backend-storage')) return;
             // A rate limit, or an answer that is not the server's own (a proxy's page): later.
             if (!(e instanceof ServerRefusal) || RETRY_LATER.has(e.serverCode)) return;
             await this.store.backupDone(userId, item.queuedAt);

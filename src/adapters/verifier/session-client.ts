@@ -169,7 +169,7 @@ export interface RunSessionOptions extends Pick<ChallengeCaptureOptions, 'timeou
  * never learns the decision: the site's backend reads it. Rejects with a FaceLoginError: the
  * capture's (no-face, liveness-failed when the turns are not done in time: then nothing is sent
  * and the session stays open), the server's refusals (ServerRefusal; sessionSpent() tells whether
- * the site must open a new session), backend-unavailable, aborted.
+ * the site must open a new session), backend-unavailable, backend-overloaded (retry after its wait), backend-storage, aborted.
  */
 export async function runSession(auth: FaceAuth, target: RunSessionTarget, options: RunSessionOptions = {}): Promise<SessionOutcome> {
   const { signal, onInfo, onUpload, encoder = new JpegFrameEncoder(), client: clientOption } = options;

@@ -19,6 +19,8 @@ export const SESSION_REFUSALS = [
   'unknown-user',
   'locked-out',
   'internal',
+  // identify: two users' templates both reached the threshold (the same face under two ids): nobody is named.
+  'ambiguous',
 ] as const;
 
 /** A session id: 256 random bits as base64url (43 characters). */

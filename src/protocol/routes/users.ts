@@ -54,3 +54,18 @@ export const siteExportUserRoute = defineRoute({
   headers: SiteKeyHeaders,
   response: exportUserRoute.response,
 });
+
+/**
+ * The site's backend lifts a user's lockout (site key): after repeated failed face matches a user's
+ * face login is locked and, after repeated lockouts, disabled until this is called (the site has
+ * checked the person another way). Enrolling the user again through a session does the same.
+ */
+export const siteUnlockUserRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/site/users/:userId/unlock',
+  summary: 'Lift a user\'s lockout (site backend)',
+  description: 'Site key only. Clears the user\'s consecutive-failure count, lockout and disabled state (never an address\'s). 204 whether or not the user was locked.',
+  params: UserParams,
+  headers: SiteKeyHeaders,
+  response: { 204: NoContent },
+});
