@@ -175,9 +175,11 @@ fl.addEventListener('face-login-ready', () => {
   // An attendance kiosk: the camera is what the screen is for, and the operator's notice is the
   // consent (the element opens it only on an action or autostart): the preview runs from load,
   // the identify loop only once somebody is enrolled. A refusal shows when the loop starts.
-  void fl.engine?.startCamera().catch(() => undefined);
   started = false; // a reloaded engine (changed attribute) starts idle
-  void startWhenEnrolled();
+  // The loop's start() opens the camera itself; only an idle kiosk opens it for the preview (never both at once).
+  void startWhenEnrolled().then(() => {
+    if (!started) void fl.engine?.startCamera().catch(() => undefined);
+  });
 });
 // Enrolled in another tab meanwhile: coming back here starts the kiosk.
 window.addEventListener('focus', () => void startWhenEnrolled());
