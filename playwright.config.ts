@@ -34,7 +34,7 @@ export const SESSION_BACKEND = `http://127.0.0.1:${SESSION_BACKEND_PORT}`;
 export const DEMO_SITE_KEY = 'e2e-demo-site-key-0123456789-abcdefghijkl';
 
 /** The slow tier (`npm run test:full`), by file. */
-const FULL_TIER = [/tests\/browser\/(converter|detector|embedding)-parity\.spec\.ts$/, /e2e\/soak\.e2e\.ts$/, /e2e\/demo\.e2e\.ts$/, /e2e\/kiosk-page\.e2e\.ts$/];
+const FULL_TIER = [/tests\/browser\/(converter|detector|embedding)-parity\.spec\.ts$/, /e2e\/soak\.e2e\.ts$/, /e2e\/demo\.e2e\.ts$/, /e2e\/kiosk-page\.e2e\.ts$/, /e2e\/consumer\/.*\.e2e\.ts$/];
 
 export default defineConfig({
   timeout: 120_000,

@@ -8,6 +8,7 @@ import { MediaPipeDetector } from './adapters/detector/mediapipe-detector.js';
 import { MobileFaceNetEmbedder } from './adapters/embedder/mobilefacenet-embedder.js';
 import { selectBackend, type BackendChoice, type BackendPreference } from './adapters/embedder/tf-backend.js';
 import { fetchManifest, type LoadProgress } from './adapters/models/model-files.js';
+import { resolveAssetUrls } from './asset-base.js';
 import { IdbTemplateStore } from './adapters/store/idb-template-store.js';
 import { LocalVerifier } from './adapters/verifier/local-verifier.js';
 import { HttpVerifier } from './adapters/verifier/http-verifier.js';
@@ -21,10 +22,15 @@ import type { Camera, TemplateStore, Verifier } from './core/types.js';
 export type { BackendChoice, BackendPreference, LoadProgress, BackupEvent };
 
 export interface CreateFaceAuthOptions {
-  /** Base URL of the prepared models (public/models). Default '/models/'. */
+  /**
+   * Base URL of the models (the package's assets/models). Default `<assetBase>models/`, else
+   * `<setBasePath()>models/`, else '/models/'.
+   */
   modelsUrl?: string;
-  /** Base URL of the runtime wasm (public/wasm). Default '/wasm/'. */
+  /** Base URL of the runtime wasm (the package's assets/wasm). Default `<assetBase>wasm/`, else `<setBasePath()>wasm/`, else '/wasm/'. */
   wasmUrl?: string;
+  /** Where the package's assets/ folder is served (models at `<assetBase>models/`, wasm at `<assetBase>wasm/`); default setBasePath()'s. */
+  assetBase?: string;
   /** TF.js backend: 'auto' (WebGL on a real GPU, else WASM), or force 'webgl' | 'wasm' | 'cpu'. */
   backend?: BackendPreference;
   /**
@@ -86,7 +92,8 @@ export interface FaceAuthReady {
 
 export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promise<FaceAuthReady> {
   const t0 = performance.now();
-  const { modelsUrl = '/models/', wasmUrl = '/wasm/', backend: preference = 'auto', signal, onProgress } = options;
+  const { backend: preference = 'auto', signal, onProgress } = options;
+  const { modelsUrl, wasmUrl } = resolveAssetUrls(options);
   // Before any download: a liveness mode that cannot run is a configuration error.
   if (options.engine?.liveness !== undefined) assertLivenessMode(options.engine.liveness, options.engine.passiveLiveness);
   const wasmBase = wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/';

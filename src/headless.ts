@@ -10,6 +10,7 @@ export * from './core/align.js';
 export * from './core/types.js';
 export { DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_SOURCE, DEFAULT_IDENTIFY_FPIR, IMPOSTOR_TAIL, identifyThreshold, thresholdAtFmr, comparisonFmr } from './core/calibration.js';
 export { createFaceAuth } from './face-auth.js';
+export { setBasePath, getBasePath, ASSET_BASE_META } from './asset-base.js';
 export type { CreateFaceAuthOptions, FaceAuthReady } from './face-auth.js';
 export { UserMediaCamera, listCameras } from './adapters/camera/user-media-camera.js';
 export { MediaPipeDetector, DETECTOR_ID } from './adapters/detector/mediapipe-detector.js';

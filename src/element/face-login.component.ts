@@ -36,7 +36,7 @@ const isCaptureRefusal = (code: string): code is CaptureRefusal => (CAPTURE_REFU
  * attendance kiosk). Runs on the device (MediaPipe detection, ArcFace alignment, MobileFaceNet on
  * TF.js, templates in IndexedDB) or lets a face-login server decide (`server="https://…"`).
  *
- * Changing `server`, `backend`, `offline`, `models-url`, `wasm-url`, `db-name` or `camera` after
+ * Changing `server`, `backend`, `offline`, `asset-base`, `models-url`, `wasm-url`, `db-name` or `camera` after
  * the element is connected reloads the engine (once for changes made together: a new
  * face-login-ready follows); `threshold` and `liveness` apply to the running engine; `mode`,
  * `user-id`, `guided`, `continuous` and `cooldown` apply from the next action.
@@ -63,8 +63,9 @@ const isCaptureRefusal = (code: string): code is CaptureRefusal => (CAPTURE_REFU
  * @attr cooldown - Kiosk: seconds before the same person is announced again (default 10).
  * @attr autostart - Open the camera as soon as the models are loaded and run the action (the kiosk loop, the session) at once. Setting it is the page's statement that the person has agreed to the camera; without it the camera opens only when the person presses the button or the page calls start().
  * @attr camera - deviceId of the camera to use (else the last one picked in the camera picker on this site, else the default).
- * @attr models-url - Where public/models is served (default /models/).
- * @attr wasm-url - Where public/wasm is served (default /wasm/).
+ * @attr asset-base - Where the package's assets/ folder is served (e.g. /face-login/): models from `<asset-base>models/`, wasm from `<asset-base>wasm/`. Default: setBasePath()'s, else the page's `<meta name="face-login-asset-base">` (face-login/vite writes it), else /models/ and /wasm/. `models-url` / `wasm-url` win when set.
+ * @attr models-url - Where the models (assets/models) are served (default `<asset-base>models/`, else /models/).
+ * @attr wasm-url - Where the wasm (assets/wasm) is served (default `<asset-base>wasm/`, else /wasm/).
  * @attr db-name - IndexedDB database name (default face-login).
  * @attr lang - Message language: en, zh-CN (default: the page's language). Another language tag (e.g. fr) shows English; a value that is no language tag (e.g. __proto__) shows English and fires face-login-error invalid-input.
  * @attr expose-scores - Put the device's similarity score and threshold into face-login-verified / -identified / -rejected (default off). For calibration UIs only: a score tells whoever reads the events how close a face came. Server decisions never carry one.
@@ -118,6 +119,7 @@ export class FaceLoginElement extends LitElement {
     cooldown: { type: Number },
     autostart: { type: Boolean },
     camera: { type: String },
+    assetBase: { type: String, attribute: 'asset-base' },
     modelsUrl: { type: String, attribute: 'models-url' },
     wasmUrl: { type: String, attribute: 'wasm-url' },
     dbName: { type: String, attribute: 'db-name' },
@@ -172,8 +174,12 @@ export class FaceLoginElement extends LitElement {
   cooldown = 10;
   autostart = false;
   camera = '';
-  modelsUrl = '/models/';
-  wasmUrl = '/wasm/';
+  /** Where the package's assets/ are served ('' = setBasePath()'s, else /models/ and /wasm/). */
+  assetBase = '';
+  /** Where the models are served ('' = `<assetBase>models/`). */
+  modelsUrl = '';
+  /** Where the wasm is served ('' = `<assetBase>wasm/`). */
+  wasmUrl = '';
   dbName = 'face-login';
   override lang = '';
   /**
@@ -225,8 +231,9 @@ export class FaceLoginElement extends LitElement {
       this.loaded.clear();
       this.progress = null;
       return {
-        modelsUrl: this.modelsUrl,
-        wasmUrl: this.wasmUrl,
+        modelsUrl: this.modelsUrl || undefined,
+        wasmUrl: this.wasmUrl || undefined,
+        assetBase: this.assetBase || undefined,
         ...this.backendOptions(),
         threshold: this.threshold,
         dbName: this.dbName,
@@ -236,7 +243,7 @@ export class FaceLoginElement extends LitElement {
         onProgress: (p) => this.onProgress(p),
       };
     },
-    reloadOn: () => [this.server, this.backend, this.compute, this.offline, this.modelsUrl, this.wasmUrl, this.dbName, this.camera],
+    reloadOn: () => [this.server, this.backend, this.compute, this.offline, this.assetBase, this.modelsUrl, this.wasmUrl, this.dbName, this.camera],
     // The camera opens on an action (the button, start()), or at once when the page says autostart.
     cameraOnLoad: () => this.autostart,
     onReady: (ready, connectedAt) => this.onReady(ready, connectedAt),

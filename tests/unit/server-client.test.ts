@@ -36,7 +36,10 @@ describe('the package ships face-login/server-client', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(pkg.exports['./server-client']).toEqual({ types: './dist/types/server-client/index.d.ts', import: './dist/server-client.js' });
     expect(pkg.dependencies.jose).toBe('6.2.17'); // exact, at runtime
-    expect(pkg.scripts.build).toContain('vite.server-client.config.ts');
+    // npm run build (and prepack) run build:lib, which builds every library entry.
+    expect(pkg.scripts.build).toContain('npm run build:lib');
+    expect(pkg.scripts.prepack).toContain('npm run build:lib');
+    expect(pkg.scripts['build:lib']).toContain('vite.server-client.config.ts');
     const vite = readFileSync(join(ROOT, 'vite.server-client.config.ts'), 'utf8');
     expect(vite).toContain("'server-client'");
     expect(vite).toContain('src/server-client/index.ts');

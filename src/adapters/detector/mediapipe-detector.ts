@@ -3,7 +3,8 @@ import { FaceLoginError } from '../../core/errors.js';
 import type { Detection, FaceDetector, Frame } from '../../core/types.js';
 import { disableUsageLogging } from './mediapipe-telemetry.js';
 import { withBenignMediaPipeLogsDropped } from './mediapipe-console.js';
-import { fetchModelFile, joinUrl, manifestEntry, type FetchModelOptions, type ModelManifest } from '../models/model-files.js';
+import { ASSET_FIX } from '../../asset-base.js';
+import { fetchModelFile, joinUrl, manifestEntry, probeAsset, type FetchModelOptions, type ModelManifest } from '../models/model-files.js';
 
 export const DETECTOR_FILE = 'face_detection_short_range.tflite';
 export const DETECTOR_ID = 'blazeface-short-range-0.4.1657300184';
@@ -50,8 +51,8 @@ export class MediaPipeDetector implements FaceDetector {
       signal,
       onProgress,
     });
+    const fileset = await FilesetResolver.forVisionTasks(wasmUrl.replace(/\/$/, ''));
     try {
-      const fileset = await FilesetResolver.forVisionTasks(wasmUrl.replace(/\/$/, ''));
       // The wasm binds its stderr writer while it is created: TFLite's INFO lines (console.error
       // otherwise) are dropped from then on, every other error still reaches the console.
       const task = await withBenignMediaPipeLogsDropped(() =>
@@ -64,7 +65,17 @@ export class MediaPipeDetector implements FaceDetector {
       );
       return new MediaPipeDetector(task, runningMode);
     } catch (e) {
-      throw new FaceLoginError('model-load-failed', `The face detector could not be started: ${(e as Error).message ?? e}`, { cause: e });
+      // A missing wasm surfaces as a script error Event or an abort: name the file that failed.
+      const problems = (await Promise.all([fileset.wasmLoaderPath, fileset.wasmBinaryPath].map((u) => probeAsset(u)))).filter((p) => p !== null);
+      if (problems.length > 0) {
+        throw new FaceLoginError(
+          'model-load-failed',
+          `The face detector's MediaPipe wasm could not be loaded: ${problems.join('; ')} (expected face-login's wasm/mediapipe/ files there). ${ASSET_FIX}`,
+          { cause: e },
+        );
+      }
+      const reason = e instanceof Error ? e.message : e instanceof Event ? `${e.type} event` : String(e);
+      throw new FaceLoginError('model-load-failed', `The face detector could not be started: ${reason}`, { cause: e });
     }
   }
 

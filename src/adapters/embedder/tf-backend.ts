@@ -3,6 +3,8 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { FaceLoginError } from '../../core/errors.js';
+import { ASSET_FIX } from '../../asset-base.js';
+import { probeAsset } from '../models/model-files.js';
 import type { TfBackendName } from '../../core/types.js';
 
 export type BackendPreference = 'auto' | TfBackendName;
@@ -82,6 +84,26 @@ async function useWasm(wasmUrl: string): Promise<boolean> {
   return tf.setBackend('wasm');
 }
 
+/** The binary TF.js asks for (its getPathToWasmBinary: threads need cross-origin isolation). */
+async function wasmBinaryUrl(wasmUrl: string): Promise<string> {
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT').catch(() => false);
+  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT').catch(() => false);
+  const file = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+  return (wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/') + file;
+}
+
+/** When WASM did not start: is its binary missing at wasmUrl? Then the error names it and the fix. */
+async function wasmAssetError(preference: BackendPreference, wasmUrl: string, cause?: unknown): Promise<FaceLoginError | null> {
+  if (preference === 'cpu' || preference === 'webgl') return null;
+  const problem = await wasmBinaryUrl(wasmUrl).then(probeAsset, () => null);
+  if (!problem) return null;
+  return new FaceLoginError(
+    'model-load-failed',
+    `The TF.js WASM backend (${preference}) could not be initialised: ${problem} (expected face-login's wasm/tfjs/ files there). ${ASSET_FIX}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
 async function doSelect(preference: BackendPreference, wasmUrl: string): Promise<BackendChoice> {
   const probe = probeWebGl();
   const renderer = probe.renderer || undefined;
@@ -101,7 +123,7 @@ async function doSelect(preference: BackendPreference, wasmUrl: string): Promise
       }
     }
   } catch (e) {
-    throw new FaceLoginError('model-load-failed', `The ${preference} TF.js backend could not be initialised: ${(e as Error).message ?? e}`, { cause: e });
+    throw (await wasmAssetError(preference, wasmUrl, e)) ?? new FaceLoginError('model-load-failed', `The ${preference} TF.js backend could not be initialised: ${(e as Error).message ?? e}`, { cause: e });
   }
-  throw new FaceLoginError('model-load-failed', `The ${preference} TF.js backend could not be initialised.`);
+  throw (await wasmAssetError(preference, wasmUrl)) ?? new FaceLoginError('model-load-failed', `The ${preference} TF.js backend could not be initialised.`);
 }
