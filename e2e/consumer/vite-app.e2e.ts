@@ -12,18 +12,18 @@
  * - the plugin in dev: serves the assets, 404s (never the SPA page) for a missing one.
  * Full tier (`npm run test:full`). FACE_LOGIN_CONSUMER_TARBALL=<path> reuses a packed tarball.
  */
-import { expect, test, type Page } from '@playwright/test';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { expect, test } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { launchWithCamera } from '../support/camera.js';
 import { clipFromPhoto, fixture } from '../support/clips.js';
+import { installTarball, ROOT, run, serveStatic, waitForEvent } from './consumer-support.js';
 
 test.describe.configure({ mode: 'serial' });
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const PORT = Number(process.env.FACE_LOGIN_CONSUMER_PORT ?? 5296);
 const DEV_PORT = PORT + 1;
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -34,33 +34,9 @@ let app: string;
 let server: Server;
 const offOrigin: string[] = [];
 
-const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-
-/** A static server for the built app: no SPA fallback, a 404 is a 404. */
-function serveStatic(dir: string): Promise<Server> {
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
-  const s = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
-    const file = join(dir, path.endsWith('/') ? path + 'index.html' : path);
-    if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-    createReadStream(file).pipe(res);
-  });
-  return new Promise((ok) => s.listen(PORT, '127.0.0.1', () => ok(s)));
-}
-
 test.beforeAll(async () => {
   test.setTimeout(600_000);
   work = mkdtempSync(join(tmpdir(), 'face-login-consumer-'));
-  let tarball = process.env.FACE_LOGIN_CONSUMER_TARBALL;
-  if (!tarball) {
-    // prepack builds dist/ (build:lib) and assets/, and packs a package.json without scripts.
-    run('npm', ['pack', '--pack-destination', work], ROOT);
-    tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
-  }
   app = join(work, 'app');
   mkdirSync(join(app, 'src'), { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer-vite-app', private: true, type: 'module' }, null, 2));
@@ -83,14 +59,13 @@ test.beforeAll(async () => {
     ].join('\n'),
   );
   // What a site does (the README's "Install in your app").
-  const installed = run('npm', ['install', '--prefer-offline', tarball, `vite@${VITE_VERSION}`], app);
-  expect(installed).not.toMatch(/prepare-models|build-assets/);
+  installTarball(app, `vite@${VITE_VERSION}`);
   const pkg = JSON.parse(readFileSync(join(app, 'node_modules/face-login/package.json'), 'utf8'));
   expect(pkg.scripts, 'the published package.json runs nothing on install').toBeUndefined();
   const copied = run('npx', ['face-login', 'assets', 'public/cli-assets'], app);
   expect(copied).toMatch(/asset-base="\/cli-assets\/"/);
   run('npx', ['vite', 'build', '--logLevel', 'warn'], app);
-  server = await serveStatic(join(app, 'dist'));
+  server = await serveStatic(join(app, 'dist'), PORT);
 });
 
 test.afterAll(async () => {
@@ -98,13 +73,6 @@ test.afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
   expect(offOrigin, 'no request may leave the page origin').toEqual([]);
 });
-
-type Ev = { type: string; detail: Record<string, unknown> };
-
-async function waitForEvent(page: Page, types: string[], timeout = 90_000): Promise<Ev> {
-  await page.waitForFunction((ts) => (window as unknown as { faceLoginEvents: Ev[] }).faceLoginEvents.some((e) => ts.includes(e.type)), types, { timeout });
-  return page.evaluate((ts) => (window as unknown as { faceLoginEvents: Ev[] }).faceLoginEvents.find((e) => ts.includes(e.type))!, types);
-}
 
 test('the build has the assets, the meta tag the plugin adds, and the element registration', () => {
   // sideEffects in package.json must keep customElements.define, in our build and in the app's.

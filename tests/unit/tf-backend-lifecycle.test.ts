@@ -8,9 +8,11 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const setBackend = vi.hoisted(() => vi.fn<(name: string) => Promise<boolean>>());
 vi.mock('@tensorflow/tfjs-core', () => ({ setBackend }));
-vi.mock('@tensorflow/tfjs-backend-webgl', () => ({}));
-vi.mock('@tensorflow/tfjs-backend-cpu', () => ({}));
-vi.mock('@tensorflow/tfjs-backend-wasm', () => ({ setWasmPaths: vi.fn() }));
+/** Which backend modules were imported (each mock's factory runs when its module is first imported). */
+const imported = vi.hoisted(() => [] as string[]);
+vi.mock('@tensorflow/tfjs-backend-webgl', () => (imported.push('webgl'), {}));
+vi.mock('@tensorflow/tfjs-backend-cpu', () => (imported.push('cpu'), {}));
+vi.mock('@tensorflow/tfjs-backend-wasm', () => (imported.push('wasm'), { setWasmPaths: vi.fn() }));
 
 /** A fresh page: the module (and its choice) loaded anew. */
 async function freshPage() {
@@ -19,11 +21,19 @@ async function freshPage() {
 }
 
 beforeEach(() => {
+  imported.length = 0;
   setBackend.mockReset();
   setBackend.mockResolvedValue(true);
 });
 
 describe('selectBackend: one TF.js backend per page', () => {
+  it('imports only the backend it tries: nothing on import, wasm alone when wasm is chosen (the lean default)', async () => {
+    const selectBackend = await freshPage();
+    expect(imported).toEqual([]);
+    await selectBackend('wasm', '/wasm/tfjs/');
+    expect(imported).toEqual(['wasm']);
+  });
+
   it('the first choice is final: auto and the same backend reuse it, another explicit backend is refused, TF.js is set once', async () => {
     const selectBackend = await freshPage();
     const first = await selectBackend('wasm', '/wasm/tfjs/');
@@ -53,6 +63,8 @@ describe('selectBackend: one TF.js backend per page', () => {
     const first = selectBackend('cpu', '/wasm/tfjs/');
     const same = selectBackend('auto', '/wasm/tfjs/');
     const other = selectBackend('wasm', '/wasm/tfjs/').catch((e: unknown) => e);
+    // The backend's module is imported first (dynamic import): setBackend comes a few ticks later.
+    await vi.waitFor(() => expect(setBackend).toHaveBeenCalled());
     finish(true);
     expect(await first).toMatchObject({ backend: 'cpu' });
     expect(await same).toBe(await first);

@@ -1,7 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-webgl';
-import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { FaceLoginError } from '../../core/errors.js';
 import { ASSET_FIX } from '../../asset-base.js';
 import { probeAsset } from '../models/model-files.js';
@@ -33,6 +30,24 @@ export function probeWebGl(): { available: boolean; software: boolean; renderer:
   } catch {
     return { available: false, software: true, renderer: '' };
   }
+}
+
+/**
+ * Each TF.js backend is its own module, imported (and so registered with TF.js) only when it is
+ * tried: a page on WASM never downloads WebGL's kernels, and a site's bundler puts each backend
+ * in a chunk of its own (the lean default, issue 12). The WASM module is needed for its
+ * setWasmPaths and its SIMD / threads flags, so it is loaded before either is used.
+ */
+const BACKEND_MODULES = {
+  webgl: () => import('@tensorflow/tfjs-backend-webgl'),
+  cpu: () => import('@tensorflow/tfjs-backend-cpu'),
+  wasm: () => import('@tensorflow/tfjs-backend-wasm'),
+} as const;
+
+/** Imports one backend's module and sets TF.js to it (false when it does not initialise). */
+async function setTfBackend(name: TfBackendName): Promise<boolean> {
+  await BACKEND_MODULES[name]();
+  return tf.setBackend(name);
 }
 
 /**
@@ -80,12 +95,14 @@ function backendConflict(chosen: BackendChoice, asked: TfBackendName): FaceLogin
 }
 
 async function useWasm(wasmUrl: string): Promise<boolean> {
+  const { setWasmPaths } = await BACKEND_MODULES.wasm();
   setWasmPaths(wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/');
   return tf.setBackend('wasm');
 }
 
 /** The binary TF.js asks for (its getPathToWasmBinary: threads need cross-origin isolation). */
 async function wasmBinaryUrl(wasmUrl: string): Promise<string> {
+  await BACKEND_MODULES.wasm(); // registers the flags read below
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT').catch(() => false);
   const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT').catch(() => false);
   const file = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
@@ -111,12 +128,12 @@ async function doSelect(preference: BackendPreference, wasmUrl: string): Promise
     if (preference === 'wasm') {
       if (await useWasm(wasmUrl)) return { backend: 'wasm', reason: 'forced', renderer };
     } else if (preference === 'cpu') {
-      if (await tf.setBackend('cpu')) return { backend: 'cpu', reason: 'forced', renderer };
+      if (await setTfBackend('cpu')) return { backend: 'cpu', reason: 'forced', renderer };
     } else if (preference === 'webgl') {
-      if (await tf.setBackend('webgl')) return { backend: 'webgl', reason: 'forced', renderer };
+      if (await setTfBackend('webgl')) return { backend: 'webgl', reason: 'forced', renderer };
     } else {
       if (probe.available && !probe.software) {
-        if (await tf.setBackend('webgl').catch(() => false)) return { backend: 'webgl', reason: 'hardware-gpu', renderer };
+        if (await setTfBackend('webgl').catch(() => false)) return { backend: 'webgl', reason: 'hardware-gpu', renderer };
         if (await useWasm(wasmUrl)) return { backend: 'wasm', reason: 'webgl-failed', renderer };
       } else if (await useWasm(wasmUrl)) {
         return { backend: 'wasm', reason: probe.available ? 'software-gl' : 'no-webgl', renderer };
