@@ -10,11 +10,10 @@
  * decryption of 10 templates, and the gallery load (scanTemplates) per template. Writes
  * bench/results/template-crypto.{json,md}.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore } from '../../server/store/open.ts';
@@ -22,6 +21,7 @@ import { SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS } from '../../server/store/migra
 import { randomTemplateKeyring } from '../../server/crypto/template-keys.ts';
 import { TemplateCipher } from '../../server/crypto/template-cipher.ts';
 import { DEFAULT_MODEL_ID } from '../../server/config.ts';
+import { createDb } from '../../server/test/helpers.ts';
 import { gauss, rng } from '../../scripts/lib/seeded-random.mjs';
 
 const { values: args } = parseArgs({ options: { users: { type: 'string', default: '300' }, calls: { type: 'string', default: '3000' } } });
@@ -44,28 +44,6 @@ function median(xs) {
 function p99(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length * 0.99)];
-}
-
-async function fresh(kind) {
-  if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'face-login-bench-'));
-    return { db: { kind: 'sqlite', path: join(dir, 'b.sqlite') }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const url = process.env.DATABASE_URL;
-  const schema = `fl_bench_${randomBytes(6).toString('hex')}`;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`CREATE SCHEMA ${schema}`);
-  await c.end();
-  return {
-    db: { kind: 'postgres', url, schema, poolSize: 4 },
-    drop: async () => {
-      const d = new pg.Client({ connectionString: url });
-      await d.connect();
-      await d.query(`DROP SCHEMA ${schema} CASCADE`);
-      await d.end();
-    },
-  };
 }
 
 /** A database as today's code (schema v4) leaves it: plaintext float32 rows. */
@@ -134,13 +112,13 @@ const backends = process.env.DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 const results = [];
 for (const kind of backends) {
   const keys = randomTemplateKeyring();
-  const enc = await fresh(kind);
+  const enc = await createDb(kind);
   const encStore = await openStore(enc.db, keys);
   await encStore.migrate();
   for (let u = 0; u < USERS; u++) {
     await encStore.enroll({ userId: `u${u}`, modelId: DEFAULT_MODEL_ID, templates: faces[u].map((embedding) => ({ embedding, pose: 'center' })), replace: true, now: 0, expectSeq: await encStore.changeSeq(), maxTemplates: 20 });
   }
-  const plain = await fresh(kind);
+  const plain = await createDb(kind);
   await writeLegacy(plain);
   const plainStore = await openStore(plain.db, keys);
   await plainStore.migrate();

@@ -19,6 +19,7 @@ import pg from 'pg';
 import type { DbConfig } from '../config.js';
 import { decodeEmbedding } from '../embedding.js';
 import { openStore } from '../store/open.js';
+import { pgTransaction } from '../store/postgres.js';
 import { isSealedBackup, isSealedTemplate, TemplateCipher, type DataKey, type UserKeyRow } from './template-cipher.js';
 import type { TemplateKeyring } from './template-keys.js';
 
@@ -96,21 +97,7 @@ function postgresConn(db: Extract<DbConfig, { kind: 'postgres' }>): Conn {
   });
   return {
     ...over(pool),
-    tx: async (fn) => {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN; SET LOCAL synchronous_commit = on');
-        const inner: Conn = { ...over(c), tx: () => Promise.reject(new Error('nested')), close: async () => {} };
-        const out = await fn(inner);
-        await c.query('COMMIT');
-        return out;
-      } catch (e) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw e;
-      } finally {
-        c.release();
-      }
-    },
+    tx: (fn) => pgTransaction(pool, true, (c) => fn({ ...over(c), tx: () => Promise.reject(new Error('nested')), close: async () => {} })),
     close: () => pool.end(),
   };
 }

@@ -117,6 +117,22 @@ function attemptParams(a: AttemptInput): unknown[] {
   return [a.at, a.action, a.claimedUser, a.matchedUser, a.decision, a.score, a.modelId, a.client.ip, a.client.userAgent, a.client.origin];
 }
 
+/** One transaction on a pooled connection (`durable`: committed with synchronous_commit on), rolled back on any error. */
+export async function pgTransaction<T>(pool: pg.Pool, durable: boolean, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query(durable ? 'BEGIN; SET LOCAL synchronous_commit = on' : 'BEGIN');
+    const out = await fn(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    c.release();
+  }
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
@@ -207,19 +223,8 @@ export class PostgresStore implements Store {
     return out;
   }
 
-  private async tx<T>(durable: boolean, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query(durable ? 'BEGIN; SET LOCAL synchronous_commit = on' : 'BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      c.release();
-    }
+  private tx<T>(durable: boolean, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return pgTransaction(this.pool, durable, fn);
   }
 
   async migrate(): Promise<void> {
