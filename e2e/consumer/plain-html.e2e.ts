@@ -1,11 +1,14 @@
 /**
- * The package on a site with no bundler (issue 12): the packed tarball installed into a fresh
- * folder (no Vite, no build step), the assets copied by `npx face-login assets face-login`, and
- * examples/plain-html/index.html, which loads the self-contained bundle with
- * `<script type="module" src="/node_modules/face-login/dist/bundle/face-login.js">` (no import
- * map), all served by a plain static server. A fake camera enrols a person, verifies another photo
- * of them (accepted) and a stranger (rejected); every request stays on the page's origin, and on
- * backend="wasm" the WebGL and CPU backends' chunks are never fetched.
+ * The package on a site with no bundler (issue 12), as the README's "Install in your app" (no
+ * bundler) says, its blocks marked `<!-- consumer: plain-html ... -->` run and written as they are:
+ * the packed tarball installed into a fresh folder (no Vite, no build step), the assets copied by
+ * `npx face-login assets face-login`, and the README's page as index.html, which loads the
+ * self-contained bundle with `<script type="module" src="/node_modules/face-login/dist/bundle/face-login.js">`
+ * (no import map), all served by a plain static server. A fake camera enrols a person, verifies
+ * another photo of them (accepted) and a stranger (rejected) (the query string sets the element's
+ * attributes, from an init script, before the bundle runs); every request stays on the page's
+ * origin, and on backend="wasm" the WebGL and CPU backends' chunks are never fetched.
+ * examples/plain-html/index.html, served as example.html, loads until the element is ready.
  * Full tier (`npm run test:full`). FACE_LOGIN_CONSUMER_TARBALL=<path> reuses a packed tarball.
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -15,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchWithCamera } from '../support/camera.js';
 import { clipFromPhoto, fixture } from '../support/clips.js';
-import { installTarball, ROOT, run, serveStatic, waitForEvent } from './consumer-support.js';
+import { recordEvents, ROOT, runReadmeCommands, serveStatic, waitForEvent, writeReadmeFiles } from './consumer-support.js';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -33,10 +36,12 @@ test.beforeAll(async () => {
   site = join(work, 'site');
   mkdirSync(site);
   writeFileSync(join(site, 'package.json'), JSON.stringify({ name: 'consumer-plain-site', private: true }, null, 2));
-  // What a site does (the README's "Install in your app", no bundler): install, copy the assets, write a page.
-  installTarball(site);
-  expect(run('npx', ['face-login', 'assets', 'face-login'], site)).toMatch(/asset-base="\/face-login\/"/);
-  copyFileSync(join(ROOT, 'examples/plain-html/index.html'), join(site, 'index.html'));
+  // What a site does (the README's "Install in your app", no bundler): install, copy the assets, write the page.
+  const commands = runReadmeCommands('plain-html', site);
+  expect(commands.map((c) => c.line)).toEqual(['npm install face-login', 'npx face-login assets face-login']);
+  expect(commands[1]!.output).toMatch(/asset-base="\/face-login\/"/);
+  expect(writeReadmeFiles('plain-html', site)).toEqual(['index.html']);
+  copyFileSync(join(ROOT, 'examples/plain-html/index.html'), join(site, 'example.html'));
   server = await serveStatic(site, PORT);
 });
 
@@ -59,7 +64,7 @@ test('the bundle is self-contained: no bare import, no import map needed, no CDN
   // The inlined packages' licences are named at the top of the chunks that hold them.
   expect(files.filter((f) => /^\/\*\*\n \* face-login bundle\. Contains[^]*lit 3[^]*\(BSD-3-Clause\)/.test(readFileSync(join(dir, f), 'utf8')))).not.toEqual([]);
   expect(files.some((f) => /customElements\.define\(/.test(readFileSync(join(dir, f), 'utf8')))).toBe(true);
-  expect(readFileSync(join(site, 'index.html'), 'utf8')).not.toMatch(/importmap/);
+  for (const page of ['index.html', 'example.html']) expect(readFileSync(join(site, page), 'utf8'), page).not.toMatch(/importmap/);
 });
 
 test('plain HTML page with the bundle: enrol, verify the same person (accepted) and a stranger (rejected)', async () => {
@@ -70,6 +75,7 @@ test('plain HTML page with the bundle: enrol, verify the same person (accepted) 
     page.on('request', (r) => paths.push(new URL(r.url()).pathname));
     try {
       await recordEvents(page);
+      await attributesFromQuery(page);
       await page.goto(`/?${query}`);
       const ev = await waitForEvent(page, [...want, 'error']);
       const js = paths.filter((p) => p.endsWith('.js'));
@@ -87,13 +93,27 @@ test('plain HTML page with the bundle: enrol, verify the same person (accepted) 
   expect(await step('Tony_Blair_0001.jpg', 'b1', 'mode=verify&user-id=alice&autostart&backend=wasm', ['verified', 'rejected'])).toMatchObject({ type: 'rejected' });
 });
 
-/** The example page has no test hooks: record the element's (bubbling, composed) events on the document. */
-async function recordEvents(page: Page): Promise<void> {
+test('the example page (examples/plain-html/index.html): the element gets ready', async () => {
+  const { context, page } = await launchWithCamera(mkdtempSync(join(work, 'profile-')), BASE, { offOrigin });
+  try {
+    await recordEvents(page);
+    await page.goto('/example.html?backend=wasm');
+    expect(await waitForEvent(page, ['ready', 'error'])).toMatchObject({ type: 'ready', detail: { backend: 'wasm' } });
+  } finally {
+    await context.close();
+  }
+});
+
+/**
+ * The README's page has no test hooks: the query string's attributes are set on its <face-login>
+ * once the document is parsed (readyState "interactive"), before the module scripts run.
+ */
+async function attributesFromQuery(page: Page): Promise<void> {
   await page.addInitScript(() => {
-    const events: { type: string; detail: unknown }[] = [];
-    (window as unknown as { faceLoginEvents: unknown[] }).faceLoginEvents = events;
-    for (const type of ['ready', 'enrolled', 'verified', 'rejected', 'error']) {
-      document.addEventListener(`face-login-${type}`, (e) => events.push({ type, detail: (e as CustomEvent).detail }), true);
-    }
+    document.addEventListener('readystatechange', () => {
+      if (document.readyState !== 'interactive') return;
+      const el = document.querySelector('face-login');
+      for (const [k, v] of new URLSearchParams(location.search)) el?.setAttribute(k, v);
+    });
   });
 }

@@ -1,7 +1,9 @@
 /**
  * The package as a site installs it (issue 12): `npm pack`, the tarball installed into a fresh app
  * in a temp folder (npm registry only; --prefer-offline lets the npm cache serve what this repo
- * already installed), then
+ * already installed) as the README's "Install in your app" says: its Vite blocks (marked
+ * `<!-- consumer: vite-app ... -->`: the install command, vite.config.js, src/main.js) run and
+ * written as they are; the test's own src/harness.js makes the element from the query string. Then
  * - a Vite vanilla app with the plugin (`face-login/vite`), built and served statically: the
  *   element loads the models from the emitted assets (found through the plugin's meta tag),
  *   enrols a person from a fake camera, verifies another photo of them (accepted) and a stranger
@@ -20,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchWithCamera } from '../support/camera.js';
 import { clipFromPhoto, fixture } from '../support/clips.js';
-import { installTarball, ROOT, run, serveStatic, waitForEvent } from './consumer-support.js';
+import { ROOT, run, runReadmeCommands, serveStatic, waitForEvent, writeReadmeFiles } from './consumer-support.js';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -40,16 +42,16 @@ test.beforeAll(async () => {
   app = join(work, 'app');
   mkdirSync(join(app, 'src'), { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer-vite-app', private: true, type: 'module' }, null, 2));
-  writeFileSync(join(app, 'vite.config.js'), "import faceLogin from 'face-login/vite';\n\nexport default { plugins: [faceLogin()] };\n");
+  // The README's vite.config.js and src/main.js (`import 'face-login'`), as they are.
+  expect(writeReadmeFiles('vite-app', app).sort()).toEqual(['src/main.js', 'vite.config.js']);
   writeFileSync(
     join(app, 'index.html'),
-    '<!doctype html>\n<html lang="en">\n  <head><meta charset="utf-8" /><title>consumer</title></head>\n  <body>\n    <div id="host"></div>\n    <script type="module" src="/src/main.js"></script>\n  </body>\n</html>\n',
+    '<!doctype html>\n<html lang="en">\n  <head><meta charset="utf-8" /><title>consumer</title></head>\n  <body>\n    <div id="host"></div>\n    <script type="module" src="/src/main.js"></script>\n    <script type="module" src="/src/harness.js"></script>\n  </body>\n</html>\n',
   );
-  // The page: one <face-login> configured from the query string, every event recorded.
+  // The test's page (after main.js has registered the element): one <face-login> configured from the query string, every event recorded.
   writeFileSync(
-    join(app, 'src/main.js'),
+    join(app, 'src/harness.js'),
     [
-      "import 'face-login';",
       'window.faceLoginEvents = [];',
       "const el = document.createElement('face-login');",
       'for (const [k, v] of new URLSearchParams(location.search)) el.setAttribute(k, v);',
@@ -58,8 +60,8 @@ test.beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  // What a site does (the README's "Install in your app").
-  installTarball(app, `vite@${VITE_VERSION}`);
+  // What a site does (the README's "Install in your app"): `npm install face-login`, in a Vite app (vite installed with it).
+  runReadmeCommands('vite-app', app, [`vite@${VITE_VERSION}`]);
   const pkg = JSON.parse(readFileSync(join(app, 'node_modules/face-login/package.json'), 'utf8'));
   expect(pkg.scripts, 'the published package.json runs nothing on install').toBeUndefined();
   const copied = run('npx', ['face-login', 'assets', 'public/cli-assets'], app);
