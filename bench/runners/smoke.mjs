@@ -2,11 +2,13 @@
  * The benchmarks' smoke runs, for `npm run test:full` (and CI): each benchmark in miniature, so its
  * code cannot rot between the real runs. Results go to a temporary folder, never bench/results/.
  *
- *   node bench/runners/smoke.mjs [--only accuracy,speed,server,sessions,liveness]
+ *   node bench/runners/smoke.mjs [--only accuracy,speed,gallery,server,sessions,liveness]
  *
  * - accuracy: bench/runners/accuracy.mjs --smoke (100 LFW pairs, face-api.js on 20, 1:N, ORL);
  *   it reports SKIPPED itself without the datasets (an error under FACE_LOGIN_REQUIRE_DATASETS=1).
  * - speed: bench/runners/speed.mjs --quick (a few iterations of every section).
+ * - gallery: bench/runners/gallery-1n.mjs --quick (1:N, Template[] vs PackedGallery at 1k and 10k, in
+ *   Node and Chromium, ~15 s; fails when a decision differs).
  * - server: bench/runners/server-load.mjs on 2,000 users for 1 s per route (SQLite, and PostgreSQL
  *   when DATABASE_URL is set).
  * - sessions: bench/runners/session-load.mjs --quick (the real server deciding verify sessions from
@@ -22,7 +24,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const { values } = parseArgs({ options: { only: { type: 'string', default: 'accuracy,speed,server,sessions,liveness' } } });
+const { values } = parseArgs({ options: { only: { type: 'string', default: 'accuracy,speed,gallery,server,sessions,liveness' } } });
 const out = mkdtempSync(join(tmpdir(), 'face-login-smoke-'));
 const node = process.execPath;
 const tsx = join(ROOT, 'node_modules/.bin/tsx');
@@ -31,6 +33,7 @@ const playwright = join(ROOT, 'node_modules/.bin/playwright');
 const SMOKES = {
   accuracy: [node, ['bench/runners/accuracy.mjs', '--smoke']],
   speed: [node, ['bench/runners/speed.mjs', '--quick', '--out', join(out, 'speed')]],
+  gallery: [node, ['bench/runners/gallery-1n.mjs', '--quick', '--out', join(out, 'gallery')]],
   server: [tsx, ['bench/runners/server-load.mjs', '--sizes', '2000', '--duration', '1', '--out', join(out, 'server')]],
   sessions: [node, ['bench/runners/session-load.mjs', '--quick', '--out', join(out, 'sessions')]],
   liveness: [playwright, ['test', '--config', 'bench/liveness/playwright.config.ts'], { FACE_LOGIN_TEST_PORT: '5196' }],

@@ -1,5 +1,6 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { FaceLoginError, storageErrorFrom } from '../../core/errors.js';
+import type { TemplateChangeEvent, TemplateChangeSource } from '../../core/gallery.js';
 import type { NewTemplate, Pose, Template, TemplateExport, TemplateStore, UserRecord } from '../../core/types.js';
 import { checkNewTemplates, checkTemplateExport, toTemplateExport } from './template-export.js';
 import { generateTemplateKey, openEmbedding, sealEmbedding, type UnsealedReason } from './template-seal.js';
@@ -142,9 +143,10 @@ const isSealed = (row: TemplateRow): row is SealedTemplateRow => !('embedding' i
  * the connection, and maps every IndexedDB failure to a storage-unavailable / storage-full
  * FaceLoginError. Reads return only templates this device sealed (see `onUnsealed`).
  */
-export class IdbTemplateStore implements TemplateStore {
+export class IdbTemplateStore implements TemplateStore, TemplateChangeSource {
   private dbp: Promise<OpenDb> | null = null;
   private closed = false;
+  private readonly listeners = new Set<(e: TemplateChangeEvent) => void>();
   private readonly reported = new Set<number>();
   readonly dbName: string;
 
@@ -261,6 +263,8 @@ export class IdbTemplateStore implements TemplateStore {
         updatedAt: now,
         ...(options.displayName ?? prev?.displayName ? { displayName: options.displayName ?? prev?.displayName } : {}),
       });
+      // The revision just before and after, inside this transaction: what LocalVerifier's gallery needs to follow the write.
+      const before = this.listeners.size ? await revisionIn(store) : '';
       if (options.replace) {
         for (const k of await store.index('byUserModel').getAllKeys([userId, modelId])) await store.delete(k);
       }
@@ -269,7 +273,9 @@ export class IdbTemplateStore implements TemplateStore {
         const id = await store.add(row);
         saved.push({ id, userId, modelId, size, embedding: new Float32Array(templates[i]!.embedding), pose: row.pose, createdAt: now });
       }
+      const after = this.listeners.size ? await revisionIn(store) : '';
       await tx.done;
+      if (before) this.emit({ before, after, change: { kind: 'save', userId, modelId, replace: !!options.replace, templates: saved } });
       return saved;
     });
   }
@@ -290,11 +296,26 @@ export class IdbTemplateStore implements TemplateStore {
   revision(): Promise<string> {
     return this.run(async (db) => {
       const tx = db.transaction('templates', 'readonly');
-      const store = tx.store;
-      const [count, last] = await Promise.all([store.count(), store.openKeyCursor(null, 'prev')]);
+      const revision = await revisionIn(tx.store);
       await tx.done;
-      return `${count}:${last?.key ?? 0}`;
+      return revision;
     });
+  }
+
+  /** Calls `listener` after each saveTemplates / deleteUser of this object commits (LocalVerifier's gallery follows them). */
+  onTemplateChange(listener: (e: TemplateChangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: TemplateChangeEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // The write is committed: a listener's failure is its own.
+      }
+    }
   }
 
   listUsers(): Promise<UserRecord[]> {
@@ -312,8 +333,11 @@ export class IdbTemplateStore implements TemplateStore {
       await tx.objectStore('users').delete(userId);
       await tx.objectStore('outbox').delete(userId);
       const store = tx.objectStore('templates');
+      const before = this.listeners.size ? await revisionIn(store) : '';
       for (const key of await store.index('byUser').getAllKeys(userId)) await store.delete(key);
+      const after = this.listeners.size ? await revisionIn(store) : '';
       await tx.done;
+      if (before) this.emit({ before, after, change: { kind: 'delete', userId } });
       return existed;
     });
   }
@@ -370,9 +394,16 @@ export class IdbTemplateStore implements TemplateStore {
 
   close(): void {
     this.closed = true;
+    this.listeners.clear();
     void this.dbp?.then(({ db }) => db.close()).catch(() => undefined);
     this.dbp = null;
   }
+}
+
+/** revision(): template count and highest key, read through `store` (of any transaction on 'templates'). */
+async function revisionIn(store: { count(): Promise<number>; openKeyCursor(query: null, direction: 'prev'): Promise<{ key: number } | null> }): Promise<string> {
+  const [count, last] = await Promise.all([store.count(), store.openKeyCursor(null, 'prev')]);
+  return `${count}:${last?.key ?? 0}`;
 }
 
 async function sealRow(key: CryptoKey, base: Omit<TemplateRowBase, 'id'>, embedding: Float32Array): Promise<SealedTemplateRow> {

@@ -1,15 +1,17 @@
 import { FaceLoginError } from '../../core/errors.js';
+import type { TemplateChangeEvent, TemplateChangeSource } from '../../core/gallery.js';
 import type { NewTemplate, Template, TemplateExport, TemplateStore, UserRecord } from '../../core/types.js';
 import { checkNewTemplates, checkTemplateExport, toTemplateExport } from './template-export.js';
 
 /** In-memory TemplateStore with the same contract as the IndexedDB one: for tests and ephemeral kiosks. */
-export class MemoryTemplateStore implements TemplateStore {
+export class MemoryTemplateStore implements TemplateStore, TemplateChangeSource {
   private users = new Map<string, UserRecord>();
   private templates: Template[] = [];
   private nextId = 1;
   private writes = 0;
   private outbox = new Map<string, { userId: string; modelId: string; queuedAt: number }>();
   private closed = false;
+  private listeners = new Set<(e: TemplateChangeEvent) => void>();
 
   private check(): void {
     if (this.closed) throw new FaceLoginError('disposed', 'The template store has been closed.');
@@ -37,8 +39,10 @@ export class MemoryTemplateStore implements TemplateStore {
       pose: t.pose,
       createdAt: now,
     }));
+    const before = String(this.writes);
     this.templates.push(...saved);
     this.writes++;
+    this.emit({ before, after: String(this.writes), change: { kind: 'save', userId, modelId, replace: !!options.replace, templates: saved } });
     return saved;
   }
 
@@ -57,6 +61,22 @@ export class MemoryTemplateStore implements TemplateStore {
     return this.templates.filter((t) => t.modelId === modelId);
   }
 
+  /** Calls `listener` after each saveTemplates / deleteUser (LocalVerifier's gallery follows them). */
+  onTemplateChange(listener: (e: TemplateChangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: TemplateChangeEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // The write is done: a listener's failure is its own.
+      }
+    }
+  }
+
   async listUsers(): Promise<UserRecord[]> {
     this.check();
     return [...this.users.values()];
@@ -71,9 +91,11 @@ export class MemoryTemplateStore implements TemplateStore {
     this.check();
     const existed = this.users.delete(userId);
     this.outbox.delete(userId);
-    const before = this.templates.length;
+    const count = this.templates.length;
+    const before = String(this.writes);
     this.templates = this.templates.filter((t) => t.userId !== userId);
-    if (this.templates.length !== before) this.writes++;
+    if (this.templates.length !== count) this.writes++;
+    this.emit({ before, after: String(this.writes), change: { kind: 'delete', userId } });
     return existed;
   }
 
@@ -108,5 +130,6 @@ export class MemoryTemplateStore implements TemplateStore {
 
   close(): void {
     this.closed = true;
+    this.listeners.clear();
   }
 }

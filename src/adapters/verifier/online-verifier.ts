@@ -144,5 +144,6 @@ export class OnlineVerifier implements Verifier {
 
   dispose(): void {
     globalThis.removeEventListener?.('online', this.onOnline);
+    this.local.dispose();
   }
 }
