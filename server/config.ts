@@ -48,6 +48,16 @@ export type DbConfig =
       /** search_path for every connection (tests use a fresh schema per run). */
       readonly schema?: string;
       readonly poolSize: number;
+      /**
+       * 1:N on the database with pgvector (FACE_LOGIN_PGVECTOR): `auto` (default) uses it when the
+       * `vector` extension is installed in the database (created once by a superuser), `require`
+       * refuses to start without it, `off` keeps the in-memory exact scan.
+       */
+      readonly vectorIndex?: 'auto' | 'require' | 'off';
+      /** Candidates asked of the HNSW index per probe, re-ranked exactly (FACE_LOGIN_PGVECTOR_K). */
+      readonly vectorCandidates?: number;
+      /** hnsw.ef_search of each search (FACE_LOGIN_PGVECTOR_EF_SEARCH; at least the candidates). */
+      readonly vectorEfSearch?: number;
     };
 
 export interface LockoutPolicy {
@@ -258,7 +268,17 @@ function dbFromEnv(env: Env): DbConfig {
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
       throw new ConfigError('FACE_LOGIN_PG_SCHEMA must be a lower-case SQL identifier.');
     }
-    return { kind: 'postgres', url, poolSize: int(env, 'FACE_LOGIN_PG_POOL', 10, 1, 200), ...(schema ? { schema } : {}) };
+    const vector = (env.FACE_LOGIN_PGVECTOR || (env.FACE_LOGIN_REQUIRE_PGVECTOR === '1' ? 'require' : 'auto')).trim().toLowerCase();
+    if (vector !== 'auto' && vector !== 'require' && vector !== 'off') throw new ConfigError('FACE_LOGIN_PGVECTOR must be auto, require or off.');
+    return {
+      kind: 'postgres',
+      url,
+      poolSize: int(env, 'FACE_LOGIN_PG_POOL', 10, 1, 200),
+      ...(schema ? { schema } : {}),
+      vectorIndex: vector,
+      vectorCandidates: int(env, 'FACE_LOGIN_PGVECTOR_K', 32, 1, 1000),
+      vectorEfSearch: int(env, 'FACE_LOGIN_PGVECTOR_EF_SEARCH', 80, 1, 1000),
+    };
   }
   return { kind: 'sqlite', path: env.FACE_LOGIN_SQLITE ?? '.data/face-login.sqlite', busyWaitMs: int(env, 'FACE_LOGIN_SQLITE_BUSY_MS', 3000, 0, 60_000) };
 }
@@ -394,7 +414,8 @@ export interface EnvConfigResult {
 
 /**
  * Builds and validates the configuration from environment variables:
- * DATABASE_URL, FACE_LOGIN_SQLITE, FACE_LOGIN_PG_POOL, FACE_LOGIN_PG_SCHEMA, FACE_LOGIN_SIGNING_KEY,
+ * DATABASE_URL, FACE_LOGIN_SQLITE, FACE_LOGIN_PG_POOL, FACE_LOGIN_PG_SCHEMA, FACE_LOGIN_PGVECTOR (auto / require / off;
+ * FACE_LOGIN_REQUIRE_PGVECTOR=1 = require), FACE_LOGIN_PGVECTOR_K, FACE_LOGIN_PGVECTOR_EF_SEARCH, FACE_LOGIN_SIGNING_KEY,
  * FACE_LOGIN_SIGNING_KEY_PREVIOUS, FACE_LOGIN_AUDIENCE, FACE_LOGIN_SECRET (deprecated, ignored), FACE_LOGIN_ADMIN_KEY,
  * FACE_LOGIN_ORIGINS, FACE_LOGIN_MODELS, FACE_LOGIN_THRESHOLDS, FACE_LOGIN_NONCE_TTL_S,
  * FACE_LOGIN_ASSERTION_TTL_S, FACE_LOGIN_BODY_LIMIT, FACE_LOGIN_RATE_LIMIT_IP,

@@ -3,7 +3,8 @@
  * server/keys.ts), on SQLite and PostgreSQL, while servers keep running on the same database:
  *
  * 1. every data key not wrapped under the current KEK is re-wrapped under it (the data key itself
- *    is unchanged, so running servers' caches and the stored templates stay valid);
+ *    is unchanged, so running servers' caches and the stored templates stay valid), and so is the
+ *    pgvector index's transform seed (PostgreSQL: the vectors stay valid, no re-index);
  * 2. every plaintext template (rows written before schema v5) is encrypted under its user's data key
  *    (created when she has none), and so is every plaintext backup;
  * 3. when no plaintext row is left, `template_protection.legacy_plaintext` is cleared: from then on a
@@ -186,6 +187,16 @@ export async function rotateTemplateKeys(db: DbConfig, keys: TemplateKeyring, op
       rewrapped += n.done;
       if (n.seen > 0) log(`re-wrapped ${rewrapped} data keys under ${current}`);
       if (n.seen < batch) break;
+    }
+
+    // PostgreSQL with pgvector: the vector index's transform seed (vector-transform.ts) is re-wrapped
+    // too; the seed, and so every stored vector, stays the same (no re-index).
+    if (c.kind === 'postgres' && (await c.all("SELECT to_regclass('template_vector_key') IS NOT NULL AS t"))[0]!.t === true) {
+      const seedRow = (await c.all('SELECT kek_id, wrapped_seed FROM template_vector_key WHERE id = 1'))[0];
+      const next = seedRow ? cipher.rewrapVectorSeed({ kekId: String(seedRow.kek_id), wrapped: seedRow.wrapped_seed as Buffer }) : null;
+      if (next && (await c.run('UPDATE template_vector_key SET kek_id = $1, wrapped_seed = $2 WHERE id = 1 AND wrapped_seed = $3', [next.kekId, next.wrapped, seedRow!.wrapped_seed])) > 0) {
+        log(`re-wrapped the vector index's transform seed under ${current}`);
+      }
     }
 
     const created = { n: 0 };

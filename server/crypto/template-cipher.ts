@@ -13,6 +13,8 @@
  * - A backup's `templates` column is `v1:` + base64(iv | AES-256-GCM(the JSON) | tag) with
  *   ["face-login/backup/v1", userId, modelId]; a legacy plaintext backup is the JSON (`[`...).
  * - A wrapped DEK is `iv (12) | AES-256-GCM(dek) | tag (16)` with ["face-login/dek/v1", userId, kekId].
+ * - The seed of the pgvector index's orthogonal transform (vector-transform.ts), one per database, is
+ *   wrapped the same way with ["face-login/vector-seed/v1", "", kekId] (`template_vector_key`).
  *
  * Legacy plaintext rows (written before schema v5) are read only while the database says some may
  * remain (`template_protection.legacy_plaintext`, set by the v5 migration when it found rows, cleared
@@ -82,7 +84,7 @@ export interface UserKeyRow {
   readonly wrapped: Uint8Array;
 }
 
-function aad(kind: 'template' | 'backup' | 'dek', a: string, b: string): Buffer {
+function aad(kind: 'template' | 'backup' | 'dek' | 'vector-seed', a: string, b: string): Buffer {
   return Buffer.from(JSON.stringify([`face-login/${kind}/v1`, a, b]));
 }
 
@@ -203,6 +205,33 @@ export class TemplateCipher {
     const wrapped = seal(kek.key, aad('dek', row.userId, kek.id), raw, null);
     raw.fill(0);
     this.forget(row.userId);
+    return { kekId: kek.id, wrapped };
+  }
+
+  /** A fresh random seed for the vector index's transform, wrapped under the current KEK. */
+  newVectorSeed(): { kekId: string; wrapped: Buffer; seed: Buffer } {
+    const kek = this.keyring(null).current();
+    const seed = randomBytes(32);
+    return { kekId: kek.id, wrapped: seal(kek.key, aad('vector-seed', '', kek.id), seed, null), seed };
+  }
+
+  /** The vector transform's seed from its stored row. Throws TemplateProtectionError (unknown KEK, tampered row). */
+  openVectorSeed(row: { kekId: string; wrapped: Uint8Array }): Buffer {
+    const kek = this.keyring(null).byId(row.kekId);
+    const seed = kek ? unseal(kek.key, aad('vector-seed', '', row.kekId), row.wrapped, 0) : null;
+    if (!seed || seed.length !== 32) {
+      throw new TemplateProtectionError('unknown-kek', `The vector index's transform seed is wrapped under template key "${row.kekId}", which ${this.keys!.source} does not have or which does not unwrap it.`);
+    }
+    return seed;
+  }
+
+  /** The seed row re-wrapped under the current KEK, or null when it already is. */
+  rewrapVectorSeed(row: { kekId: string; wrapped: Uint8Array }): { kekId: string; wrapped: Buffer } | null {
+    const kek = this.keyring(null).current();
+    if (row.kekId === kek.id) return null;
+    const seed = this.openVectorSeed(row);
+    const wrapped = seal(kek.key, aad('vector-seed', '', kek.id), seed, null);
+    seed.fill(0);
     return { kekId: kek.id, wrapped };
   }
 

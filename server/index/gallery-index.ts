@@ -1,13 +1,19 @@
 /**
- * The 1:N index: one ModelGallery per configured model, kept in sync with the database through
- * the change feed (store/migrations.ts). Each instance remembers the last change sequence it
+ * The 1:N index. Two modes, chosen from the store at construction:
+ *
+ * - in the database (PostgreSQL with pgvector, `store.dbGallery()`): this process keeps no gallery;
+ *   `search` asks the store (HNSW candidates re-ranked exactly, see PostgresStore.searchGallery), so
+ *   every instance on the database sees every committed enrolment and deletion at once, and the
+ *   server is stateless. `seq` still follows the change sequence (the enrolment's conflict check).
+ * - in memory (SQLite, or PostgreSQL without pgvector): one ModelGallery per configured model,
+ *   kept in sync with the database through the change feed (store/migrations.ts). Each instance remembers the last change sequence it
  * applied; before an identify or a duplicate check it compares that with the database's
  * sequence (read in the same round trip as the nonce for identify) and, when behind, re-reads
  * the current templates of only the users that changed. Several server processes on one
  * database therefore converge without talking to each other.
  */
 import type { ModelTable } from '../config.js';
-import type { GalleryRow, Store } from '../store/types.js';
+import type { GalleryRow, GallerySearchResult, Store } from '../store/types.js';
 import { ModelGallery, type Match } from './gallery.js';
 
 const PAGE = 5000;
@@ -18,11 +24,38 @@ export class GalleryIndex {
   private galleries = new Map<string, ModelGallery>();
   private appliedSeq = -1;
   private syncing: Promise<void> | null = null;
+  /** 1:N answered by the database (no gallery in this process). */
+  readonly inDatabase: boolean;
 
   constructor(
     private readonly store: Store,
     private readonly models: ModelTable,
-  ) {}
+  ) {
+    this.inDatabase = (store.dbGallery?.() ?? null) !== null && typeof store.searchGallery === 'function';
+  }
+
+  /**
+   * The best user for the probes and the model's template count (the open-set threshold's N), as of
+   * the last sync (in memory) or now (database). `runnerUpAt`: also the best of the other users (the
+   * ambiguity rule), when the best reaches `runnerUpAt(templates)` (the in-memory scan does that
+   * second pass only then; the database's search has it anyway).
+   */
+  async search(
+    modelId: string,
+    probes: readonly Float32Array[],
+    options: { excludeUser?: string; runnerUpAt?: (templates: number) => number } = {},
+  ): Promise<GallerySearchResult> {
+    if (this.inDatabase) {
+      const found = await this.store.searchGallery!({ modelId, probes, ...(options.excludeUser !== undefined ? { excludeUser: options.excludeUser } : {}) });
+      return options.runnerUpAt ? found : { ...found, runnerUp: null };
+    }
+    const g = this.galleries.get(modelId);
+    const templates = g?.templates ?? 0;
+    const best = g?.best(probes, options.excludeUser) ?? null;
+    // (The in-memory scan skips one user: a runner-up with excludeUser is not asked for by any caller.)
+    const wanted = options.runnerUpAt !== undefined && options.excludeUser === undefined && best !== null && best.score >= options.runnerUpAt(templates);
+    return { best, runnerUp: wanted ? (g?.best(probes, best.userId) ?? null) : null, templates };
+  }
 
   /** The last change sequence applied (-1 before the first load). */
   get seq(): number {
@@ -42,6 +75,10 @@ export class GalleryIndex {
   /** Full (re)load: read the sequence first, then page through every template. */
   async load(): Promise<void> {
     const seq = await this.store.changeSeq();
+    if (this.inDatabase) {
+      this.appliedSeq = Math.max(this.appliedSeq, seq);
+      return;
+    }
     const next = new Map<string, ModelGallery>();
     for (const [id, spec] of Object.entries(this.models)) next.set(id, new ModelGallery(spec.size));
     const byUser = new Map<string, GalleryRow[]>();
@@ -65,6 +102,11 @@ export class GalleryIndex {
   async sync(target?: number): Promise<void> {
     if (target !== undefined && this.appliedSeq >= target) return;
     const want = target ?? (await this.store.changeSeq());
+    if (this.inDatabase) {
+      // Nothing to apply: the database's search sees every commit.
+      this.appliedSeq = Math.max(this.appliedSeq, want);
+      return;
+    }
     while (this.appliedSeq < want) {
       const before = this.appliedSeq;
       if (!this.syncing) {

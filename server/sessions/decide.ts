@@ -114,10 +114,12 @@ export async function decideSession(
   }
 }
 
-/** The open-set threshold for this model's gallery now: N templates give a stranger N chances (src/core/calibration.ts). */
-export function openSetThreshold(app: FastifyInstance, modelId: string): number {
+/**
+ * The open-set threshold for this model's gallery now: N templates give a stranger N chances (src/core/calibration.ts).
+ * `templates`: N as the search counted it (the database's count with pgvector); default: this process's gallery.
+ */
+export function openSetThreshold(app: FastifyInstance, modelId: string, templates: number = app.gallery.gallery(modelId)?.templates ?? 0): number {
   const model = modelOf(app.config, modelId);
-  const templates = app.gallery.gallery(modelId)?.templates ?? 0;
   return model.impostorTail ? identifyThreshold(templates, { floor: model.threshold, tail: model.impostorTail }) : model.threshold;
 }
 
@@ -138,16 +140,19 @@ export async function identifyOpenSet(
   changeSeq?: number,
 ): Promise<LockedOut | { readonly kind: 'judged'; readonly userId: string | null }> {
   await app.gallery.sync(changeSeq ?? (await app.store.changeSeq()));
-  const threshold = openSetThreshold(app, modelId);
+  // The search runs before the guarded transaction (with pgvector it is a database query); a locked
+  // address still gets no answer from it.
+  const found = await app.gallery.search(modelId, [probe], { runnerUpAt: (templates) => openSetThreshold(app, modelId, templates) });
+  const threshold = openSetThreshold(app, modelId, found.templates);
   let who: string | null = null;
   const out = await app.store.guardedAttempt(
     // A stranger's attempt is filed under nobody: the nearest user is not theirs to carry (her export, her deletion).
     { now, guards, attempt: { at: now, action: 'identify', claimedUser: null, matchedUser: null, modelId, client } },
     () => {
-      const best = app.gallery.best(modelId, [probe]);
+      const best = found.best;
       const reached = best !== null && best.score >= threshold;
       // The same face under two ids (possible where the duplicate check is off): naming either could credit the wrong person.
-      const runnerUp = reached ? app.gallery.best(modelId, [probe], best.userId) : null;
+      const runnerUp = reached ? found.runnerUp : null;
       if (reached && runnerUp !== null && runnerUp.score >= threshold) {
         return { decision: 'reject', score: best.score, refusal: 'ambiguous', matchedUser: null, failed: false };
       }
@@ -168,8 +173,9 @@ export async function checkDuplicate(
   app: FastifyInstance,
   input: { readonly action: AttemptAction; readonly userId: string; readonly modelId: string; readonly probes: readonly Float32Array[]; readonly now: number; readonly client: ClientInfo; readonly guards: readonly GuardSpec[] },
 ): Promise<LockedOut | { readonly kind: 'judged'; readonly duplicate: boolean }> {
-  const other = app.gallery.best(input.modelId, input.probes, input.userId);
-  const duplicate = other !== null && other.score >= openSetThreshold(app, input.modelId);
+  const found = await app.gallery.search(input.modelId, input.probes, { excludeUser: input.userId });
+  const other = found.best;
+  const duplicate = other !== null && other.score >= openSetThreshold(app, input.modelId, found.templates);
   if (!duplicate) return { kind: 'judged', duplicate };
   const address = input.guards.filter((g) => !g.resetOnSuccess);
   const out = await app.store.guardedAttempt(

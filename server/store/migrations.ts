@@ -237,3 +237,64 @@ INSERT INTO change_counter (id, seq) VALUES (1, 0);
   { version: 4, sql: ATTEMPT_REFUSAL },
   { version: 5, sql: templateProtection('BIGINT', 'BYTEA') },
 ];
+
+/**
+ * PostgreSQL with the pgvector extension (issue 14): the 1:N index. Not a numbered migration, because
+ * the extension can be installed after the schema was created: applied (idempotently, under the
+ * migration lock) by every start that finds the `vector` extension (created once by a superuser:
+ * `CREATE EXTENSION vector`), and kept up to date by every writer once the table exists.
+ *
+ * - template_vectors: one row per template, `Q x` (server/crypto/vector-transform.ts: a secret random
+ *   orthogonal transform of the unit template x, never the template itself) as halfvec, written in
+ *   the same transaction as the template and deleted with it (ON DELETE CASCADE). `dim` lets one
+ *   column hold any model size; the HNSW index (cosine distance) covers dim 192 (MobileFaceNet), other
+ *   sizes are searched exactly by the same query.
+ * - template_vector_counts: templates per model, maintained by statement triggers (the open-set
+ *   threshold's N without a count(*) per identify).
+ * - template_vector_key: the transform's random 32-byte seed, wrapped by the KEK (one row).
+ *
+ * `ext`: the (quoted) schema the extension lives in; the types and operator classes are qualified
+ * with it so that a search_path without it (per-test schemas) works.
+ */
+export const HNSW_M = 16;
+export const HNSW_EF_CONSTRUCTION = 64;
+
+export function pgVectorSchema(ext: string, dim: number): string {
+  return `
+CREATE TABLE IF NOT EXISTS template_vector_key (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  kek_id TEXT NOT NULL,
+  wrapped_seed BYTEA NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS template_vectors (
+  template_id BIGINT PRIMARY KEY REFERENCES templates (id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  dim INTEGER NOT NULL,
+  v ${ext}.halfvec NOT NULL
+);
+CREATE TABLE IF NOT EXISTS template_vector_counts (
+  model_id TEXT PRIMARY KEY,
+  templates BIGINT NOT NULL
+);
+CREATE OR REPLACE FUNCTION template_vectors_added() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
+BEGIN
+  INSERT INTO template_vector_counts (model_id, templates) SELECT model_id, count(*) FROM added GROUP BY model_id
+    ON CONFLICT (model_id) DO UPDATE SET templates = template_vector_counts.templates + EXCLUDED.templates;
+  RETURN NULL;
+END $f$;
+CREATE OR REPLACE FUNCTION template_vectors_removed() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
+BEGIN
+  UPDATE template_vector_counts c SET templates = c.templates - d.n
+    FROM (SELECT model_id, count(*) AS n FROM removed GROUP BY model_id) d WHERE c.model_id = d.model_id;
+  RETURN NULL;
+END $f$;
+CREATE OR REPLACE TRIGGER template_vectors_added AFTER INSERT ON template_vectors
+  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION template_vectors_added();
+CREATE OR REPLACE TRIGGER template_vectors_removed AFTER DELETE ON template_vectors
+  REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION template_vectors_removed();
+CREATE INDEX IF NOT EXISTS template_vectors_hnsw ON template_vectors
+  USING hnsw ((v::${ext}.halfvec(${dim})) ${ext}.halfvec_cosine_ops) WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION}) WHERE dim = ${dim};
+`;
+}

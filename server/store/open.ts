@@ -21,5 +21,16 @@ export async function openStore(db: DbConfig, keys?: TemplateKeyring | null): Pr
     return withStorageFaults(store, { busyWaitMs: db.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS });
   }
   const { PostgresStore } = await import('./postgres.js');
-  return withStorageFaults(new PostgresStore({ url: db.url, poolSize: db.poolSize, keys: templateKeys, ...(db.schema ? { schema: db.schema } : {}) }), { busyWaitMs: 0 });
+  return withStorageFaults(
+    new PostgresStore({
+      url: db.url,
+      poolSize: db.poolSize,
+      keys: templateKeys,
+      ...(db.schema ? { schema: db.schema } : {}),
+      vectorIndex: db.vectorIndex ?? (process.env.FACE_LOGIN_REQUIRE_PGVECTOR === '1' ? 'require' : 'auto'),
+      ...(db.vectorCandidates ? { vectorCandidates: db.vectorCandidates } : {}),
+      ...(db.vectorEfSearch ? { vectorEfSearch: db.vectorEfSearch } : {}),
+    }),
+    { busyWaitMs: 0 },
+  );
 }

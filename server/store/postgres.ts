@@ -3,10 +3,13 @@
  * synchronous_commit=off (the hot path, see types.ts); the durable writes (enroll, delete,
  * backup, seeding) open a transaction with `SET LOCAL synchronous_commit = on`.
  *
- * The verify hot path is two round trips: one statement consumes the nonce and reads the lockout
- * state and the user's templates; one statement logs the attempt (and clears the lockout on an
- * accept). A reject takes a short transaction that row-locks the lockout state so concurrent
- * failures all count.
+ * The verify hot path is two round trips, accept or reject: one statement consumes the nonce and
+ * reads the lockout state, the user's templates and her wrapped data key; one statement logs the
+ * attempt with the lockout update (an accept clears it; a reject writes the failures compare-and-set
+ * against what the first statement read, and only when a concurrent attempt moved a guard does it
+ * take the short transaction that row-locks the lockout state, so concurrent failures all count).
+ *
+ * With the pgvector extension, 1:N is answered here too (searchGallery): the server holds no gallery.
  */
 import pg from 'pg';
 import { afterFailure, strongestLock, type GuardSpec, type GuardState } from '../audit/lockout.js';
@@ -27,7 +30,8 @@ import {
   type UserKeyDbRow,
   userKeyFromRow,
 } from './codec.js';
-import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { POSTGRES_MIGRATIONS, pgVectorSchema } from './migrations.js';
+import { INDEXED_DIM, VectorTransform } from '../crypto/vector-transform.js';
 import {
   SESSION_COLUMNS,
   SESSION_INSERT_COLUMNS,
@@ -45,7 +49,10 @@ import type {
   AttemptLabel,
   AttemptRow,
   Backup,
+  DbGallery,
   EnrollInput,
+  GallerySearchInput,
+  GallerySearchResult,
   EnrollOutcome,
   GalleryRow,
   LabeledScore,
@@ -78,6 +85,51 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number;
   /** The KEKs of template / backup encryption (server/crypto/template-keys.ts); absent: a read-only tool that never touches templates. */
   readonly keys?: TemplateKeyring | null;
+  /** 1:N with pgvector (config.ts DbConfig.vectorIndex): auto (default), require, off. */
+  readonly vectorIndex?: 'auto' | 'require' | 'off';
+  /** Candidates per probe asked of the HNSW index (default 32). */
+  readonly vectorCandidates?: number;
+  /** hnsw.ef_search (default 80; raised to the candidates when lower). */
+  readonly vectorEfSearch?: number;
+}
+
+/**
+ * Exact re-ranking reads only the candidates whose approximate (halfvec) cosine is within this of the
+ * second-best candidate user's. halfvec keeps 11 significant bits: each unit vector is off by at most
+ * 2^-11 in norm, so an approximate cosine is off by ~2e-3 at worst, and a user this far below cannot
+ * be the best or the runner-up exactly.
+ */
+const RERANK_MARGIN = 0.02;
+
+/** pgvector 0.7.0 brought halfvec (and 0.5.0 HNSW). */
+const PGVECTOR_MIN = [0, 7, 0];
+
+function versionAtLeast(v: string, min: readonly number[]): boolean {
+  const p = v.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < min.length; i++) if ((p[i] ?? 0) !== min[i]) return (p[i] ?? 0) > min[i]!;
+  return true;
+}
+
+/** The float32 dot product summed as ModelGallery.exact sums it (two accumulators), so scores match the in-memory scan bit for bit. */
+function dotExact(a: Float32Array, b: Float32Array): number {
+  let s0 = 0;
+  let s1 = 0;
+  let i = 0;
+  for (; i + 1 < a.length; i += 2) {
+    s0 += b[i]! * a[i]!;
+    s1 += b[i + 1]! * a[i + 1]!;
+  }
+  if (i < a.length) s0 += b[i]! * a[i]!;
+  return s0 + s1;
+}
+
+/** The pgvector index as this store found it at migrate(). */
+interface VectorState {
+  /** The extension's schema, quoted (types and operators are qualified with it). */
+  readonly ext: string;
+  readonly version: string;
+  /** Q (server/crypto/vector-transform.ts); null until the seed is read (or without template keys). */
+  transform: VectorTransform | null;
 }
 
 const ATTEMPT_INSERT = `INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin)
@@ -141,13 +193,24 @@ export class PostgresStore implements Store {
   readonly cipher: TemplateCipher;
   /** Called for a gallery row that does not decrypt (skipped, never matched); verify and export fail instead. */
   onUnreadable: (e: TemplateProtectionError) => void = warnUnreadable;
+  private readonly vectorMode: 'auto' | 'require' | 'off';
+  private readonly vectorCandidates: number;
+  private readonly vectorEfSearch: number;
+  /** Set by migrate() when template_vectors exists: every template write maintains it (whatever vectorMode says). */
+  private vec: VectorState | null = null;
 
   constructor(options: PostgresStoreOptions) {
     this.cipher = new TemplateCipher(options.keys ?? null);
     if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
       throw new Error(`Bad PostgreSQL schema name "${options.schema}".`);
     }
-    const settings = ['-c synchronous_commit=off'];
+    this.vectorMode = options.vectorIndex ?? 'auto';
+    this.vectorCandidates = options.vectorCandidates ?? 32;
+    this.vectorEfSearch = Math.max(options.vectorEfSearch ?? 80, this.vectorCandidates);
+    // hnsw.*: pgvector's search settings for every connection (placeholders until the extension loads;
+    // one statement per search instead of BEGIN / SET LOCAL / SELECT / COMMIT). iterative_scan: the
+    // index keeps looking when rows of other models or the excluded user filter candidates out.
+    const settings = ['-c synchronous_commit=off', `-c hnsw.ef_search=${this.vectorEfSearch}`, '-c hnsw.iterative_scan=relaxed_order'];
     if (options.schema) settings.push(`-c search_path=${options.schema}`);
     this.pool = new pg.Pool({
       connectionString: options.url,
@@ -238,8 +301,169 @@ export class PostgresStore implements Store {
         await c.query(m.sql);
         await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
       }
+      await this.migrateVectors(c);
     });
     await this.openCipher();
+    await this.openVectors();
+  }
+
+  /** pgvector (migrations.ts pgVectorSchema): creates the index tables when the extension is there, notes whether they exist. */
+  private async migrateVectors(c: pg.PoolClient): Promise<void> {
+    this.vec = null;
+    const ext = (
+      await c.query<{ version: string; schema: string }>(
+        "SELECT e.extversion AS version, quote_ident(n.nspname) AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'",
+      )
+    ).rows[0];
+    const exists = (await c.query<{ t: boolean }>("SELECT to_regclass('template_vectors') IS NOT NULL AS t")).rows[0]!.t;
+    const usable = ext !== undefined && versionAtLeast(ext.version, PGVECTOR_MIN);
+    if (!usable) {
+      if (this.vectorMode === 'require') {
+        throw new Error(
+          ext
+            ? `pgvector ${ext.version} is too old: 1:N on PostgreSQL needs ${PGVECTOR_MIN.join('.')} or later (halfvec, HNSW).`
+            : 'The PostgreSQL database has no `vector` extension (FACE_LOGIN_PGVECTOR=require): install pgvector (Debian: postgresql-<v>-pgvector, or scripts/ci/install-pgvector.sh) and run `CREATE EXTENSION vector` once as a superuser in this database.',
+        );
+      }
+      return;
+    }
+    if (!exists) {
+      if (this.vectorMode === 'off') return;
+      await c.query(pgVectorSchema(ext.schema, INDEXED_DIM));
+    }
+    this.vec = { ext: ext.schema, version: ext.version, transform: null };
+  }
+
+  /** The transform's seed (created wrapped on first use) and the vectors of templates that have none yet (written before the index existed). */
+  private async openVectors(): Promise<void> {
+    const vec = this.vec;
+    if (!vec || !this.cipher.keys) return;
+    const read = async () =>
+      (await this.pool.query<{ kek_id: string; wrapped_seed: Buffer }>('SELECT kek_id, wrapped_seed FROM template_vector_key WHERE id = 1')).rows[0];
+    let row = await read();
+    if (!row) {
+      const fresh = this.cipher.newVectorSeed();
+      fresh.seed.fill(0);
+      await this.pool.query('INSERT INTO template_vector_key (id, kek_id, wrapped_seed, created_at) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING', [
+        fresh.kekId,
+        fresh.wrapped,
+        Date.now(),
+      ]);
+      row = (await read())!;
+    }
+    const seed = this.cipher.openVectorSeed({ kekId: row.kek_id, wrapped: row.wrapped_seed });
+    vec.transform = new VectorTransform(seed);
+    for (let after = 0; ; ) {
+      const r = await this.pool.query<GalleryDbRow>(
+        `SELECT t.id, t.user_id, t.model_id, t.embedding, k.kek_id, k.wrapped_dek FROM templates t LEFT JOIN user_keys k ON k.user_id = t.user_id
+         WHERE t.id > $1 AND NOT EXISTS (SELECT 1 FROM template_vectors v WHERE v.template_id = t.id) ORDER BY t.id LIMIT 2000`,
+        [after],
+      );
+      const rows = this.galleryRows(r.rows);
+      if (rows.length > 0) {
+        await this.pool.query(
+          `INSERT INTO template_vectors (template_id, user_id, model_id, dim, v)
+           SELECT i, u, m, d, v::${vec.ext}.halfvec FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[]) AS x(i, u, m, d, v)
+           ON CONFLICT (template_id) DO NOTHING`,
+          [rows.map((x) => x.id), rows.map((x) => x.userId), rows.map((x) => x.modelId), rows.map((x) => x.embedding.length), rows.map((x) => vec.transform!.literal(x.embedding))],
+        );
+      }
+      if (r.rows.length < 2000) break;
+      after = Number(r.rows[r.rows.length - 1]!.id);
+    }
+  }
+
+  dbGallery(): DbGallery | null {
+    if (!this.vec?.transform || this.vectorMode === 'off') return null;
+    return { kind: 'pgvector', version: this.vec.version, candidates: this.vectorCandidates, efSearch: this.vectorEfSearch };
+  }
+
+  /** The transform, or an error: templates cannot be written without their index rows once the index exists. */
+  private vectorTransform(): VectorTransform {
+    if (!this.vec?.transform) throw new TemplateProtectionError('no-keys', 'This store was opened without template keys: it cannot write the vector index.');
+    return this.vec.transform;
+  }
+
+  /**
+   * INSERT of templates (and, with the index, their vectors) for one statement: $1 users, $2 models,
+   * $3 poses, $4 sealed blobs, $5 created_at, $6 vector literals, $7 dims (each an array, one per row).
+   */
+  private templateInsertSql(): string {
+    if (!this.vec) {
+      return `INSERT INTO templates (user_id, model_id, pose, embedding, created_at)
+        SELECT u, m, p, e, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS x(u, m, p, e)`;
+    }
+    // The vector row joins its template on the sealed blob (unique: a random IV each).
+    return `WITH t AS (
+        INSERT INTO templates (user_id, model_id, pose, embedding, created_at)
+        SELECT u, m, p, e, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS x(u, m, p, e) RETURNING id, user_id, model_id, embedding)
+      INSERT INTO template_vectors (template_id, user_id, model_id, dim, v)
+      SELECT t.id, t.user_id, t.model_id, y.d, y.v::${this.vec.ext}.halfvec FROM t JOIN unnest($4::bytea[], $6::text[], $7::int[]) AS y(e, v, d) ON y.e = t.embedding`;
+  }
+
+  private templateInsertParams(rows: readonly { userId: string; modelId: string; pose: string; blob: Buffer; embedding: Float32Array }[], now: number): unknown[] {
+    const base = [rows.map((r) => r.userId), rows.map((r) => r.modelId), rows.map((r) => r.pose), rows.map((r) => r.blob), now];
+    if (!this.vec) return base;
+    const q = this.vectorTransform();
+    return [...base, rows.map((r) => q.literal(r.embedding)), rows.map((r) => r.embedding.length)];
+  }
+
+  async searchGallery(input: GallerySearchInput): Promise<GallerySearchResult> {
+    const vec = this.vec;
+    if (!vec?.transform || this.vectorMode === 'off') throw new Error('searchGallery: this store has no vector index (dbGallery() is null).');
+    const probes = input.probes;
+    if (probes.length === 0) return { best: null, runnerUp: null, templates: 0 };
+    const dim = probes[0]!.length;
+    if (probes.some((p) => p.length !== dim)) throw new Error('searchGallery: probes of different sizes.');
+    const q = vec.transform;
+    // The HNSW index is on (v::halfvec(192)) WHERE dim = 192: the query repeats that expression; other sizes scan exactly.
+    const col = dim === INDEXED_DIM ? `(v::${vec.ext}.halfvec(${INDEXED_DIM}))` : 'v';
+    const probe = dim === INDEXED_DIM ? `p.q::${vec.ext}.halfvec(${INDEXED_DIM})` : `p.q::${vec.ext}.halfvec`;
+    const r = await this.pool.query<{ n: number | null; users: { u: string; t: string; k: string | null; w: string | null }[] | null }>({
+      name: `face-login-search-v2-${dim}`,
+      // K candidates per probe with the index's approximate cosine (halfvec); only the users that can
+      // still be the best or the runner-up after exact scoring are read and decrypted: those within
+      // RERANK_MARGIN of the second-best user's approximate score (the halfvec error is far below half of it).
+      text: `WITH s AS (
+          SELECT h.user_id, 1 - h.d AS sim FROM unnest($1::text[]) AS p(q)
+          CROSS JOIN LATERAL (
+            SELECT user_id, ${col} OPERATOR(${vec.ext}.<=>) ${probe} AS d FROM template_vectors
+            WHERE dim = ${dim} AND model_id = $2 AND ($3::text IS NULL OR user_id <> $3)
+            ORDER BY ${col} OPERATOR(${vec.ext}.<=>) ${probe} LIMIT $4) h),
+        u AS (SELECT user_id, max(sim) AS sim, row_number() OVER (ORDER BY max(sim) DESC) AS rk FROM s GROUP BY user_id),
+        c AS (SELECT user_id FROM u WHERE sim >= (SELECT min(sim) FROM u WHERE rk <= 2) - $5)
+        SELECT (SELECT templates FROM template_vector_counts WHERE model_id = $2) AS n,
+          (SELECT json_agg(json_build_object('u', x.user_id, 't', x.t, 'k', x.kek_id, 'w', encode(x.wrapped_dek, 'hex'))) FROM (
+             SELECT t.user_id, string_agg(encode(t.embedding, 'hex'), ',' ORDER BY t.id) AS t, k.kek_id, k.wrapped_dek
+             FROM c JOIN templates t ON t.user_id = c.user_id AND t.model_id = $2 LEFT JOIN user_keys k ON k.user_id = t.user_id
+             GROUP BY t.user_id, k.kek_id, k.wrapped_dek) x) AS users`,
+      values: [probes.map((p) => q.literal(p)), input.modelId, input.excludeUser ?? null, this.vectorCandidates, RERANK_MARGIN],
+    });
+    const row = r.rows[0]!;
+    // Exact re-ranking: each candidate user's best template against the probes, from her decrypted templates.
+    const scored: { userId: string; score: number }[] = [];
+    for (const u of row.users ?? []) {
+      let templates: Float32Array[];
+      try {
+        const key = u.k === null ? undefined : { userId: u.u, kekId: u.k, wrapped: Buffer.from(u.w!, 'hex') };
+        templates = this.cipher.openTemplates(u.u, input.modelId, u.t.split(',').map((h) => Buffer.from(h, 'hex')), key);
+      } catch (e) {
+        if (!(e instanceof TemplateProtectionError)) throw e;
+        this.onUnreadable(e);
+        continue;
+      }
+      let best = -Infinity;
+      for (const t of templates) {
+        if (t.length !== dim) continue;
+        for (const p of probes) {
+          const s = dotExact(t, p);
+          if (s > best) best = s;
+        }
+      }
+      if (best > -Infinity) scored.push({ userId: u.u, score: best });
+    }
+    scored.sort((a, b) => b.score - a.score);
+    return { best: scored[0] ?? null, runnerUp: scored[1] ?? null, templates: Number(row.n ?? 0) };
   }
 
   async close(): Promise<void> {
@@ -328,19 +552,32 @@ export class PostgresStore implements Store {
   }
 
   async verifyAttempt(input: VerifyInput, decide: (templates: readonly Float32Array[]) => number): Promise<VerifyOutcome> {
-    // Templates come back as one comma-separated hex string: decoding hex is native in Node,
-    // whereas pg parses a bytea[] in JS character by character (measured: the dominant cost).
+    // Two round trips, accept or reject (issue 14; before: a third for a data key not cached, and a
+    // six-statement transaction for every reject):
+    // 1. one statement consumes the nonce and reads the lockout state, the user's templates and her
+    //    wrapped data key (templates as one comma-separated hex string: decoding hex is native in Node,
+    //    whereas pg parses a bytea[] in JS character by character);
+    // 2. one statement writes the attempt and the lockout state: an accept clears the guards that reset
+    //    on success; a reject writes each guard's next state only if it still holds what statement 1
+    //    read (compare-and-set), else the whole statement fails and the row-locking transaction redoes it.
     const keys = input.guards.map((g) => g.key);
-    const r = await this.pool.query<{ nonce: NonceDbRow | null; guards: (GuardDbRow & { key: string })[] | null; templates: string | null }>({
-      name: 'face-login-verify',
+    const r = await this.pool.query<{
+      nonce: NonceDbRow | null;
+      guards: (GuardDbRow & { key: string })[] | null;
+      templates: string | null;
+      key: { kek_id: string; w: string } | null;
+    }>({
+      name: 'face-login-verify-2',
       text: `WITH n AS (DELETE FROM nonces WHERE hash = $1 RETURNING action, user_id, expires_at)
        SELECT (SELECT row_to_json(n) FROM n) AS nonce,
               (SELECT json_agg(g) FROM guards g WHERE g.key = ANY($2::text[])) AS guards,
-              (SELECT string_agg(encode(embedding, 'hex'), ',' ORDER BY id) FROM templates WHERE user_id = $3 AND model_id = $4) AS templates`,
+              (SELECT string_agg(encode(embedding, 'hex'), ',' ORDER BY id) FROM templates WHERE user_id = $3 AND model_id = $4) AS templates,
+              (SELECT json_build_object('kek_id', kek_id, 'w', encode(wrapped_dek, 'hex')) FROM user_keys WHERE user_id = $3) AS key`,
       values: [input.nonceHash, keys, input.userId, input.modelId],
     });
     const row = r.rows[0]!;
-    const templates = row.templates ? await this.openTemplates(input.userId, input.modelId, row.templates.split(',').map((h) => Buffer.from(h, 'hex'))) : [];
+    const keyRow = row.key ? { userId: input.userId, kekId: row.key.kek_id, wrapped: Buffer.from(row.key.w, 'hex') } : undefined;
+    const templates = row.templates ? this.cipher.openTemplates(input.userId, input.modelId, row.templates.split(',').map((h) => Buffer.from(h, 'hex')), keyRow) : [];
     if (!nonceMatches(nonceFromRow(row.nonce), 'verify', input.userId, input.now)) return { kind: 'invalid-nonce' };
     const attempt = {
       at: input.now,
@@ -368,13 +605,70 @@ export class PostgresStore implements Store {
       });
       return { kind: 'decided', accepted, score, attemptId: Number(ins.rows[0]!.id) };
     }
-    const attemptId = await this.tx(false, async (c) => {
-      const states = await lockGuards(c, input.guards);
-      await writeFailures(c, input.guards, states, input.now);
-      const ins = await c.query<{ id: number }>(`${ATTEMPT_INSERT} RETURNING id`, attemptParams({ ...attempt, decision: 'reject', score: templates.length === 0 ? null : score }));
-      return Number(ins.rows[0]!.id);
-    });
+    const rejected = { ...attempt, decision: 'reject' as const, score: templates.length === 0 ? null : score };
+    const attemptId =
+      (await this.rejectIfUnchanged(input, row.guards, rejected)) ??
+      (await this.tx(false, async (c) => {
+        const states = await lockGuards(c, input.guards);
+        await writeFailures(c, input.guards, states, input.now);
+        const ins = await c.query<{ id: number }>(`${ATTEMPT_INSERT} RETURNING id`, attemptParams(rejected));
+        return Number(ins.rows[0]!.id);
+      }));
     return { kind: 'decided', accepted, score, attemptId };
+  }
+
+  /**
+   * A reject's failures and audit row in one statement, when no guard changed since `seen` was read
+   * (compare-and-set on every column, under the guards' advisory locks); null when one did (a
+   * concurrent failure, a lock, an unlock): the statement then fails as a whole (a division by zero)
+   * and writes nothing.
+   */
+  private async rejectIfUnchanged(input: VerifyInput, seen: readonly (GuardDbRow & { key: string })[] | null, a: AttemptInput): Promise<number | null> {
+    if (input.guards.length === 0) return null;
+    const byKey = new Map((seen ?? []).map((g) => [g.key, g]));
+    const cols = input.guards.map((g) => {
+      const old = byKey.get(g.key);
+      const next = guardToParams(afterFailure(guardFromRow(old), input.now, g.policy));
+      return { key: g.key, next, old };
+    });
+    try {
+      const r = await this.pool.query<{ id: number }>({
+        name: 'face-login-reject',
+        // The guards' advisory locks (as lockGuards takes them, in key order) before each guard's write:
+        // the transactions that read a guard under its lock and write it later never interleave with this.
+        text: `WITH w AS MATERIALIZED (
+            SELECT u.*, pg_advisory_xact_lock(hashtextextended(u.key, 7))::text AS locked
+            FROM unnest($11::text[], $12::text[], $13::bigint[], $14::int[], $15::bigint[], $16::boolean[], $17::text[], $18::bigint[], $19::int[], $20::bigint[])
+              AS u(key, failures, locked_until, level, last_lock_at, existed, o_failures, o_locked_until, o_level, o_last_lock_at) ORDER BY u.key),
+          up AS (UPDATE guards g SET failures = w.failures, locked_until = w.locked_until, level = w.level, last_lock_at = w.last_lock_at
+            FROM w WHERE w.existed AND g.key = w.key AND g.failures = w.o_failures AND g.locked_until = w.o_locked_until
+              AND g.level = w.o_level AND g.last_lock_at = w.o_last_lock_at RETURNING 1),
+          ins AS (INSERT INTO guards (key, failures, locked_until, level, last_lock_at)
+            SELECT key, failures, locked_until, level, last_lock_at FROM w WHERE NOT existed ON CONFLICT (key) DO NOTHING RETURNING 1),
+          ok AS (SELECT ((SELECT count(*) FROM up) + (SELECT count(*) FROM ins))::int AS n)
+        INSERT INTO attempts (at, action, claimed_user, matched_user, decision, score, model_id, ip, user_agent, origin)
+          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM ok WHERE 1 / (CASE WHEN ok.n = $21 THEN 1 ELSE 0 END) = 1
+        RETURNING id`,
+        values: [
+          ...attemptParams(a),
+          cols.map((c) => c.key),
+          cols.map((c) => c.next[0]),
+          cols.map((c) => c.next[1]),
+          cols.map((c) => c.next[2]),
+          cols.map((c) => c.next[3]),
+          cols.map((c) => c.old !== undefined),
+          cols.map((c) => c.old?.failures ?? null),
+          cols.map((c) => (c.old ? Number(c.old.locked_until) : null)),
+          cols.map((c) => (c.old ? Number(c.old.level) : null)),
+          cols.map((c) => (c.old ? Number(c.old.last_lock_at) : null)),
+          cols.length,
+        ],
+      });
+      return Number(r.rows[0]!.id);
+    } catch (e) {
+      if ((e as { code?: string }).code === '22012') return null; // a guard moved: redo under the row locks
+      throw e;
+    }
   }
 
   async guardedAttempt(input: GuardedInput, judge: () => Judgement): Promise<GuardedOutcome> {
@@ -480,9 +774,11 @@ export class PostgresStore implements Store {
       if (input.replace) await c.query('DELETE FROM templates WHERE user_id = $1 AND model_id = $2', [input.userId, input.modelId]);
       const dk = await this.dataKeyFor(c, input.userId);
       await c.query(
-        `INSERT INTO templates (user_id, model_id, pose, embedding, created_at)
-         SELECT $1, $2, p, e, $5 FROM unnest($3::text[], $4::bytea[]) AS x(p, e)`,
-        [input.userId, input.modelId, input.templates.map((t) => t.pose), input.templates.map((t) => this.cipher.sealTemplate(dk, input.modelId, t.embedding)), input.now],
+        this.templateInsertSql(),
+        this.templateInsertParams(
+          input.templates.map((t) => ({ userId: input.userId, modelId: input.modelId, pose: t.pose, blob: this.cipher.sealTemplate(dk, input.modelId, t.embedding), embedding: t.embedding })),
+          input.now,
+        ),
       );
       const next = await this.bumpSeq(c, [input.userId], input.now);
       const n = Number(
@@ -649,9 +945,11 @@ export class PostgresStore implements Store {
       for (let i = 0; i < rows.length; i += 5000) {
         const part = rows.slice(i, i + 5000);
         await c.query(
-          `INSERT INTO templates (user_id, model_id, pose, embedding, created_at)
-           SELECT u, m, 'center', e, $4 FROM unnest($1::text[], $2::text[], $3::bytea[]) AS x(u, m, e)`,
-          [part.map((r) => r.userId), part.map((r) => r.modelId), part.map((r) => this.cipher.sealTemplate(dks.get(r.userId)!, r.modelId, r.embedding)), now],
+          this.templateInsertSql(),
+          this.templateInsertParams(
+            part.map((r) => ({ userId: r.userId, modelId: r.modelId, pose: 'center', blob: this.cipher.sealTemplate(dks.get(r.userId)!, r.modelId, r.embedding), embedding: r.embedding })),
+            now,
+          ),
         );
       }
       if (users.length > 0) await this.bumpSeq(c, users, now);

@@ -239,10 +239,54 @@ export interface SessionRecord extends SessionInput {
   readonly decidedAt: number | null;
 }
 
+/** One 1:N search of a model's gallery (server/index/gallery-index.ts). */
+export interface GallerySearchInput {
+  readonly modelId: string;
+  readonly probes: readonly Float32Array[];
+  /** This user's templates are skipped (the duplicate check of her own enrolment). */
+  readonly excludeUser?: string;
+}
+
+export interface GalleryMatch {
+  readonly userId: string;
+  /** The exact float32 cosine of the user's best template (over all probes). */
+  readonly score: number;
+}
+
+export interface GallerySearchResult {
+  /** The best user (no threshold applied); null when the gallery has no other template. */
+  readonly best: GalleryMatch | null;
+  /** The best of the other users (the ambiguity rule); null when there is none. */
+  readonly runnerUp: GalleryMatch | null;
+  /** The model's templates in the gallery now (the open-set threshold's N). */
+  readonly templates: number;
+}
+
+/** The database answers 1:N itself (PostgreSQL with pgvector, Store.searchGallery): the server keeps no gallery in memory. */
+export interface DbGallery {
+  readonly kind: 'pgvector';
+  /** pgvector's version, e.g. 0.8.0. */
+  readonly version: string;
+  /** Candidates asked of the index per probe (re-ranked exactly). */
+  readonly candidates: number;
+  readonly efSearch: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema (idempotent, safe with several instances starting at once). */
   migrate(): Promise<void>;
+  /**
+   * After migrate(): the database's own 1:N search when it has one (PostgreSQL with the pgvector
+   * extension, unless turned off), else null (the in-memory GalleryIndex scans exactly).
+   */
+  dbGallery?(): DbGallery | null;
+  /**
+   * 1:N in the database (only when dbGallery() is not null): the index's top candidates per probe,
+   * re-ranked exactly against their decrypted templates (best template per user), with the model's
+   * template count, read in one statement.
+   */
+  searchGallery?(input: GallerySearchInput): Promise<GallerySearchResult>;
   close(): Promise<void>;
 
   // Nonces
