@@ -5,12 +5,16 @@
  *   node bench/runners/accuracy.mjs              LFW 6,000 pairs (ours + face-api), 1:N on LFW, ORL, ACCURACY.md
  *   node bench/runners/accuracy.mjs --only exp   alignment / TTA experiments on LFW pairs
  *   node bench/runners/accuracy.mjs --smoke      CI smoke (< 2 min): 100 LFW pairs both systems, 1:N with
- *                                                20 identities, ORL 5 people; writes to a temp dir; exit 1 if
+ *                                                20 identities, ORL 5 people, calib on those images (all their
+ *                                                pairs, 50 bootstrap replicates); writes to a temp dir; exit 1 if
  *                                                our 100-pair accuracy < --min-accuracy (0.90) or anything breaks
  *
  * Sections (--only a,b,...): lfw (ours on LFW pairs), faceapi (face-api.js on the same pairs),
- * ident (1:N open-set on LFW), orl (ORL verification + 1:N, both systems), exp (experiments),
- * summary (bench/results/ACCURACY.md from the result files). Default: lfw,faceapi,ident,orl,summary.
+ * ident (1:N open-set on LFW), orl (ORL verification + 1:N, both systems), calib (thresholds at FMR
+ * 1e-3 / 1e-4 over ALL cross-identity pairs of every LFW image (~69.6 M) and of ORL, pooled too, with
+ * bootstrap-over-identities intervals: lfw-calibration.json/.md; --calib-recipes, --calib-boot N),
+ * exp (experiments), summary (bench/results/ACCURACY.md from the result files).
+ * Default: lfw,faceapi,ident,orl,calib,summary.
  *
  * Ours = the product's default (flip TTA: recipe s1.00+s1.00-m; beside it s1.00, no flip) unless
  * given: --scale S (template scale), --weights w1,w2,w3,w4 (keypoint weights; bench/pages/variant-aligner.ts),
@@ -29,6 +33,7 @@ import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { chromium } from '@playwright/test';
 import * as M from '../lib/metrics.mjs';
+import * as C from '../lib/calibration.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, ROOT, fmtDur, machineInfo, makeLog, mdTable, readResultJson, serveDirPlugin, startVite, summarize, watchPage, writeResultFile } from '../lib/harness.mjs';
 import { lfwDir, orlDir, requireDir, readLfwPairs, selectLfwPairs, listLfwIdentities, listOrl, shuffled, routeFaceSets } from '../lib/datasets.mjs';
 import { EmbedCache, DEFAULT_CACHE_ROOT, hashFiles, fromBase64 } from '../lib/embed-cache.mjs';
@@ -37,7 +42,7 @@ import { rocSvg, detSvg, svgToPng } from '../lib/plots.mjs';
 import { verification, cells, pct, num, thr } from '../lib/verify-report.mjs';
 
 const log = makeLog('accuracy');
-const SECTIONS = ['lfw', 'faceapi', 'ident', 'orl', 'exp', 'summary'];
+const SECTIONS = ['lfw', 'faceapi', 'ident', 'orl', 'calib', 'exp', 'summary'];
 /** Bump when the pages' framing / face choice / output semantics change (invalidates caches and stored results). */
 const PAGE_VERSION = 1;
 const BATCH = 8;
@@ -91,6 +96,8 @@ const { values: args } = parseArgs({
     'orl-people': { type: 'string', default: '40' },
     'orl-faceapi': { type: 'boolean', default: true },
     'faceapi-workers': { type: 'string' },
+    'calib-recipes': { type: 'string' },
+    'calib-boot': { type: 'string', default: '200' },
     'exp-recipes': { type: 'string', default: DEFAULT_EXP },
     'exp-folds': { type: 'string', default: 'all' },
     'exp-baseline': { type: 'string', default: 's1.00' },
@@ -103,12 +110,13 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 24).map((l) => l.replace(/^ \*\/?\s?/, '')).join('\n'));
+  const head = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+  console.log(head.slice(1, head.findIndex((l) => l.startsWith(' */')) + 1).map((l) => l.replace(/^ \*\/?\s?/, '')).join('\n'));
   process.exit(0);
 }
 
 const SMOKE = args.smoke;
-const only = new Set((args.only ?? (SMOKE ? 'lfw,faceapi,ident,orl,summary' : 'lfw,faceapi,ident,orl,summary')).split(',').map((s) => s.trim()).filter(Boolean));
+const only = new Set((args.only ?? 'lfw,faceapi,ident,orl,calib,summary').split(',').map((s) => s.trim()).filter(Boolean));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (known: ${SECTIONS.join(', ')})`);
 const outDir = args.out ? resolve(args.out) : SMOKE ? mkdtempSync(join(os.tmpdir(), 'face-login-accuracy-smoke-')) : join(ROOT, 'bench/results');
 const cacheDisabled = args['no-cache'] || SMOKE;
@@ -615,11 +623,10 @@ async function lfwCompare(oursList, fa) {
 // ---------------------------------------------------------------------------------------------
 // 1:N open-set identification on LFW
 
-async function ident() {
-  requireDir(LFW, 'LFW');
-  const recipes = args['ident-recipes'] ? args['ident-recipes'].split(',').map((s) => s.trim()) : OURS_ALL;
+/** The identities of the 1:N section: those with >= 2 images (the pool) and the single-image ones (smoke: a seeded few). */
+function identSelection() {
   const seed = Number(args['ident-seed']);
-  let ids = listLfwIdentities(LFW);
+  const ids = listLfwIdentities(LFW);
   const multi = ids.filter((i) => i.images.length >= 2);
   let singles = ids.filter((i) => i.images.length === 1);
   let sizes = args['ident-sizes'].split(',').map((s) => (s === 'all' ? multi.length : Number(s)));
@@ -629,6 +636,13 @@ async function ident() {
     singles = shuffled(singles, seed).slice(0, 40);
     sizes = [20];
   }
+  return { seed, pool, singles, sizes };
+}
+
+async function ident() {
+  requireDir(LFW, 'LFW');
+  const recipes = args['ident-recipes'] ? args['ident-recipes'].split(',').map((s) => s.trim()) : OURS_ALL;
+  const { seed, pool, singles, sizes } = identSelection();
   const keys = [...pool.flatMap((i) => i.images), ...singles.flatMap((i) => i.images)].map((p) => `lfw/${p}`);
   const identFingerprint = (recipe) => fp('lfw-1n', 3, PAGE_VERSION, ourSrc.digest, recipe, seed, sizes, keys.length, minScore, args.backend, hashFiles([PRODUCT_THRESHOLD_FILE]).digest);
   const results = [];
@@ -738,8 +752,9 @@ function fitImpostorTail(gallery, probes) {
  * model id a recipe stands for: s1.00+s1.00-m = the flip model, s1.00 = the plain one; other
  * recipes have no calibration (null).
  */
+const RECIPE_MODEL_ID = { 's1.00+s1.00-m': 'mobilefacenet-expo-1.0.24+flip', 's1.00-F': 'mobilefacenet-expo-1.0.24+flip', 's1.00': 'mobilefacenet-expo-1.0.24' };
 async function productIdentifyRule(recipe) {
-  const modelId = { 's1.00+s1.00-m': 'mobilefacenet-expo-1.0.24+flip', 's1.00-F': 'mobilefacenet-expo-1.0.24+flip', 's1.00': 'mobilefacenet-expo-1.0.24' }[recipe];
+  const modelId = RECIPE_MODEL_ID[recipe];
   if (!modelId) return null;
   try {
     const cal = await loadCalibration();
@@ -910,6 +925,258 @@ function orlMd(r) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Calibration over all pairs (LFW, ORL, both pooled)
+
+const CALIB_FARS = [1e-3, 1e-4];
+const calibName = () => (OURS === 's1.00+s1.00-m' && !ALSO.some((r) => r !== 's1.00') ? 'lfw-calibration' : `lfw-calibration-${OURS.replace(/\+/g, '_')}`);
+
+/**
+ * The images of the calibration: full run = every LFW image (all 4,333 identities, 11,817 images)
+ * and the ORL people of the orl section (40 x 10); smoke = the images the smoke's lfw and ident
+ * sections embed anyway (a few hundred) and its 5 ORL people, so the section costs no extra embedding.
+ */
+function calibSelection() {
+  requireDir(LFW, 'LFW');
+  let lfwImages;
+  if (SMOKE) {
+    const { pool, singles } = identSelection();
+    lfwImages = [...new Set([...lfwSelection().images, ...pool.flatMap((i) => i.images), ...singles.flatMap((i) => i.images)])].sort();
+  } else lfwImages = listLfwIdentities(LFW).flatMap((i) => i.images);
+  const orlPeople = existsSync(ORL) ? listOrl(ORL).slice(0, SMOKE ? 5 : Number(args['orl-people'])) : [];
+  return { lfwImages, orlImages: orlPeople.flatMap((p) => p.images) };
+}
+
+/** Summary of one population (a PairAccumulator) with its bootstrap. */
+function calibPopulation(acc, { label, identities, genuineSets, shipped, images, noFace, seed, replicates }) {
+  const impSuf = C.suffixSums(acc.impostor);
+  const genSuf = C.suffixSums(acc.genuine);
+  const m = acc.impostorCount;
+  // Keep for the bootstrap only the tail a replicate's quantile can reach (FMR <= 1e-2, and the shipped thresholds).
+  const floorAt = C.thresholdAtFmr(impSuf, m, 1e-2);
+  const floor = Math.min(floorAt ? floorAt.bin : C.NBINS, ...shipped.map((x) => C.binOfThreshold(x.threshold))) - 1;
+  if (floor > acc.tailBin) acc.raiseTailFloor(floor);
+  const t0 = Date.now();
+  const gsets = Object.fromEntries(Object.entries(genuineSets).map(([k, g]) => [k, g]));
+  const boot = C.bootstrapIdentities(acc, { identities, genuineSets: gsets, targets: CALIB_FARS, fixed: shipped.map((x) => x.threshold), replicates, seed });
+  const bootSeconds = (Date.now() - t0) / 1000;
+  const genTar = (name, bin) => {
+    const g = genuineSets[name];
+    let a = 0;
+    for (let i = 0; i < g.bins.length; i++) if (g.bins[i] >= bin) a++;
+    return { accepted: a, total: g.bins.length, tar: g.bins.length ? a / g.bins.length : null };
+  };
+  const ci = (xs) => {
+    const r = C.percentileInterval(xs);
+    return r.n ? { lower: Number(r.lower.toFixed(6)), upper: Number(r.upper.toFixed(6)), level: r.level, replicates: r.n } : null;
+  };
+  const tarAtFar = CALIB_FARS.map((far) => {
+    const p = C.thresholdAtFmr(impSuf, m, far);
+    const tars = Object.fromEntries(Object.keys(genuineSets).map((k) => [k, genTar(k, p.bin)]));
+    return {
+      far,
+      target: far,
+      // floor(far x comparisons) < 10: the point rests on fewer than 10 false matches (0 = not resolvable).
+      belowResolution: p.allowed < 1,
+      fewFalseMatches: p.allowed < 10,
+      threshold: p.threshold,
+      thresholdCi95: ci(boot.fmr[far].threshold),
+      falseMatches: p.accepted,
+      allowedFalseMatches: p.allowed,
+      fmr: p.fmr,
+      impostorComparisons: m,
+      tar: tars.pairsTxt?.tar ?? tars.allGenuine.tar,
+      tarOver: tars.pairsTxt ? 'pairsTxt' : 'allGenuine',
+      tarCi95: ci(boot.fmr[far].tar[tars.pairsTxt ? 'pairsTxt' : 'allGenuine']),
+      tars: Object.fromEntries(Object.entries(tars).map(([k, v]) => [k, { ...v, ci95: ci(boot.fmr[far].tar[k]) }])),
+    };
+  });
+  const atShipped = shipped.map((x) => {
+    const r = C.rateAt(impSuf, m, x.threshold);
+    const j = C.binOfThreshold(x.threshold);
+    return {
+      ...x, falseMatches: r.accepted, impostorComparisons: m, fmr: r.rate, fmrCi95: ci(boot.fixed[x.threshold]),
+      tars: Object.fromEntries(Object.keys(genuineSets).map((k) => [k, genTar(k, j)])),
+    };
+  });
+  return {
+    population: label,
+    images,
+    noFace,
+    identities: identities.length,
+    impostorComparisons: m,
+    genuineComparisons: acc.genuineCount,
+    pairsTxtGenuine: genuineSets.pairsTxt ? { pairs: genuineSets.pairsTxt.bins.length, unscored: genuineSets.pairsTxt.bins.filter((b) => b < 0).length } : null,
+    tarAtFar,
+    atShipped,
+    impostorTail: C.tailTable(impSuf, m),
+    genuineScoreQuantiles: Object.fromEntries([0.01, 0.05, 0.5].map((q) => [q, C.edgeOf(C.thresholdAtFmr(genSuf, acc.genuineCount, 1 - q).bin)])),
+    topImpostors: acc.top,
+    bootstrap: { method: `identities resampled with replacement within each data set, ${replicates} replicates (seed ${seed}); impostor pair (a, b) weighted w_a w_b, genuine pair of a weighted w_a; threshold = exact weighted quantile of the kept impostor tail (cosine >= ${C.edgeOf(acc.tailBin)}); 95 % percentile intervals`, replicates, tailKept: acc.tail.n, seconds: bootSeconds, uncovered: boot.uncovered },
+  };
+}
+
+async function calib(lfwReports = new Map()) {
+  const t0 = Date.now();
+  const { lfwImages, orlImages } = calibSelection();
+  const recipes = args['calib-recipes'] ? args['calib-recipes'].split(',').map((s) => s.trim()).filter(Boolean) : OURS_ALL;
+  const replicates = SMOKE ? 50 : Number(args['calib-boot']);
+  const seed = 20261202;
+  const lfwKeys = lfwImages.map((p) => `lfw/${p}`);
+  const orlKeys = orlImages.map((p) => `orl/${p}`);
+  const variants = allVariantIds([...new Set([...OURS_ALL, ...recipes])]);
+  const lfwCache = await ensureOurs(lfwKeys, variants, FRAME_IMAGE, `calib LFW (${lfwKeys.length} images)`);
+  const orlCache = orlKeys.length ? await ensureOurs(orlKeys, variants, FRAME_LETTERBOX, `calib ORL (${orlKeys.length} images)`) : null;
+  const sel = lfwSelection();
+  const lfwNames = [...new Set(lfwImages.map((p) => p.split('/')[0]))].sort();
+  const orlNames = [...new Set(orlImages.map((p) => p.split('/')[0]))].sort();
+  const identOf = new Map([...lfwNames.map((n, i) => [`lfw/${n}`, i]), ...orlNames.map((n, i) => [`orl/${n}`, lfwNames.length + i])]);
+  const idOfKey = (key) => identOf.get(key.slice(0, key.indexOf('/', 4)));
+  const cal = await loadCalibration().catch(() => null);
+  const out = [];
+  for (const recipe of recipes) {
+    const tr = Date.now();
+    const modelId = RECIPE_MODEL_ID[recipe] ?? null;
+    const shipped = [];
+    const c = modelId ? cal?.calibrationFor?.(modelId) : null;
+    if (c) shipped.push({ name: `${modelId} threshold (src/core/calibration.ts)`, threshold: c.threshold });
+    if (c) for (const [f, t] of c.tail) if (f === 1e-3 || f === 1e-4) shipped.push({ name: `${modelId} IMPOSTOR_TAIL row FMR ${f}`, threshold: t });
+    if (productThreshold() !== null && !shipped.some((x) => x.threshold === productThreshold())) shipped.push({ name: 'DEFAULT_THRESHOLD', threshold: productThreshold() });
+    const embed = (cache, keys) => keys.map((key) => ({ key, ident: idOfKey(key), emb: recipeEmb(cache, recipe, key) }));
+    const lfwItems = embed(lfwCache, lfwKeys);
+    const orlItems = orlCache ? embed(orlCache, orlKeys) : [];
+    const PL = C.packEmbeddings(lfwItems, 192);
+    const PO = C.packEmbeddings(orlItems, 192);
+    const ts = Date.now();
+    const accL = new C.PairAccumulator().addBlock(PL, PL, { tagA: 'L', tagB: 'L' });
+    const accO = new C.PairAccumulator().addBlock(PO, PO, { tagA: 'O', tagB: 'O' });
+    const accX = new C.PairAccumulator().addBlock(PL, PO, { tagA: 'L', tagB: 'O' });
+    const scoreSeconds = (Date.now() - ts) / 1000;
+    const accP = accL.merge(accO, accX);
+    const keyOfTag = (tag) => {
+      const [set, i] = tag.split(':');
+      return (set === 'L' ? lfwItems : orlItems).filter((x) => x.emb)[Number(i)].key;
+    };
+    for (const a of [accL, accO, accP]) a.top = a.top.map((x) => ({ score: Number(x.score.toFixed(4)), a: keyOfTag(x.a), b: keyOfTag(x.b) }));
+    // Genuine sets: all same-identity pairs (images with a face), and pairs.txt's positives (a missing face = rejected).
+    const genAll = (acc) => ({ bins: Int32Array.from(acc.gen.view(0)), ident: Int32Array.from(acc.gen.view(1)) });
+    const embOf = new Map(lfwItems.map((x) => [x.key, x.emb]));
+    const pos = sel.pairs.filter((p) => p.same);
+    const pairsTxt = {
+      bins: Int32Array.from(pos.map((p) => {
+        const a = embOf.get(`lfw/${p.a}`) ?? recipeEmb(lfwCache, recipe, `lfw/${p.a}`);
+        const b = embOf.get(`lfw/${p.b}`) ?? recipeEmb(lfwCache, recipe, `lfw/${p.b}`);
+        return a && b ? C.binOf(cosine(a, b)) : -1;
+      })),
+      ident: Int32Array.from(pos.map((p) => idOfKey(`lfw/${p.a}`) ?? -1)),
+    };
+    if (pairsTxt.ident.some((i) => i < 0)) throw new Error('calib: a pairs.txt identity is not among the calibration images');
+    const countIds = (items, group) => {
+      const n = new Map();
+      for (const x of items) if (x.emb) n.set(x.ident, (n.get(x.ident) ?? 0) + 1);
+      return [...n].map(([ident, k]) => ({ ident, n: k, group }));
+    };
+    const idsL = countIds(lfwItems, 'lfw');
+    const idsO = countIds(orlItems, 'orl');
+    // Exact pair counts from the per-identity image counts: the loop must have made exactly these comparisons.
+    const expectL = C.countPairs(idsL.map((x) => x.n));
+    const expectO = C.countPairs(idsO.map((x) => x.n));
+    if (accL.impostorCount !== expectL.impostor || accL.genuineCount !== expectL.genuine) throw new Error(`calib: LFW pair count ${accL.impostorCount}/${accL.genuineCount}, expected ${expectL.impostor}/${expectL.genuine}`);
+    if (accP.impostorCount !== expectL.impostor + expectO.impostor + PL.n * PO.n) throw new Error('calib: pooled pair count mismatch');
+    const common = { shipped, seed, replicates };
+    const populations = {
+      lfw: calibPopulation(accL, { ...common, label: 'LFW deep-funneled, every image: all cross-identity pairs', identities: idsL, genuineSets: { pairsTxt, allGenuine: genAll(accL) }, images: lfwKeys.length, noFace: PL.skipped }),
+    };
+    if (PO.n) {
+      populations.orl = calibPopulation(accO, { ...common, label: 'ORL / AT&T (letterboxed 640x480): all cross-identity pairs', identities: idsO, genuineSets: { allGenuine: genAll(accO) }, images: orlKeys.length, noFace: PO.skipped });
+      populations.pooled = calibPopulation(accP, { ...common, label: 'LFW + ORL pooled: all cross-identity pairs (LFW-LFW, ORL-ORL, LFW-ORL)', identities: [...idsL, ...idsO], genuineSets: { pairsTxt, allGenuine: genAll(accP) }, images: lfwKeys.length + orlKeys.length, noFace: PL.skipped + PO.skipped });
+    }
+    const lfwReport = lfwReports.get(recipe) ?? (await lfwOurs(sel, recipe));
+    out.push({
+      recipe, modelId, description: describeRecipe(recipe),
+      tenFold: { mean: lfwReport.metrics.tenFold.mean, std: lfwReport.metrics.tenFold.std, pairs: lfwReport.pairs?.length ?? lfwReport.metrics.pairs, source: `lfw section (pairs.txt, ${lfwReport.metrics.pairs} pairs)` },
+      pairsTxtTarAtFar: lfwReport.metrics.tarAtFar.filter((t) => CALIB_FARS.includes(t.target)).map((t) => ({ far: t.target, threshold: t.rounded.threshold, tar: t.rounded.tmr, impostors: t.rounded.impostors, belowResolution: t.belowResolution })),
+      noFaceImages: [...lfwItems, ...orlItems].filter((x) => !x.emb).map((x) => x.key),
+      populations,
+      seconds: { scoring: scoreSeconds, total: (Date.now() - tr) / 1000 },
+    });
+    const L = populations.lfw;
+    log(`calib ${recipe}: LFW ${L.impostorComparisons.toLocaleString('en')} impostor / ${L.genuineComparisons.toLocaleString('en')} genuine comparisons (${PL.skipped} images without a face) in ${scoreSeconds.toFixed(1)} s; ${L.tarAtFar.map((t) => `FMR ${t.far}: T ${t.threshold} [${t.thresholdCi95?.lower}, ${t.thresholdCi95?.upper}], TAR pairs.txt ${pct(t.tars.pairsTxt.tar)}, all genuine ${pct(t.tars.allGenuine.tar)}`).join('; ')}; ${L.atShipped.map((x) => `FMR at ${x.threshold}: ${x.fmr.toExponential(2)}`).join(', ')}`);
+  }
+  const main = out[0];
+  const L = main.populations.lfw;
+  const r = {
+    benchmark: 'Threshold calibration over all pairs: LFW (every image), ORL, pooled; ours',
+    date: new Date().toISOString(),
+    config: {
+      recipe: main.recipe, recipes: out.map((x) => x.recipe), minScore, backend: args.backend, lfwDir: LFW, orlDir: ORL, smoke: SMOKE,
+      frames: { lfw: FRAME_IMAGE, orl: FRAME_LETTERBOX },
+      images: SMOKE ? 'smoke: the images of the smoke lfw and ident sections, ORL 5 people' : 'every LFW deep-funneled image (all identities, incl. those with one image) and every ORL image',
+      protocol: 'impostor = every unordered pair of images of two different identities, genuine = every unordered pair of images of one identity; images where no face is found are left out (listed, and counted in `noFace`); pairs.txt positives keep the lfw section\'s rule (a missing face = rejected). Scores = cosine of the recipe\'s embeddings, in histograms of 1e-4 bins; threshold at FMR f = the lowest 4-decimal cosine t with #(impostor scores >= t) <= floor(f x comparisons) (exact, accept when score >= t). TAR = share of genuine pairs with score >= t.',
+      bootstrap: L.bootstrap.method,
+    },
+    sources: ourSrc.per,
+    metrics: {
+      tenFold: main.tenFold,
+      impostorComparisons: L.impostorComparisons,
+      genuineComparisons: L.genuineComparisons,
+      population: L.population,
+      tarAtFar: L.tarAtFar.map((t) => ({ far: t.far, target: t.far, threshold: t.threshold, thresholdCi95: t.thresholdCi95, tar: t.tar, tarOver: `pairs.txt positives (${L.pairsTxtGenuine.pairs.toLocaleString('en')}; a missing face = rejected)`, tarCi95: t.tarCi95, tarAllGenuine: t.tars.allGenuine.tar, tarAllGenuineCi95: t.tars.allGenuine.ci95, falseMatches: t.falseMatches, impostorComparisons: t.impostorComparisons })),
+      atShipped: L.atShipped.map((x) => ({ name: x.name, threshold: x.threshold, fmr: x.fmr, fmrCi95: x.fmrCi95, falseMatches: x.falseMatches, impostorComparisons: x.impostorComparisons })),
+    },
+    recipes: out,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  const file = join(outDir, `${calibName()}.json`);
+  writeJson(file, r);
+  writeMd(mdBeside(file), calibMd(r));
+  log(`wrote ${file} and .md`);
+  return r;
+}
+
+function calibMd(r) {
+  const ciT = (c) => (c ? `[${num(c.lower)}, ${num(c.upper)}]` : 'n/a');
+  const ciP = (c) => (c ? `[${pct(c.lower)}, ${pct(c.upper)}]` : 'n/a');
+  const ciE = (c) => (c ? `[${c.lower.toExponential(2)}, ${c.upper.toExponential(2)}]` : 'n/a');
+  const parts = [
+    `### Threshold calibration over all impostor pairs${r.config.smoke ? ' (SMOKE subset)' : ''}`,
+    '',
+    `${r.config.images}. ${r.config.protocol}`,
+    '',
+    `Confidence intervals: ${r.config.bootstrap}. Pairs that share an identity are not independent, so a binomial interval over the comparisons would be far too narrow.`,
+    '',
+  ];
+  for (const x of r.recipes) {
+    parts.push(`#### \`${x.recipe}\`${x.modelId ? ` (model id \`${x.modelId}\`)` : ''}: ${x.description}`, '');
+    parts.push(`LFW 10-fold accuracy (pairs.txt, lfw section): ${pct(x.tenFold.mean)} ± ${pct(x.tenFold.std)}. Images without a face: ${x.noFaceImages.length}${x.noFaceImages.length ? ` (${x.noFaceImages.slice(0, 10).join(', ')}${x.noFaceImages.length > 10 ? ', …' : ''})` : ''}.`, '');
+    const pops = Object.values(x.populations);
+    parts.push(mdTable(
+      ['population', 'images (no face)', 'identities', 'impostor comparisons', 'genuine comparisons', ...CALIB_FARS.flatMap((f) => [`T @ FMR ${f} [95 % CI]`, `TAR pairs.txt [CI]`, `TAR all genuine [CI]`])],
+      pops.map((p) => [
+        p.population, `${p.images.toLocaleString('en')} (${p.noFace})`, p.identities.toLocaleString('en'), p.impostorComparisons.toLocaleString('en'), p.genuineComparisons.toLocaleString('en'),
+        ...p.tarAtFar.flatMap((t) => [`${num(t.threshold)} ${ciT(t.thresholdCi95)} (${t.falseMatches.toLocaleString('en')} false matches${t.belowResolution ? '; not resolvable: 0 allowed' : t.fewFalseMatches ? `; only ${t.allowedFalseMatches} allowed` : ''})`, t.tars.pairsTxt ? `${pct(t.tars.pairsTxt.tar)} ${ciP(t.tars.pairsTxt.ci95)}` : '—', `${pct(t.tars.allGenuine.tar)} ${ciP(t.tars.allGenuine.ci95)}`]),
+      ]),
+    ), '');
+    const shipped = pops[0].atShipped;
+    if (shipped.length) {
+      parts.push('Shipped thresholds (src/core/calibration.ts) over all impostor pairs:', '');
+      parts.push(mdTable(
+        ['threshold', ...pops.map((p) => `FMR ${p.population.split(':')[0]} [95 % CI]`), 'TAR pairs.txt (LFW)', 'TAR all genuine (LFW)'],
+        shipped.map((s, i) => [
+          `${num(s.threshold)} (${s.name})`,
+          ...pops.map((p) => `${p.atShipped[i].fmr.toExponential(2)} (${p.atShipped[i].falseMatches.toLocaleString('en')} of ${p.impostorComparisons.toLocaleString('en')}) ${ciE(p.atShipped[i].fmrCi95)}`),
+          pct(s.tars.pairsTxt?.tar), pct(s.tars.allGenuine.tar),
+        ]),
+      ), '');
+    }
+    if (x.pairsTxtTarAtFar.length) parts.push(`For comparison, over pairs.txt's ${x.pairsTxtTarAtFar[0].impostors.toLocaleString('en')} impostor pairs only: ${x.pairsTxtTarAtFar.map((t) => `FAR ${t.far}: T ${num(t.threshold)}, TAR ${pct(t.tar)}${t.belowResolution ? ' (not resolvable: zero false matches)' : ''}`).join('; ')}.`, '');
+    parts.push(`Impostor tail over all LFW cross-identity pairs, FMR -> lowest cosine (the shape of IMPOSTOR_TAIL): ${pops[0].impostorTail.map(([f, t]) => `${f} -> ${t}`).join(', ')}.`, '');
+    parts.push(`Highest LFW impostor scores: ${pops[0].topImpostors.slice(0, 5).map((t) => `${t.score} (${t.a.split('/')[1]} vs ${t.b.split('/')[1]})`).join('; ')}.`, '');
+    parts.push(`Scoring ${x.seconds.scoring.toFixed(1)} s (Node, one core), bootstrap ${pops.map((p) => p.bootstrap.seconds.toFixed(1)).join(' / ')} s.`, '');
+  }
+  return parts.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
 // Experiments
 
 async function experiments() {
@@ -1002,6 +1269,7 @@ function summary(extra) {
   parts.push('');
   for (const [title, file] of [
     ['LFW verification: ours vs face-api.js', `lfw-compare${nFaceApiPairs < 6000 ? `-p${nFaceApiPairs}` : ''}.md`],
+    ['Threshold calibration over all impostor pairs', `${calibName()}.md`],
     ['LFW 1:N open-set identification', null],
     ['ORL', `orl-${OURS}.md`],
     ['Improvement experiments', null],
@@ -1076,6 +1344,14 @@ async function main() {
     if (only.has('orl')) {
       const r = await orl();
       if (SMOKE && !r.systems.every((s) => Number.isFinite(s.verificationAllPairs.auc))) failures.push('ORL produced no AUC');
+    }
+    if (only.has('calib')) {
+      const r = await calib(new Map(oursList.map((o) => [o.config.recipe, o])));
+      if (SMOKE) {
+        const bad = r.metrics.tarAtFar.filter((t) => !(Number.isFinite(t.threshold) && Number.isFinite(t.tar) && t.thresholdCi95));
+        if (!(r.metrics.impostorComparisons > 1000) || bad.length) failures.push(`calib: ${r.metrics.impostorComparisons} impostor comparisons, ${bad.length} bad tarAtFar entries`);
+        else log(`smoke: calib over ${r.metrics.impostorComparisons.toLocaleString('en')} impostor comparisons: ok`);
+      }
     }
     if (only.has('exp')) await experiments();
     if (ctx.offOrigin.length) failures.push(`${ctx.offOrigin.length} off-origin requests, e.g. ${ctx.offOrigin[0]}`);

@@ -2,6 +2,7 @@
 // README quotes come from these functions, so they are checked against hand-computed cases.
 import { describe, expect, it } from 'vitest';
 import * as M from '../../bench/lib/metrics.mjs';
+import * as C from '../../bench/lib/calibration.mjs';
 import { cosine, fuse, search, opensetMetrics, ratesAtT } from '../../bench/lib/openset.mjs';
 
 const pair = (score, same, fold = 0) => ({ score, same, fold });
@@ -84,5 +85,125 @@ describe('1:N open set', () => {
     expect(m.atFpir[0].threshold).toBe(0.0001);
     expect(m.atFpir[0].falsePositives).toBe(1);
     expect(m.atThreshold[0].falsePositives).toBe(1); // 0.3 >= 0.25
+  });
+});
+
+describe('calibration over all pairs (bench/lib/calibration.mjs)', () => {
+  const unit = (...v) => {
+    const n = Math.hypot(...v);
+    return Float32Array.from(v.map((x) => x / n));
+  };
+
+  it('countPairs: cross-identity = (N^2 - sum n^2) / 2, genuine = sum C(n, 2)', () => {
+    expect(C.countPairs([3, 1, 2])).toEqual({ images: 6, impostor: 11, genuine: 4 });
+    expect(C.countPairs([1, 1, 1, 1])).toEqual({ images: 4, impostor: 6, genuine: 0 });
+    // LFW deep-funneled: 4,333 identities, 11,817 images (checked against the set in the calib section).
+    expect(C.countPairs([])).toEqual({ images: 0, impostor: 0, genuine: 0 });
+  });
+
+  it('binOf / edgeOf: 1e-4 bins on the 4-decimal grid, accept when score >= edge', () => {
+    expect(C.edgeOf(C.binOf(0.42405))).toBe(0.424);
+    expect(C.edgeOf(C.binOf(-0.00005))).toBe(-0.0001);
+    expect(C.binOf(1)).toBe(C.NBINS - 1);
+    expect(C.binOf(-1.5)).toBe(0);
+    expect(C.binOfThreshold(0.424)).toBe(C.binOf(0.42405));
+  });
+
+  it('PairAccumulator visits every unordered pair once and splits genuine from impostor', () => {
+    const items = [
+      { ident: 0, emb: unit(1, 0, 0) },
+      { ident: 0, emb: unit(1, 0.1, 0) },
+      { ident: 1, emb: unit(0, 1, 0) },
+      { ident: 2, emb: null }, // no face: left out
+      { ident: 2, emb: unit(0, 0, 1) },
+    ];
+    const P = C.packEmbeddings(items, 3);
+    expect(P.n).toBe(4);
+    expect(P.skipped).toBe(1);
+    const acc = new C.PairAccumulator({ tailFloor: -1 }).addBlock(P);
+    expect(acc.impostorCount).toBe(C.countPairs([2, 1, 1]).impostor); // 5
+    expect(acc.genuineCount).toBe(1);
+    expect(acc.impostor.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(C.edgeOf(acc.gen.view(0)[0])).toBe(Math.floor(1e4 * (1 / Math.hypot(1, 0.1))) / 1e4);
+    // The top impostor: image 1 (1, 0.1, 0) vs image 2 (0, 1, 0).
+    expect(acc.top[0].score).toBeCloseTo(0.1 / Math.hypot(1, 0.1), 6);
+    // A cross block A x B = |A| |B| pairs, merged counts add up.
+    const Q = C.packEmbeddings([{ ident: 5, emb: unit(1, 1, 0) }], 3);
+    const x = new C.PairAccumulator({ tailFloor: -1 }).addBlock(P, Q);
+    expect(x.impostorCount).toBe(4);
+    const m = acc.merge(x);
+    expect(m.impostorCount).toBe(9);
+    expect(m.tail.n).toBe(9);
+  });
+
+  it('thresholdAtFmr is exact on the histogram and agrees with metrics.tarAtFar', () => {
+    // 2,000 impostor scores and 300 genuine ones, on a coarse grid with ties.
+    const rnd = C.mulberry32(3);
+    const impScores = Array.from({ length: 2000 }, () => Math.round((rnd() * 0.8 - 0.3) * 1e3) / 1e3 + 0.00003);
+    const genScores = Array.from({ length: 300 }, () => Math.round((0.3 + rnd() * 0.6) * 1e3) / 1e3 + 0.00003);
+    const h = new Float64Array(C.NBINS);
+    for (const s of impScores) h[C.binOf(s)]++;
+    const g = new Float64Array(C.NBINS);
+    for (const s of genScores) g[C.binOf(s)]++;
+    const suf = C.suffixSums(h);
+    const pairs = [...impScores.map((s) => ({ score: s, same: false, fold: 0 })), ...genScores.map((s) => ({ score: s, same: true, fold: 0 }))];
+    for (const far of [1e-2, 3e-3, 1e-3]) {
+      const p = C.thresholdAtFmr(suf, 2000, far);
+      const ref = M.tarAtFar(pairs, far);
+      expect(p.threshold).toBe(ref.rounded.threshold);
+      expect(p.accepted).toBe(ref.rounded.impostorsAccepted);
+      expect(p.accepted).toBeLessThanOrEqual(Math.floor(far * 2000));
+      // One step lower would accept too many.
+      expect(suf[p.bin - 1]).toBeGreaterThan(Math.floor(far * 2000));
+      expect(C.rateAt(C.suffixSums(g), 300, p.threshold).accepted).toBe(ref.rounded.genuineAccepted);
+    }
+    // Exactly as many false matches as allowed is still <= the target: 998 impostors at 0, one at 0.4, one at 0.5.
+    const h2 = new Float64Array(C.NBINS);
+    h2[C.binOf(0.00001)] += 998;
+    h2[C.binOf(0.40001)]++;
+    h2[C.binOf(0.50001)]++;
+    const s2 = C.suffixSums(h2);
+    expect(C.thresholdAtFmr(s2, 1000, 2e-3)).toMatchObject({ threshold: 0.0001, accepted: 2, allowed: 2 });
+    expect(C.thresholdAtFmr(s2, 1000, 1e-3)).toMatchObject({ threshold: 0.4001, accepted: 1 });
+    expect(C.rateAt(s2, 1000, 0.4).accepted).toBe(2);
+    // Nothing may be accepted at 1e-4 of 2,000: above the highest impostor.
+    expect(C.thresholdAtFmr(suf, 2000, 1e-4).accepted).toBe(0);
+    expect(C.tailTable(suf, 2000, [1e-2, 1e-3], 10).map((r) => r[0])).toEqual([1e-2]); // 1e-3 allows 2 < 10
+  });
+
+  it('bootstrap over identities: all-ones weights reproduce the point estimate, the interval brackets it, and it is seeded', () => {
+    // 60 identities x 4 images on random directions with an identity offset.
+    const rnd = C.mulberry32(11);
+    const dim = 16;
+    const items = [];
+    for (let id = 0; id < 60; id++) {
+      const centre = Array.from({ length: dim }, () => rnd() - 0.5);
+      for (let k = 0; k < 4; k++) items.push({ ident: id, emb: unit(...centre.map((c) => c + 0.35 * (rnd() - 0.5))) });
+    }
+    const P = C.packEmbeddings(items, dim);
+    const acc = new C.PairAccumulator({ tailFloor: -1 }).addBlock(P);
+    const total = C.countPairs(Array(60).fill(4));
+    expect(acc.impostorCount).toBe(total.impostor);
+    const identities = Array.from({ length: 60 }, (_, id) => ({ ident: id, n: 4, group: 'x' }));
+    const genuineSets = { all: { bins: Int32Array.from(acc.gen.view(0)), ident: Int32Array.from(acc.gen.view(1)) } };
+    const point = C.thresholdAtFmr(C.suffixSums(acc.impostor), acc.impostorCount, 1e-2);
+    const args = { identities, genuineSets, targets: [1e-2], fixed: [point.threshold], replicates: 60, seed: 5 };
+    const b = C.bootstrapIdentities(acc, args);
+    const ci = C.percentileInterval(b.fmr[1e-2].threshold);
+    expect(ci.n).toBe(60);
+    expect(ci.lower).toBeLessThanOrEqual(point.threshold);
+    expect(ci.upper).toBeGreaterThanOrEqual(point.threshold);
+    expect(ci.upper).toBeGreaterThan(ci.lower); // resampling identities moves the quantile
+    expect(b.fmr[1e-2].tar.all.every((t) => t >= 0 && t <= 1)).toBe(true);
+    expect(C.bootstrapIdentities(acc, args).fmr[1e-2].threshold).toEqual(b.fmr[1e-2].threshold);
+    // A "replicate" that draws every identity once is the full data: same threshold as the point estimate.
+    const once = C.bootstrapIdentities(acc, { ...args, identities: [{ ident: 0, n: 4, group: 0 }, ...identities.slice(1).map((x, i) => ({ ...x, group: i + 1 }))], replicates: 1 });
+    expect(once.fmr[1e-2].threshold[0]).toBe(point.threshold);
+    expect(once.fixed[point.threshold][0]).toBeCloseTo(point.fmr, 12);
+  });
+
+  it('percentileInterval interpolates and drops nulls', () => {
+    const r = C.percentileInterval([null, 0, 1, 2, 3, 4], 0.5);
+    expect(r).toEqual({ lower: 1, upper: 3, level: 0.5, n: 5 });
   });
 });
