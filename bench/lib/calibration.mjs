@@ -8,6 +8,7 @@
  *
  * Pure code (no I/O); the decision rule is the product's: accept when score >= threshold.
  */
+import { rng } from '../../scripts/lib/seeded-random.mjs';
 
 export const BIN = 1e-4;
 export const NBINS = 20001; // bin j = scores in [-1 + j * BIN, -1 + (j + 1) * BIN); the last one holds 1.0
@@ -277,17 +278,8 @@ export function tailTable(suffix, total, fmrs = [1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3
   return out;
 }
 
-/** Mulberry32: a small seeded PRNG in [0, 1). */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's one seeded generator (mulberry32), under the name the tests use. */
+export { rng as mulberry32 };
 
 /** Percentile interval of xs (nulls dropped): { lower, upper, level, n }. */
 export function percentileInterval(xs, level = 0.95) {
@@ -314,7 +306,7 @@ export function percentileInterval(xs, level = 0.95) {
  * Returns { replicates, fmr: { [target]: { threshold: [..], tar: { [set]: [..] } } }, fixed: { [t]: [..] } }.
  */
 export function bootstrapIdentities(acc, { identities, genuineSets, targets, fixed = [], replicates = 200, seed = 1 }) {
-  const rnd = mulberry32(seed);
+  const rnd = rng(seed);
   const maxId = Math.max(...identities.map((x) => x.ident)) + 1;
   const groups = new Map();
   for (const x of identities) {

@@ -16,6 +16,16 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export const run = (cmd: string, args: string[], cwd: string) =>
   execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
 
+/** Like `run`, for a command expected to fail in some cases (a type checker): its exit as ok, its output either way. */
+export function tryRun(cmd: string, args: string[], cwd: string): { ok: boolean; out: string } {
+  try {
+    return { ok: true, out: run(cmd, args, cwd) };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    return { ok: false, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+  }
+}
+
 let packed: string | null = null;
 
 /** The package as npm publishes it: prepack builds dist/ (build:lib) and assets/, and packs a package.json without scripts. */

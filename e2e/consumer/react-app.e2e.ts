@@ -15,14 +15,13 @@
  * Full tier (`npm run test:full`). FACE_LOGIN_CONSUMER_TARBALL=<path> reuses a packed tarball.
  */
 import { expect, test } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchWithCamera } from '../support/camera.js';
 import { clipFromPhoto, fixture } from '../support/clips.js';
-import { recordEvents, run, runReadmeCommands, serveStatic, waitForEvent, writeReadmeFiles } from './consumer-support.js';
+import { recordEvents, run, runReadmeCommands, serveStatic, tryRun, waitForEvent, writeReadmeFiles } from './consumer-support.js';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -67,14 +66,7 @@ const TYPE_ERRORS = [
   '',
 ].join('\n');
 
-const tsc = (project: string) => {
-  try {
-    return { ok: true, out: execFileSync('npx', ['tsc', '--noEmit', '-p', project], { cwd: app, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    return { ok: false, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-};
+const tsc = (project: string) => tryRun('npx', ['tsc', '--noEmit', '-p', project], app);
 
 test.beforeAll(async () => {
   test.setTimeout(600_000);

@@ -12,11 +12,10 @@
  * Full tier (`npm run test:full`). FACE_LOGIN_CONSUMER_TARBALL=<path> reuses a packed tarball.
  */
 import { expect, test } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, runReadmeCommands, writeReadmeFiles } from './consumer-support.js';
+import { run, runReadmeCommands, tryRun, writeReadmeFiles } from './consumer-support.js';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -54,14 +53,7 @@ const TYPE_ERRORS = [
   '',
 ].join('\n');
 
-const vueTsc = (project: string) => {
-  try {
-    return { ok: true, out: execFileSync('npx', ['vue-tsc', '--noEmit', '-p', project], { cwd: app, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    return { ok: false, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-};
+const vueTsc = (project: string) => tryRun('npx', ['vue-tsc', '--noEmit', '-p', project], app);
 
 test.beforeAll(() => {
   test.setTimeout(600_000);

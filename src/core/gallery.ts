@@ -520,6 +520,34 @@ export interface TemplateChangeSource {
   onTemplateChange(listener: (e: TemplateChangeEvent) => void): () => void;
 }
 
+/** The listeners of one TemplateChangeSource: a listener's failure never reaches the write that is already committed. */
+export class TemplateChangeListeners {
+  private readonly set = new Set<(e: TemplateChangeEvent) => void>();
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  add(listener: (e: TemplateChangeEvent) => void): () => void {
+    this.set.add(listener);
+    return () => this.set.delete(listener);
+  }
+
+  emit(e: TemplateChangeEvent): void {
+    for (const l of this.set) {
+      try {
+        l(e);
+      } catch {
+        // The write is committed: a listener's failure is its own.
+      }
+    }
+  }
+
+  clear(): void {
+    this.set.clear();
+  }
+}
+
 export function isTemplateChangeSource(store: unknown): store is TemplateChangeSource {
   return typeof (store as Partial<TemplateChangeSource> | null)?.onTemplateChange === 'function';
 }

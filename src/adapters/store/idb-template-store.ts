@@ -1,6 +1,6 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { FaceLoginError, storageErrorFrom } from '../../core/errors.js';
-import type { TemplateChangeEvent, TemplateChangeSource } from '../../core/gallery.js';
+import { TemplateChangeListeners, type TemplateChangeEvent, type TemplateChangeSource } from '../../core/gallery.js';
 import type { NewTemplate, Pose, Template, TemplateExport, TemplateStore, UserRecord } from '../../core/types.js';
 import { checkNewTemplates, checkTemplateExport, toTemplateExport } from './template-export.js';
 import { generateTemplateKey, openEmbedding, sealEmbedding, type UnsealedReason } from './template-seal.js';
@@ -146,7 +146,7 @@ const isSealed = (row: TemplateRow): row is SealedTemplateRow => !('embedding' i
 export class IdbTemplateStore implements TemplateStore, TemplateChangeSource {
   private dbp: Promise<OpenDb> | null = null;
   private closed = false;
-  private readonly listeners = new Set<(e: TemplateChangeEvent) => void>();
+  private readonly listeners = new TemplateChangeListeners();
   private readonly reported = new Set<number>();
   readonly dbName: string;
 
@@ -275,7 +275,7 @@ export class IdbTemplateStore implements TemplateStore, TemplateChangeSource {
       }
       const after = this.listeners.size ? await revisionIn(store) : '';
       await tx.done;
-      if (before) this.emit({ before, after, change: { kind: 'save', userId, modelId, replace: !!options.replace, templates: saved } });
+      if (before) this.listeners.emit({ before, after, change: { kind: 'save', userId, modelId, replace: !!options.replace, templates: saved } });
       return saved;
     });
   }
@@ -304,18 +304,7 @@ export class IdbTemplateStore implements TemplateStore, TemplateChangeSource {
 
   /** Calls `listener` after each saveTemplates / deleteUser of this object commits (LocalVerifier's gallery follows them). */
   onTemplateChange(listener: (e: TemplateChangeEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(e: TemplateChangeEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch {
-        // The write is committed: a listener's failure is its own.
-      }
-    }
+    return this.listeners.add(listener);
   }
 
   listUsers(): Promise<UserRecord[]> {
@@ -337,7 +326,7 @@ export class IdbTemplateStore implements TemplateStore, TemplateChangeSource {
       for (const key of await store.index('byUser').getAllKeys(userId)) await store.delete(key);
       const after = this.listeners.size ? await revisionIn(store) : '';
       await tx.done;
-      if (before) this.emit({ before, after, change: { kind: 'delete', userId } });
+      if (before) this.listeners.emit({ before, after, change: { kind: 'delete', userId } });
       return existed;
     });
   }

@@ -1,5 +1,5 @@
 import { FaceLoginError } from '../../core/errors.js';
-import type { TemplateChangeEvent, TemplateChangeSource } from '../../core/gallery.js';
+import { TemplateChangeListeners, type TemplateChangeEvent, type TemplateChangeSource } from '../../core/gallery.js';
 import type { NewTemplate, Template, TemplateExport, TemplateStore, UserRecord } from '../../core/types.js';
 import { checkNewTemplates, checkTemplateExport, toTemplateExport } from './template-export.js';
 
@@ -11,7 +11,7 @@ export class MemoryTemplateStore implements TemplateStore, TemplateChangeSource 
   private writes = 0;
   private outbox = new Map<string, { userId: string; modelId: string; queuedAt: number }>();
   private closed = false;
-  private listeners = new Set<(e: TemplateChangeEvent) => void>();
+  private readonly listeners = new TemplateChangeListeners();
 
   private check(): void {
     if (this.closed) throw new FaceLoginError('disposed', 'The template store has been closed.');
@@ -42,7 +42,7 @@ export class MemoryTemplateStore implements TemplateStore, TemplateChangeSource 
     const before = String(this.writes);
     this.templates.push(...saved);
     this.writes++;
-    this.emit({ before, after: String(this.writes), change: { kind: 'save', userId, modelId, replace: !!options.replace, templates: saved } });
+    this.listeners.emit({ before, after: String(this.writes), change: { kind: 'save', userId, modelId, replace: !!options.replace, templates: saved } });
     return saved;
   }
 
@@ -63,18 +63,7 @@ export class MemoryTemplateStore implements TemplateStore, TemplateChangeSource 
 
   /** Calls `listener` after each saveTemplates / deleteUser (LocalVerifier's gallery follows them). */
   onTemplateChange(listener: (e: TemplateChangeEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(e: TemplateChangeEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch {
-        // The write is done: a listener's failure is its own.
-      }
-    }
+    return this.listeners.add(listener);
   }
 
   async listUsers(): Promise<UserRecord[]> {
@@ -95,7 +84,7 @@ export class MemoryTemplateStore implements TemplateStore, TemplateChangeSource 
     const before = String(this.writes);
     this.templates = this.templates.filter((t) => t.userId !== userId);
     if (this.templates.length !== count) this.writes++;
-    this.emit({ before, after: String(this.writes), change: { kind: 'delete', userId } });
+    this.listeners.emit({ before, after: String(this.writes), change: { kind: 'delete', userId } });
     return existed;
   }
 
