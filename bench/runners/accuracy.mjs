@@ -56,6 +56,10 @@ const OUR_SOURCES = [
   'public/models/manifest.json',
   'src/adapters/detector/mediapipe-detector.ts',
   'src/adapters/aligner/canvas-aligner.ts',
+  'src/adapters/aligner/mesh-aligner.ts',
+  'src/adapters/landmarks/face-mesh-model.ts',
+  'src/core/face-mesh.ts',
+  'src/adapters/embedder/mobilefacenet-model.ts',
   'bench/pages/variant-aligner.ts',
   'src/core/align.ts',
   'src/adapters/embedder/mobilefacenet-embedder.ts',
@@ -140,19 +144,25 @@ const ARCFACE_4 = [38.2946, 51.6963, 73.5318, 51.5014, 56.0252, 71.7366, (41.549
 
 /**
  * 's1.10-w1_1_1_0.5-tm90.3-m' -> { id, scale: 1.1, weights: [1,1,1,0.5], template: ARCFACE_4 with the
- * mouth's y = 90.3, mirror: true }; suffix -F = the product's flip TTA instead of -m.
+ * mouth's y = 90.3, mirror: true }; suffix -F = the product's flip TTA instead of -m; -L = five-point
+ * alignment from the face mesh (the product's MeshAligner; s1.00 only); -h = float16 weights.
  */
 function parseVariant(id) {
-  const m = /^s(\d+(?:\.\d+)?)(?:-w([\d._]+))?(?:-tm(\d+(?:\.\d+)?))?(?:-(m|F))?$/.exec(id);
-  if (!m) throw new Error(`bad variant id ${id} (expected s<scale>[-w<w1>_<w2>_<w3>_<w4>][-tm<mouth y>][-m|-F])`);
+  const m = /^s(\d+(?:\.\d+)?)(?:-w([\d._]+))?(?:-tm(\d+(?:\.\d+)?))?(-L)?(-h)?(?:-(m|F))?$/.exec(id);
+  if (!m) throw new Error(`bad variant id ${id} (expected s<scale>[-w<w1>_<w2>_<w3>_<w4>][-tm<mouth y>][-L][-h][-m|-F])`);
   const spec = { id, scale: Number(m[1]) };
   if (m[2]) {
     spec.weights = m[2].split('_').map(Number);
     if (spec.weights.length !== 4 || spec.weights.some((w) => !(w >= 0))) throw new Error(`bad weights in ${id}`);
   }
   if (m[3]) spec.template = [...ARCFACE_4.slice(0, 7), Number(m[3])];
-  if (m[4] === 'm') spec.mirror = true;
-  if (m[4] === 'F') spec.flip = true;
+  if (m[4]) {
+    if (spec.scale !== 1 || spec.weights || spec.template) throw new Error(`bad variant ${id}: -L takes no scale, weights or template`);
+    spec.mesh = true;
+  }
+  if (m[5]) spec.f16 = true;
+  if (m[6] === 'm') spec.mirror = true;
+  if (m[6] === 'F') spec.flip = true;
   return spec;
 }
 const variantId = ({ scale, weights, flip }) => `s${scale.toFixed(2)}${weights && weights.some((w) => w !== 1) ? `-w${weights.join('_')}` : ''}${flip ? '-F' : ''}`;
@@ -179,6 +189,8 @@ function describeRecipe(recipe) {
     const parts = [`template scale ${v.scale}`];
     if (v.weights) parts.push(`keypoint weights [${v.weights.join(', ')}]`);
     if (v.template) parts.push(`template mouth y ${v.template[7]} (ArcFace: ${ARCFACE_4[7].toFixed(2)})`);
+    if (v.mesh) parts.push('five points from the face mesh (MeshAligner)');
+    if (v.f16) parts.push('float16 weights');
     if (v.mirror) parts.push('mirrored crop');
     if (v.flip) parts.push("product flip TTA (raw outputs of crop + mirror added)");
     return parts.join(', ');
@@ -193,9 +205,11 @@ function describeRecipe(recipe) {
 const modelEntries = (buf) => {
   const m = JSON.parse(buf.toString('utf8'));
   const embedderDir = m.embedder.path.slice(0, m.embedder.path.lastIndexOf('/') + 1);
-  const ours = (p) => p === m.detector.path || p.startsWith(embedderDir) || Object.values(m.wasm ?? {}).some((d) => p.startsWith(d));
+  const dirOf = (e) => (e ? e.path.slice(0, e.path.lastIndexOf('/') + 1) : null);
+  const dirs = [embedderDir, dirOf(m.embedderF16), dirOf(m.faceMesh)].filter(Boolean);
+  const ours = (p) => p === m.detector.path || dirs.some((d) => p.startsWith(d)) || Object.values(m.wasm ?? {}).some((d) => p.startsWith(d));
   const files = (m.files ?? []).filter((f) => ours(String(f.path)));
-  return JSON.stringify({ detector: m.detector, embedder: m.embedder, wasm: m.wasm, files });
+  return JSON.stringify({ detector: m.detector, embedder: m.embedder, embedderF16: m.embedderF16, faceMesh: m.faceMesh, wasm: m.wasm, files });
 };
 const ourSrc = hashFiles(OUR_SOURCES, { views: { 'public/models/manifest.json': modelEntries } });
 const faceapiSrc = hashFiles(FACEAPI_SOURCES);
@@ -752,7 +766,11 @@ function fitImpostorTail(gallery, probes) {
  * model id a recipe stands for: s1.00+s1.00-m = the flip model, s1.00 = the plain one; other
  * recipes have no calibration (null).
  */
-const RECIPE_MODEL_ID = { 's1.00+s1.00-m': 'mobilefacenet-expo-1.0.24+flip', 's1.00-F': 'mobilefacenet-expo-1.0.24+flip', 's1.00': 'mobilefacenet-expo-1.0.24' };
+const RECIPE_MODEL_ID = {
+  's1.00+s1.00-m': 'mobilefacenet-expo-1.0.24+flip', 's1.00-F': 'mobilefacenet-expo-1.0.24+flip', 's1.00': 'mobilefacenet-expo-1.0.24',
+  's1.00-L-h': 'mobilefacenet-expo-1.0.24-f16+mesh5', 's1.00-L-h+s1.00-L-h-m': 'mobilefacenet-expo-1.0.24-f16+flip+mesh5', 's1.00-L-h-F': 'mobilefacenet-expo-1.0.24-f16+flip+mesh5',
+  's1.00-L': 'mobilefacenet-expo-1.0.24+mesh5', 's1.00-h': 'mobilefacenet-expo-1.0.24-f16',
+};
 async function productIdentifyRule(recipe) {
   const modelId = RECIPE_MODEL_ID[recipe];
   if (!modelId) return null;

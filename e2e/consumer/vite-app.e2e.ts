@@ -143,7 +143,7 @@ test('the plugin in dev: serves the assets, a missing one is a 404 (not the SPA 
     await expect.poll(async () => fetch(`${url}/`).then((r) => r.status, () => 0), { timeout: 60_000 }).toBe(200);
     const manifest = await fetch(`${url}/face-login/models/manifest.json`);
     expect(manifest.status).toBe(200);
-    expect((await manifest.json()).embedder.id).toMatch(/mobilefacenet/);
+    expect((await manifest.json()).embedderF16.id).toMatch(/mobilefacenet.*-f16/);
     const wasm = await fetch(`${url}/face-login/wasm/tfjs/tfjs-backend-wasm.wasm`);
     expect([wasm.status, wasm.headers.get('content-type')]).toEqual([200, 'application/wasm']);
     expect((await fetch(`${url}/face-login/models/nope.bin`)).status).toBe(404);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { verifyFaceLoginAssertion } from '../../src/server-client/assertion.js';
 import type { StoreStats } from '../store/types.js';
-import { DEFAULT_THRESHOLD, identifyThreshold } from '../../src/core/calibration.js';
+import { DEFAULT_THRESHOLD, MODEL_CALIBRATIONS, identifyThreshold } from '../../src/core/calibration.js';
 import {
   ADMIN_KEY,
   AUDIENCE,
@@ -75,7 +75,7 @@ describe.each(backends())('API on %s', (backend) => {
     it('health names the database', async () => {
       const h = await c.req('GET', '/v1/health');
       expect(h.status).toBe(200);
-      expect(h.body).toEqual({ ok: true, db: backend, models: { [MODEL]: { size: SIZE }, 'mobilefacenet-expo-1.0.24': { size: SIZE } } });
+      expect(h.body).toEqual({ ok: true, db: backend, models: Object.fromEntries(Object.keys(MODEL_CALIBRATIONS).map((id) => [id, { size: SIZE }])) });
     });
 
     it('serves an OpenAPI 3.1 document generated from the route schemas', async () => {
@@ -175,17 +175,18 @@ describe.each(backends())('API on %s', (backend) => {
     it('identify raises its threshold with the gallery size; verify (1:1) does not', async () => {
       const r2 = rng(4242);
       for (let i = 0; i < 12; i++) expect((await c.enroll(`crowd-${i}`, [randomFace(r2)])).status).toBe(201);
-      // A probe at cosine 0.445 to bob's only template: above the 1:1 threshold (0.4240), below
-      // identifyThreshold(>= 13 templates) (>= 0.455).
+      // A probe at cosine 0.463 to bob's only template: above the 1:1 threshold (0.4580), below
+      // identifyThreshold(>= 13 templates) (0.468).
       const b = bob[0]!;
       const noise = randomFace(r2);
       const d = noise.reduce((acc, x, k) => acc + x * b[k]!, 0);
       const orth = normalise(noise.map((x, k) => x - d * b[k]!));
       const at = (c0: number) => normalise(b.map((x, k) => c0 * x + Math.sqrt(1 - c0 * c0) * orth[k]!));
-      expect(cos(at(0.445), b)).toBeCloseTo(0.445, 5);
-      expect(identifyThreshold(13)).toBeGreaterThan(0.445);
-      expect((await c.verify('bob', at(0.445))).body.decision).toBe('accept');
-      expect((await c.identify(at(0.445))).body).toEqual({ decision: 'reject' });
+      expect(cos(at(0.463), b)).toBeCloseTo(0.463, 5);
+      expect(DEFAULT_THRESHOLD).toBeLessThan(0.463);
+      expect(identifyThreshold(13)).toBeGreaterThan(0.463);
+      expect((await c.verify('bob', at(0.463))).body.decision).toBe('accept');
+      expect((await c.identify(at(0.463))).body).toEqual({ decision: 'reject' });
       const who = await c.identify(at(0.6));
       expect(who.body.decision).toBe('accept');
       expect(who.body.userId).toBe('bob');

@@ -7,7 +7,7 @@ import { buildReport, formatReport, recommend } from '../audit/report.js';
 import { ConfigError, configFromEnv, defaultConfig, DEFAULT_MODEL_ID } from '../config.js';
 import { toUnitVector } from '../embedding.js';
 import { ModelGallery } from '../index/gallery.js';
-import { DEFAULT_THRESHOLD, IMPOSTOR_TAIL } from '../../src/core/calibration.js';
+import { DEFAULT_THRESHOLD, IMPOSTOR_TAIL, MODEL_CALIBRATIONS } from '../../src/core/calibration.js';
 import { randomFace, rng, samePerson } from './helpers.js';
 
 describe('lockout policy', () => {
@@ -210,7 +210,8 @@ describe('config from the environment', () => {
     const { config, warnings } = configFromEnv({});
     expect(config.db).toEqual({ kind: 'sqlite', path: '.data/face-login.sqlite', busyWaitMs: 3000 });
     expect(config.models[DEFAULT_MODEL_ID]).toEqual({ size: 192, threshold: DEFAULT_THRESHOLD, impostorTail: IMPOSTOR_TAIL });
-    expect(Object.keys(config.models).sort()).toEqual(['mobilefacenet-expo-1.0.24', 'mobilefacenet-expo-1.0.24+flip']);
+    expect(Object.keys(config.models).sort()).toEqual(Object.keys(MODEL_CALIBRATIONS).sort());
+    expect(DEFAULT_MODEL_ID).toBe('mobilefacenet-expo-1.0.24-f16+mesh5');
     expect(config.origins).toEqual(['http://localhost:5173', 'http://127.0.0.1:5173']);
     expect(warnings.join()).toContain('FACE_LOGIN_SIGNING_KEY');
   });

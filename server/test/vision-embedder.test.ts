@@ -110,8 +110,10 @@ describe('TF.js runtime that cannot start', () => {
 });
 
 describe('MobileFaceNet in Node on the committed fixtures', () => {
-  it('has the page default model id and gives unit vectors', async () => {
-    expect(pipeline.modelId).toBe(DEFAULT_MODEL_ID);
+  it('has the model id of float16 weights without flip on 4-point crops, and gives unit vectors', async () => {
+    // The detector's four keypoints: the page's pipeline with alignment 'keypoints' (the default adds '+mesh5').
+    expect(pipeline.modelId).toBe('mobilefacenet-expo-1.0.24-f16');
+    expect(`${pipeline.modelId}+mesh5`).toBe(DEFAULT_MODEL_ID);
     const e = await embedOne('Colin_Powell_0001.jpg');
     expect(e).toHaveLength(192);
     expect(Math.hypot(...e)).toBeCloseTo(1, 5);
@@ -157,10 +159,10 @@ describe('MobileFaceNet in Node on the committed fixtures', () => {
     const dir = mkdtempSync(join(tmpdir(), 'face-login-models-'));
     try {
       cpSync(join(ROOT, 'public/models/manifest.json'), join(dir, 'manifest.json'));
-      cpSync(join(ROOT, 'public/models/mobilefacenet'), join(dir, 'mobilefacenet'), { recursive: true });
-      const weights = readFileSync(join(dir, 'mobilefacenet/weights.bin'));
+      cpSync(join(ROOT, 'public/models/mobilefacenet-f16'), join(dir, 'mobilefacenet-f16'), { recursive: true });
+      const weights = readFileSync(join(dir, 'mobilefacenet-f16/weights.bin'));
       weights[1000] = weights[1000]! ^ 1;
-      writeFileSync(join(dir, 'mobilefacenet/weights.bin'), weights);
+      writeFileSync(join(dir, 'mobilefacenet-f16/weights.bin'), weights);
       await expect(MobileFaceNetNodeEmbedder.create({ modelsDir: dir })).rejects.toMatchObject({ code: 'model-load-failed', message: expect.stringMatching(/weights\.bin is corrupt/) });
       rmSync(join(dir, 'manifest.json'));
       await expect(MobileFaceNetNodeEmbedder.create({ modelsDir: dir })).rejects.toMatchObject({ code: 'model-load-failed' });

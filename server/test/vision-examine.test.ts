@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
 import { loadBlazeFaceDetector } from '../vision/model-files.js';
 import { MOBILEFACENET_SIZE } from '../../src/adapters/embedder/mobilefacenet-model.js';
-import { DEFAULT_THRESHOLD } from '../../src/core/calibration.js';
+import { DEFAULT_MODEL_ID, DEFAULT_THRESHOLD } from '../../src/core/calibration.js';
 import { cosine } from '../../src/core/match.js';
 import { estimateHeadPose, matchesPose } from '../../src/core/pose.js';
 import type { Pose } from '../../src/protocol/fields.js';
@@ -108,7 +108,7 @@ describe('ServerFaceExaminer: enrolment (poses challenge)', () => {
     expect(o.ok).toBe(true);
     if (!o.ok) return;
     expect(o.liveness).toBe('passed');
-    expect(o.modelId).toBe('mobilefacenet-expo-1.0.24+flip');
+    expect(o.modelId).toBe(DEFAULT_MODEL_ID);
     expect(o.framesUsed).toBe(5);
     expect(o.templates.map((t) => t.pose)).toEqual(FIVE);
     // Each template is its pose's frame: a one-pose enrolment of that frame alone gives the same vector.

@@ -6,10 +6,12 @@
  *
  * Pipeline, frame by frame: decodeJpeg (bounded) -> BlazeFace on TF.js WASM (the page's detector,
  * src/adapters/detector/blazeface-tfjs.ts) -> head pose from its six keypoints (src/core/pose.ts,
- * the page's gates) -> the 112x112 aligned crop (RgbaAligner). The decoded frame is dropped as
- * soon as its crop is cut, so at most one frame's pixels are held at a time. Once every frame
- * has passed and the challenge is seen performed, all crops are embedded in one batch
- * (MobileFaceNetNodeEmbedder, flip TTA: the page's default model id).
+ * the page's gates) -> the 112x112 crop aligned on five points of MediaPipe's face mesh
+ * (NodeMeshAligner, the page's MeshAligner; `alignment: 'keypoints'`: the detector's four,
+ * RgbaAligner). The decoded frame is dropped as soon as its crop is cut, so at most one frame's
+ * pixels are held at a time. Once every frame has passed and the challenge is seen performed, all
+ * crops are embedded in one batch (MobileFaceNetNodeEmbedder, float16 weights, no flip: the page's
+ * default model id).
  *
  * The rules, in the order they are checked (the first that fails decides the refusal):
  *
@@ -42,12 +44,12 @@
  *    one of B is close to both (cosine ~0.75 for two unrelated people whose own cosine is ~0.1), so
  *    a B frame slipped in among A's frontal frames would pass; pairwise, it meets A's frame. The
  *    default threshold is the model's calibrated 1:1 threshold (calibrationFor(modelId);
- *    DEFAULT_THRESHOLD = 0.424 for the default model: FMR 3/3000 on LFW pairs): each comparison
+ *    DEFAULT_THRESHOLD = 0.4580 for the default model: FMR 1e-3 over all LFW impostor pairs): each comparison
  *    lets another person through about as rarely as verification does, and all of them must pass.
  *    Same-person frames across poses score far above it: Schroeder's left / right / up / down
  *    photos against his frontal one 0.59..0.74, other people's 0.35 at most
  *    (server/test/vision-examine.test.ts). The price: one frame of the right person that scores
- *    under 0.424 against one frontal frame (extreme pose, blur) refuses the whole upload; the page
+ *    under the threshold against one frontal frame (extreme pose, blur) refuses the whole upload; the page
  *    should upload frames that passed its own quality gates.
  *
  * `framesUsed` (for the audit log): 0 when the bounds refuse the upload, i + 1 when frame i is
@@ -62,7 +64,7 @@
  * challenge (a server bug), 'disposed', and 'model-load-failed' if a model fails at run time.
  */
 import type { Point } from '../../src/core/align.js';
-import { calibrationFor, DEFAULT_THRESHOLD } from '../../src/core/calibration.js';
+import { calibrationFor, DEFAULT_THRESHOLD, pipelineModelId } from '../../src/core/calibration.js';
 import { cosine, meanEmbedding } from '../../src/core/match.js';
 import { DEFAULT_POSE_TARGETS, estimateHeadPose, matchesPose, type HeadPose, type PoseName, type PoseTargets } from '../../src/core/pose.js';
 import type { BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
@@ -73,6 +75,7 @@ import type { ExamineOutcome, ExamineRefusal, FaceExaminer, SessionChallenge, Up
 import { decodeJpeg, type JpegLimits } from './jpeg-decoder.js';
 import { MobileFaceNetNodeEmbedder } from './mobilefacenet-embedder.js';
 import { DEFAULT_MODELS_DIR, loadBlazeFaceDetector } from './model-files.js';
+import { NodeMeshAligner } from './mesh-aligner.js';
 import { RgbaAligner } from './rgba-aligner.js';
 import type { RgbaImage } from './rgba-image.js';
 import { initTfRuntime } from './tf-runtime.js';
@@ -95,6 +98,8 @@ export interface FaceExaminerOptions {
   readonly identityThreshold?: number;
   /** Pose gates (default DEFAULT_POSE_TARGETS, as the page). */
   readonly poseTargets?: PoseTargets;
+  /** 'mesh5' (default, as the page): five points from the face mesh; 'keypoints': the detector's four. Part of the model id. */
+  readonly alignment?: 'mesh5' | 'keypoints';
 }
 
 /** What is kept of one frame once its pixels are dropped. */
@@ -122,12 +127,14 @@ export class ServerFaceExaminer implements FaceExaminer {
   private readonly limits: Partial<JpegLimits>;
   private detector: BlazeFaceTfjsDetector | null;
   private embedder: MobileFaceNetNodeEmbedder | null;
+  private mesh: NodeMeshAligner | null;
 
-  private constructor(detector: BlazeFaceTfjsDetector, embedder: MobileFaceNetNodeEmbedder, options: FaceExaminerOptions) {
+  private constructor(detector: BlazeFaceTfjsDetector, embedder: MobileFaceNetNodeEmbedder, mesh: NodeMeshAligner | null, options: FaceExaminerOptions) {
     this.detector = detector;
     this.embedder = embedder;
-    this.modelId = embedder.modelId;
-    this.identityThreshold = options.identityThreshold ?? calibrationFor(embedder.modelId)?.threshold ?? DEFAULT_THRESHOLD;
+    this.mesh = mesh;
+    this.modelId = pipelineModelId(embedder.modelId, mesh?.id);
+    this.identityThreshold = options.identityThreshold ?? calibrationFor(this.modelId)?.threshold ?? DEFAULT_THRESHOLD;
     this.minFrames = options.minFrames ?? EXAMINE_MIN_FRAMES;
     this.maxFrames = options.maxFrames ?? EXAMINE_MAX_FRAMES;
     this.targets = options.poseTargets ?? DEFAULT_POSE_TARGETS;
@@ -144,16 +151,25 @@ export class ServerFaceExaminer implements FaceExaminer {
     if (identityThreshold !== undefined && !(identityThreshold > -1 && identityThreshold < 1)) {
       throw new VisionError('invalid-input', `identityThreshold must be a cosine in (-1, 1), got ${identityThreshold}.`);
     }
+    const alignment = options.alignment ?? 'mesh5';
+    if (alignment !== 'mesh5' && alignment !== 'keypoints') throw new VisionError('invalid-input', `alignment must be "mesh5" or "keypoints", got ${JSON.stringify(alignment)}.`);
     await initTfRuntime(); // before loading any model: the detector does not choose a backend itself
-    const embedder = await MobileFaceNetNodeEmbedder.create({ modelsDir, flip: true });
+    const embedder = await MobileFaceNetNodeEmbedder.create({ modelsDir });
+    let mesh: NodeMeshAligner | null = null;
     let detector: BlazeFaceTfjsDetector;
     try {
-      detector = await loadBlazeFaceDetector(modelsDir, options.minScore !== undefined ? { minScore: options.minScore } : {});
+      if (alignment === 'mesh5') mesh = await NodeMeshAligner.create({ modelsDir });
+      try {
+        detector = await loadBlazeFaceDetector(modelsDir, options.minScore !== undefined ? { minScore: options.minScore } : {});
+      } catch (e) {
+        throw new VisionError('model-load-failed', `The face detection model could not be loaded: ${messageOf(e)}`, { cause: e });
+      }
     } catch (e) {
       embedder.dispose();
-      throw new VisionError('model-load-failed', `The face detection model could not be loaded: ${messageOf(e)}`, { cause: e });
+      mesh?.dispose();
+      throw e;
     }
-    return new ServerFaceExaminer(detector, embedder, options);
+    return new ServerFaceExaminer(detector, embedder, mesh, options);
   }
 
   async examine(frames: readonly UploadedFrame[], challenge: SessionChallenge): Promise<ExamineOutcome> {
@@ -170,12 +186,14 @@ export class ServerFaceExaminer implements FaceExaminer {
     }
   }
 
-  /** Frees both models. Idempotent. */
+  /** Frees the models. Idempotent. */
   dispose(): void {
     this.detector?.dispose();
     this.embedder?.dispose();
+    this.mesh?.dispose();
     this.detector = null;
     this.embedder = null;
+    this.mesh = null;
   }
 
   private checkBounds(frames: readonly UploadedFrame[]): void {
@@ -222,7 +240,7 @@ export class ServerFaceExaminer implements FaceExaminer {
       const keypoints: readonly Point[] = faces[0]!.keypoints;
       let crop: RgbaImage;
       try {
-        crop = this.aligner.align(rgba, keypoints);
+        crop = this.mesh ? this.mesh.align(rgba, faces[0]!.box, keypoints) : this.aligner.align(rgba, keypoints);
       } catch (e) {
         // Keypoints that give no alignment (degenerate): no usable face in this frame.
         if (e instanceof VisionError && e.code === 'invalid-input') throw new Refused('no-face', `The face in frame ${i} cannot be aligned.`, i + 1);

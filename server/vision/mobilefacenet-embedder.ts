@@ -7,12 +7,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import {
-  MOBILEFACENET_DIR,
   MOBILEFACENET_INPUT,
   MOBILEFACENET_SIZE,
+  mobileFaceNetDir,
   mobileFaceNetForward,
   mobileFaceNetModelId,
   readEmbeddings,
+  type MobileFaceNetWeights,
 } from '../../src/adapters/embedder/mobilefacenet-model.js';
 import { VisionError, messageOf } from './errors.js';
 import { DEFAULT_MODELS_DIR, loadCheckedGraphModel, readModelManifest } from './model-files.js';
@@ -24,9 +25,11 @@ export interface NodeEmbedderOptions {
   modelsDir?: string;
   /**
    * Flip test-time augmentation, as the page's embedder with `flip` (model id `...+flip`).
-   * Default true: createFaceAuth's default, so the server's vectors compare with the page's.
+   * Default false, as createFaceAuth's default, so the server's vectors compare with the page's.
    */
   flip?: boolean;
+  /** 'float16' (default, as the page) or 'float32' weights. */
+  weights?: MobileFaceNetWeights;
 }
 
 export class MobileFaceNetNodeEmbedder {
@@ -36,17 +39,17 @@ export class MobileFaceNetNodeEmbedder {
   readonly backend = 'wasm';
   private model: GraphModel | null;
 
-  private constructor(model: GraphModel, private readonly flip: boolean) {
+  private constructor(model: GraphModel, private readonly flip: boolean, weights: MobileFaceNetWeights) {
     this.model = model;
-    this.modelId = mobileFaceNetModelId(flip);
+    this.modelId = mobileFaceNetModelId(flip, weights);
   }
 
   /** Starts TF.js (once per process), loads and checks the model, runs it once. */
   static async create(options: NodeEmbedderOptions = {}): Promise<MobileFaceNetNodeEmbedder> {
-    const { modelsDir = DEFAULT_MODELS_DIR, flip = true } = options;
+    const { modelsDir = DEFAULT_MODELS_DIR, flip = false, weights = 'float16' } = options;
     await initTfRuntime();
     const manifest = await readModelManifest(modelsDir);
-    const embedder = new MobileFaceNetNodeEmbedder(await loadCheckedGraphModel(modelsDir, MOBILEFACENET_DIR, manifest), flip);
+    const embedder = new MobileFaceNetNodeEmbedder(await loadCheckedGraphModel(modelsDir, mobileFaceNetDir(weights), manifest), flip, weights);
     try {
       await embedder.embed([blackImage(MOBILEFACENET_INPUT, MOBILEFACENET_INPUT)]);
     } catch (e) {

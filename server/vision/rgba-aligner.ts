@@ -27,16 +27,25 @@ export class RgbaAligner {
   align(frame: RgbaImage, keypoints: readonly Point[]): RgbaImage {
     if (keypoints.length < 4) throw new VisionError('invalid-input', 'Alignment needs the eyes, nose and mouth keypoints.');
     if (keypoints.some((p) => !Number.isFinite(p?.x) || !Number.isFinite(p?.y))) throw new VisionError('invalid-input', 'The keypoints must be finite numbers.');
-    if (frame.data.length !== frame.width * frame.height * 4) throw new VisionError('invalid-input', `A ${frame.width}x${frame.height} RGBA frame needs ${frame.width * frame.height * 4} bytes, got ${frame.data.length}.`);
     let m: Similarity;
     try {
       m = estimateSimilarity(keypoints.slice(0, 4), ARCFACE_TEMPLATE_4);
     } catch (e) {
       throw new VisionError('invalid-input', `The keypoints give no alignment: ${(e as Error).message}`, { cause: e });
     }
+    return this.warp(frame, m, ALIGNED_SIZE);
+  }
+
+  /**
+   * The `size` x `size` crop that `m` (frame pixels -> crop pixels) cuts from the frame, resampled
+   * as the page's canvas does (the 5-point crop and the face mesh's input use it too).
+   */
+  warp(frame: RgbaImage, m: Similarity, size: number): RgbaImage {
+    if (frame.data.length !== frame.width * frame.height * 4) throw new VisionError('invalid-input', `A ${frame.width}x${frame.height} RGBA frame needs ${frame.width * frame.height * 4} bytes, got ${frame.data.length}.`);
+    if (![m.a, m.b, m.tx, m.ty].every(Number.isFinite)) throw new VisionError('invalid-input', 'The alignment is not finite.');
     const scale = similarityScale(m);
     if (!(scale > 1e-6)) throw new VisionError('invalid-input', 'The keypoints give a degenerate alignment.');
-    return warp(this.level(frame, scale), frame, invertSimilarity(m), scale);
+    return warp(this.level(frame, scale), frame, invertSimilarity(m), scale, size);
   }
 
   /** The mipmap level Chromium samples for this scale (0 = the frame itself). */
@@ -80,8 +89,7 @@ function halve(img: RgbaImage): RgbaImage {
  * bilinearly on `level` (whose pixels are frame.width / level.width frame pixels wide), weighted
  * by how much of the crop pixel the frame covers, over black.
  */
-function warp(level: RgbaImage, frame: RgbaImage, inv: Similarity, scale: number): RgbaImage {
-  const N = ALIGNED_SIZE;
+function warp(level: RgbaImage, frame: RgbaImage, inv: Similarity, scale: number, N: number): RgbaImage {
   const out = new Uint8ClampedArray(N * N * 4);
   const { width: lw, height: lh, data } = level;
   const kx = lw / frame.width;

@@ -35,6 +35,20 @@ export const ARCFACE_TEMPLATE_4: readonly Point[] = [
 ];
 
 /**
+ * The full five-point ArcFace template (insightface's `arcface_dst`): the subject's right eye
+ * (image left), left eye, nose tip, right mouth corner (image left), left mouth corner. Used with
+ * the face mesh's five points (src/core/face-mesh.ts), which has the two mouth corners the
+ * detector lacks.
+ */
+export const ARCFACE_TEMPLATE_5: readonly Point[] = [
+  { x: 38.2946, y: 51.6963 },
+  { x: 73.5318, y: 51.5014 },
+  { x: 56.0252, y: 71.7366 },
+  { x: 41.5493, y: 92.3655 },
+  { x: 70.7299, y: 92.2041 },
+];
+
+/**
  * The template scaled about the crop centre: scale > 1 puts the landmarks further apart
  * (tighter crop), scale < 1 shows more context.
  */

@@ -172,6 +172,8 @@ export class CaptureRequests {
     if (this.requests.size === 0) return;
     // Computed at most once per frame, shared by every pending request.
     let crop: ImageData | null = null;
+    /** The crop that is embedded (the aligner's alignForEmbedding), cut once, for a frame some request keeps. */
+    let embedCrop: ImageData | null = null;
     let stats: ReturnType<typeof cropStats> | null = null;
     let livenessCrop: ImageData | undefined;
     let encodedFrame: Promise<Uint8Array> | undefined;
@@ -210,8 +212,10 @@ export class CaptureRequests {
       const cropLiveness = wantLivenessCrop ? this.settings.livenessCrop : null;
       if (cropLiveness) livenessCrop ??= cropLiveness(frame, face);
       const encoded = req.spec.encodeFrame ? (encodedFrame ??= encodeNow(req.spec.encodeFrame, frame)) : undefined;
+      const aligner = this.settings.aligner;
+      embedCrop ??= aligner.alignForEmbedding ? aligner.alignForEmbedding(frame, face) : crop;
       req.kept.push({
-        crop,
+        crop: embedCrop,
         pose: obs.pose!,
         timestamp: frame.timestamp,
         ...(cropLiveness && livenessCrop ? { livenessCrop } : {}),

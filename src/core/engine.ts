@@ -8,6 +8,7 @@
  * -> capture.ts (which frames an operation keeps) -> liveness.ts (turn challenge, passive check)
  * -> embedder -> store / verifier.
  */
+import { pipelineModelId } from './calibration.js';
 import { CaptureRequests, probePose, type CaptureOptions, type CaptureSpec, type CapturedFace, type Guidance } from './capture.js';
 import { FaceLoginError, abortError, disposedError } from './errors.js';
 import { FrameLoop, type FrameObservation } from './frame-loop.js';
@@ -104,7 +105,7 @@ export interface FaceAuthOptions {
    * camera, closes an owned store and disposes an owned verifier, and leaves the others to you.
    * Default: all three (a FaceAuth you construct is handed its parts). createFaceAuth fills it in:
    * what it creates the engine closes; a `store` or `camera` you pass to createFaceAuth is yours.
-   * The detector, the embedder and a `passiveLiveness` are always the engine's.
+   * The detector, the aligner, the embedder and a `passiveLiveness` are always the engine's.
    * A camera the engine does not own keeps running after dispose() if it was running (the engine
    * only stops reading it): call stopCamera() first, or stop it yourself.
    */
@@ -194,8 +195,9 @@ export class FaceAuth extends EventTarget {
     this._liveness = assertLivenessMode(mode, this.passive);
   }
 
+  /** The id stored with every template: the embedder's model id and the aligner's suffix (pipelineModelId). */
   get modelId(): string {
-    return this.embedder.modelId;
+    return pipelineModelId(this.embedder.modelId, this.aligner.id);
   }
 
   override addEventListener<K extends keyof FaceAuthEventMap>(
@@ -336,13 +338,13 @@ export class FaceAuth extends EventTarget {
       const embeddings = await this.embed(kept);
       const templates = embeddings.map((embedding, i) => ({ embedding, pose: kept[i]!.pose }));
       // The server (if any) decides first: a refused enrolment leaves nothing on the device.
-      await this.verifier.enroll?.(userId, this.embedder.modelId, templates, { replace });
+      await this.verifier.enroll?.(userId, this.modelId, templates, { replace });
       this.assertLive();
-      const saved = await this.store.saveTemplates(userId, this.embedder.modelId, templates, {
+      const saved = await this.store.saveTemplates(userId, this.modelId, templates, {
         replace,
         ...(displayName ? { displayName } : {}),
       });
-      return { userId, templates: saved.length, modelId: this.embedder.modelId };
+      return { userId, templates: saved.length, modelId: this.modelId };
     });
   }
 
@@ -351,12 +353,12 @@ export class FaceAuth extends EventTarget {
     return this.exclusive(async () => {
       if (!userId) throw new FaceLoginError('invalid-input', 'A user id is required to verify.');
       const mode = assertLivenessMode(options.liveness ?? this.liveness, this.passive);
-      if (this.verifier.kind === 'local' && (await this.store.templatesOf(userId, this.embedder.modelId)).length === 0) {
+      if (this.verifier.kind === 'local' && (await this.store.templatesOf(userId, this.modelId)).length === 0) {
         throw new FaceLoginError('not-enrolled', `"${userId}" is not enrolled on this device.`);
       }
       const probe = await this.probe(mode, options);
       this.setPhase('processing');
-      return this.verifier.verify(userId, probe, this.embedder.modelId);
+      return this.verifier.verify(userId, probe, this.modelId);
     });
   }
 
@@ -365,7 +367,7 @@ export class FaceAuth extends EventTarget {
     return this.exclusive(async () => {
       const probe = await this.probe(assertLivenessMode(options.liveness ?? this.liveness, this.passive), options);
       this.setPhase('processing');
-      return this.verifier.identify(probe, this.embedder.modelId);
+      return this.verifier.identify(probe, this.modelId);
     });
   }
 
@@ -407,6 +409,7 @@ export class FaceAuth extends EventTarget {
     this.emit('phase', { phase: 'disposed' });
     this.detector.dispose();
     this.embedder.dispose();
+    this.aligner.dispose?.();
     this.passive?.dispose();
     if (this.owns.verifier) this.verifier.dispose?.();
     if (this.owns.store) this.store.close();

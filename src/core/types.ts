@@ -70,7 +70,20 @@ export interface FaceDetector {
 /** Produces the model's input crop for one face. */
 export interface Aligner {
   readonly size: number;
+  /**
+   * Part of the model id of the vectors made from this aligner's crops (pipelineModelId): '' or
+   * absent for the detector's 4-point fit, 'mesh5' for the face mesh's five points.
+   */
+  readonly id?: string;
+  /** The crop the quality gates read, for every frame with one face (cheap: no model). */
   align(frame: Frame, face: Detection): ImageData;
+  /**
+   * The crop that is embedded, cut only for the frames kept for a decision (it may run a landmark
+   * model). Called synchronously while `frame` is current. Absent: align()'s crop is embedded.
+   */
+  alignForEmbedding?(frame: Frame, face: Detection): ImageData;
+  /** Frees a landmark model; idempotent. */
+  dispose?(): void;
 }
 
 /**

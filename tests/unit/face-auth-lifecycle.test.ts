@@ -17,11 +17,13 @@ function deferred<T>() {
 const made = vi.hoisted(() => ({
   detectors: [] as { detect: ReturnType<typeof vi.fn>; dispose: ReturnType<typeof vi.fn> }[],
   embedders: [] as { dispose: ReturnType<typeof vi.fn> }[],
+  aligners: [] as { dispose: ReturnType<typeof vi.fn> }[],
   stores: [] as { close: ReturnType<typeof vi.fn> }[],
   cameras: [] as LateCamera[],
   backend: null as null | (() => Promise<unknown>),
   detector: null as null | (() => Promise<unknown>),
   embedder: null as null | (() => Promise<unknown>),
+  aligner: null as null | (() => Promise<unknown>),
 }));
 
 /** The default camera's stand-in: start() resolves 100 ms late, frames are numbered. */
@@ -68,6 +70,16 @@ vi.mock('../../src/adapters/embedder/mobilefacenet-embedder.js', () => ({
     }),
   },
 }));
+vi.mock('../../src/adapters/aligner/mesh-aligner.js', () => ({
+  MeshAligner: {
+    create: vi.fn(async () => {
+      await made.aligner?.();
+      const a = { id: 'mesh5', size: 112, align: vi.fn(), alignForEmbedding: vi.fn(), dispose: vi.fn() };
+      made.aligners.push(a);
+      return a;
+    }),
+  },
+}));
 vi.mock('../../src/adapters/aligner/canvas-aligner.js', () => ({ CanvasAligner: class { size = 112; align = vi.fn(); } }));
 vi.mock('../../src/adapters/store/idb-template-store.js', async () => {
   const { MemoryTemplateStore } = await import('../../src/adapters/store/memory-template-store.js');
@@ -95,26 +107,30 @@ const { createFaceAuth } = await import('../../src/face-auth.js');
 const { MemoryTemplateStore } = await import('../../src/adapters/store/memory-template-store.js');
 
 afterEach(() => {
-  made.detectors.length = made.embedders.length = made.stores.length = made.cameras.length = 0;
-  made.backend = made.detector = made.embedder = null;
+  made.detectors.length = made.embedders.length = made.aligners.length = made.stores.length = made.cameras.length = 0;
+  made.backend = made.detector = made.embedder = made.aligner = null;
   vi.useRealTimers();
 });
 
 describe('createFaceAuth: aborts free what was loaded', () => {
-  it('aborted while the models load, and the loads ignore the signal: rejects with aborted once they settle, both models freed, nothing else made', async () => {
+  it('aborted while the models load, and the loads ignore the signal: rejects with aborted once they settle, every model freed, nothing else made', async () => {
     const detectorGate = deferred<void>();
     const embedderGate = deferred<void>();
+    const alignerGate = deferred<void>();
     made.detector = () => detectorGate.promise;
     made.embedder = () => embedderGate.promise;
+    made.aligner = () => alignerGate.promise;
     const ac = new AbortController();
     const p = createFaceAuth({ signal: ac.signal }).catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 10));
     ac.abort();
     detectorGate.resolve();
     embedderGate.resolve();
+    alignerGate.resolve();
     expect(await p).toMatchObject({ code: 'aborted' });
     expect(made.detectors.map((d) => d.dispose.mock.calls.length)).toEqual([1]);
     expect(made.embedders.map((e) => e.dispose.mock.calls.length)).toEqual([1]);
+    expect(made.aligners.map((a) => a.dispose.mock.calls.length)).toEqual([1]);
     expect(made.stores).toHaveLength(0);
     expect(made.cameras).toHaveLength(0);
   });
@@ -148,7 +164,25 @@ describe('createFaceAuth: aborts free what was loaded', () => {
     await expect(createFaceAuth({ verifier: () => { throw new Error('bad factory'); } })).rejects.toThrow('bad factory');
     expect(made.detectors[0]!.dispose).toHaveBeenCalledOnce();
     expect(made.embedders[0]!.dispose).toHaveBeenCalledOnce();
+    expect(made.aligners[0]!.dispose).toHaveBeenCalledOnce();
     expect(made.stores[0]!.close).toHaveBeenCalledOnce();
+  });
+
+  it('the face mesh fails to load: rejects with its error, the detector and the embedder freed', async () => {
+    made.aligner = () => Promise.reject(Object.assign(new Error('mesh 404'), { code: 'model-load-failed' }));
+    await expect(createFaceAuth()).rejects.toThrow('mesh 404');
+    expect(made.detectors[0]!.dispose).toHaveBeenCalledOnce();
+    expect(made.embedders[0]!.dispose).toHaveBeenCalledOnce();
+    expect(made.stores).toHaveLength(0);
+  });
+
+  it("alignment: 'keypoints' loads no face mesh; an unknown alignment is refused before any load", async () => {
+    const { auth } = await createFaceAuth({ alignment: 'keypoints' });
+    expect(made.aligners).toHaveLength(0);
+    expect(auth.modelId).toBe('fake-model');
+    auth.dispose();
+    await expect(createFaceAuth({ alignment: 'mesh4' as never })).rejects.toMatchObject({ code: 'invalid-input' });
+    expect(made.detectors).toHaveLength(1);
   });
 });
 
@@ -164,6 +198,8 @@ describe('createFaceAuth: ownership', () => {
     expect(verifierDispose).toHaveBeenCalledOnce();
     expect(made.detectors[0]!.dispose).toHaveBeenCalledOnce();
     expect(made.embedders[0]!.dispose).toHaveBeenCalledOnce();
+    expect(made.aligners[0]!.dispose).toHaveBeenCalledOnce();
+    expect(auth.modelId).toBe('fake-model+mesh5');
   });
 
   it('a store and a camera passed in are the caller\'s: dispose leaves the store open and the camera running', async () => {

@@ -36,13 +36,13 @@ describe('LocalVerifier identify is open-set with a size-aware threshold', () =>
   it('a near-threshold probe is someone in a tiny gallery and a stranger in a big one', async () => {
     const small = await gallery(3);
     const v3 = new LocalVerifier(small.store, () => DEFAULT_THRESHOLD);
-    const probe3 = atCosine(small.faces[1]!, 0.445, small.r);
+    const probe3 = atCosine(small.faces[1]!, 0.465, small.r);
     expect(identifyThreshold(3)).toBe(DEFAULT_THRESHOLD);
     expect((await v3.identify(probe3, MODEL)).userId).toBe('u1');
 
     const big = await gallery(200);
     const v200 = new LocalVerifier(big.store, () => DEFAULT_THRESHOLD);
-    const probe = atCosine(big.faces[1]!, 0.445, big.r);
+    const probe = atCosine(big.faces[1]!, 0.465, big.r);
     const res = await v200.identify(probe, MODEL);
     expect(res.userId).toBeNull();
     expect(res.threshold).toBe(identifyThreshold(200));
@@ -61,7 +61,7 @@ describe('LocalVerifier identify is open-set with a size-aware threshold', () =>
     const store = new MemoryTemplateStore();
     const faces = Array.from({ length: 200 }, () => randomFace(r));
     for (const [i, f] of faces.entries()) await store.saveTemplates(`u${i}`, 'custom', [{ embedding: f, pose: 'center' }]);
-    const res = await new LocalVerifier(store, () => DEFAULT_THRESHOLD).identify(atCosine(faces[3]!, 0.445, r), 'custom');
+    const res = await new LocalVerifier(store, () => DEFAULT_THRESHOLD).identify(atCosine(faces[3]!, 0.465, r), 'custom');
     expect(res.threshold).toBe(DEFAULT_THRESHOLD);
     expect(res.userId).toBe('u3');
   });

@@ -59,15 +59,18 @@ describe('assets/ (built by scripts/build-assets.mjs)', () => {
     .sort();
   const manifest = JSON.parse(readFileSync(join(assets, 'models/manifest.json'), 'utf8'));
 
-  it('holds only what a browser fetches: no server-only detector, no MediaPipe module variant', () => {
-    expect(files.filter((f) => /blazeface|_module_internal/.test(f))).toEqual([]);
+  it('holds only what a browser fetches: no server-only detector, no MediaPipe module variant, no float32 weights', () => {
+    expect(files.filter((f) => /blazeface|_module_internal|mobilefacenet\//.test(f))).toEqual([]);
     expect(manifest).not.toHaveProperty('detectorGraph');
+    expect(manifest).not.toHaveProperty('embedder');
     expect(files).toEqual(
       [
         'models/face_detection_short_range.tflite',
+        'models/facemesh/model.json',
+        'models/facemesh/weights.bin',
         'models/manifest.json',
-        'models/mobilefacenet/model.json',
-        'models/mobilefacenet/weights.bin',
+        'models/mobilefacenet-f16/model.json',
+        'models/mobilefacenet-f16/weights.bin',
         'wasm/mediapipe/vision_wasm_internal.js',
         'wasm/mediapipe/vision_wasm_internal.wasm',
         'wasm/mediapipe/vision_wasm_nosimd_internal.js',

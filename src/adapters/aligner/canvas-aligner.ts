@@ -29,11 +29,16 @@ export class CanvasAligner implements Aligner {
     if (face.keypoints.length < 4) {
       throw new FaceLoginError('invalid-input', 'Alignment needs the eyes, nose and mouth keypoints.');
     }
+    return this.cut(frame, this.fit(face.keypoints.slice(0, 4)));
+  }
+
+  /** The 112x112 crop that `m` (frame pixels -> crop pixels) cuts from the frame, black outside it. */
+  protected cut(frame: Frame, m: Similarity): ImageData {
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);
-    ctx.setTransform(...toCanvasMatrix(this.fit(face.keypoints.slice(0, 4))));
+    ctx.setTransform(...toCanvasMatrix(m));
     ctx.drawImage(frame.source, 0, 0);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     return ctx.getImageData(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);

