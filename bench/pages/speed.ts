@@ -10,6 +10,7 @@ import { FaceDetector as MpFaceDetector, FilesetResolver } from '@mediapipe/task
 import { DETECTOR_FILE, MediaPipeDetector } from '../../src/adapters/detector/mediapipe-detector.js';
 import { disableUsageLogging } from '../../src/adapters/detector/mediapipe-telemetry.js';
 import { CanvasAligner } from '../../src/adapters/aligner/canvas-aligner.js';
+import { MeshAligner } from '../../src/adapters/aligner/mesh-aligner.js';
 import { MobileFaceNetEmbedder } from '../../src/adapters/embedder/mobilefacenet-embedder.js';
 import { probeWebGl, selectBackend, type BackendChoice } from '../../src/adapters/embedder/tf-backend.js';
 import { fetchManifest, fetchModelFile, manifestEntry, type ModelManifest } from '../../src/adapters/models/model-files.js';
@@ -47,7 +48,7 @@ export interface PhotoInfo {
   score: number | null;
 }
 
-export type StageName = 'detect' | 'align' | 'embed1' | 'embedFlip' | 'embedBatch' | 'match' | 'pipeline';
+export type StageName = 'detect' | 'align' | 'mesh' | 'embed1' | 'embedFlip' | 'embedBatch' | 'match' | 'pipeline' | 'pipelineV010';
 
 export interface StagesOptions {
   warmup: number;
@@ -65,15 +66,20 @@ export interface StagesRaw {
   /** ms per call, one entry per timed iteration. */
   detect: number[];
   align: number[];
+  /** ms per call of MeshAligner.alignForEmbedding: mesh crop + face mesh + five-point crop (the product's, on kept frames). */
+  mesh: number[];
+  /** ms per call, batch 1, no flip, float16 weights (the product's default). */
   embed1: number[];
-  /** ms per call, batch 1, flip TTA (the product's default: crop + mirror in one batch of 2). */
+  /** ms per call, batch 1, flip TTA, float32 weights (0.1.0's default: crop + mirror in one batch of 2). */
   embedFlip: number[];
   /** ms per call of `batch` crops. */
   embedBatch: number[];
   /** ms per decideIdentify call (mean over matchRepeat calls). */
   match: number[];
-  /** ms per image: detect + align + embed (batch 1, flip as the product does), end to end. */
+  /** ms per kept frame: detect + 4-point crop (the gates') + five-point crop + embed (no flip), as the product does. */
   pipeline: number[];
+  /** ms per frame, 0.1.0's pipeline: detect + 4-point crop + embed with flip (float32). */
+  pipelineV010: number[];
   facesPerFrame: number[];
   liveTensors: number;
 }
@@ -133,9 +139,10 @@ const status = (s: string) => {
 let manifest: ModelManifest | null = null;
 let detector: MediaPipeDetector | null = null;
 let embedder: MobileFaceNetEmbedder | null = null;
-/** The product's embedder (createFaceAuth: flip on), sharing nothing with `embedder`. */
+/** 0.1.0's embedder (float32, flip on), sharing nothing with `embedder` (the product's: float16, no flip). */
 let flipEmbedder: MobileFaceNetEmbedder | null = null;
 let aligner: CanvasAligner | null = null;
+let meshAligner: MeshAligner | null = null;
 const clock = videoClock();
 
 interface Photo {
@@ -158,10 +165,11 @@ async function init(o: StagesInit): Promise<StagesInfo> {
   detector = await MediaPipeDetector.create({ modelsUrl: '/models/', wasmUrl: '/wasm/mediapipe', manifest, runningMode: 'VIDEO' });
   const detectorMs = performance.now() - t;
   t = performance.now();
-  embedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend });
+  embedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend, weights: 'float16' });
   const embedderMs = performance.now() - t;
-  flipEmbedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend, flip: true });
+  flipEmbedder = await MobileFaceNetEmbedder.create({ modelsUrl: '/models/', manifest, backend: backend.backend, flip: true, weights: 'float32' });
   aligner = new CanvasAligner();
+  meshAligner = await MeshAligner.create({ modelsUrl: '/models/', manifest });
   const wasmSimd = await wasmSimdOf(tf);
   status(`ready: ${tf.getBackend()}`);
   return {
@@ -231,6 +239,14 @@ async function stages(o: StagesOptions): Promise<StagesRaw> {
   });
   await nextTask();
 
+  status('mesh');
+  const ma = meshAligner!;
+  const mesh = await timeLoop(W('mesh'), I('mesh'), (i) => {
+    const p = withFace[i % withFace.length]!;
+    ma.alignForEmbedding(frameOf(p.canvas, clock()), p.face!);
+  });
+  await nextTask();
+
   status('embed batch 1');
   const embed1 = await timeLoop(W('embed1'), I('embed1'), (i) => emb.embed([withFace[i % withFace.length]!.crop!]));
 
@@ -260,10 +276,19 @@ async function stages(o: StagesOptions): Promise<StagesRaw> {
     const frame = frameOf(p.canvas, clock());
     const face = best(det.detect(frame));
     if (!face) return;
+    al.align(frame, face); // the quality gates' crop
+    await emb.embed([ma.alignForEmbedding(frame, face)]);
+  });
+  status('pipeline 0.1.0');
+  const pipelineV010 = await timeLoop(W('pipeline'), I('pipeline'), async (i) => {
+    const p = withFace[i % withFace.length]!;
+    const frame = frameOf(p.canvas, clock());
+    const face = best(det.detect(frame));
+    if (!face) return;
     await embF.embed([al.align(frame, face)]);
   });
   status('done');
-  return { detect, align, embed1, embedFlip, embedBatch, match, pipeline, facesPerFrame, liveTensors: tf.memory().numTensors };
+  return { detect, align, mesh, embed1, embedFlip, embedBatch, match, pipeline, pipelineV010, facesPerFrame, liveTensors: tf.memory().numTensors };
 }
 
 /** detect + align + embed (batch 1, flip as the product) per frame, end to end (the face-api comparison runs it in rounds). */

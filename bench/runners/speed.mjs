@@ -146,16 +146,18 @@ async function runStages(vite, browser, photos) {
       const summary = {
         detect: summarize(raw.detect),
         align: summarize(raw.align),
+        mesh: summarize(raw.mesh),
         embed1: summarize(raw.embed1),
         embedFlip: summarize(raw.embedFlip),
         embedBatch: summarize(raw.embedBatch),
         embedBatchPerFace: summarize(raw.embedBatch.map((x) => x / CFG.batch)),
         match: summarize(raw.match),
         pipeline: summarize(raw.pipeline),
+        pipelineV010: summarize(raw.pipelineV010),
         mpGpuDetect: gpu?.ok ? summarize(gpu.detect) : null,
       };
       out[backend] = { info, photos: photoInfo, raw, summary, mpGpu: gpu, offOrigin, seconds: (Date.now() - t) / 1000 };
-      log(`stages ${backend}: detect ${ms(summary.detect)}, align ${ms(summary.align)}, embed ${ms(summary.embed1)}, embed flip ${ms(summary.embedFlip)}, embed x8 ${ms(summary.embedBatchPerFace)}/face, match ${ms(summary.match)}, pipeline ${ms(summary.pipeline)} ms (median / p95)`);
+      log(`stages ${backend}: detect ${ms(summary.detect)}, align ${ms(summary.align)}, embed ${ms(summary.embed1)}, embed flip ${ms(summary.embedFlip)}, embed x8 ${ms(summary.embedBatchPerFace)}/face, match ${ms(summary.match)}, mesh ${ms(summary.mesh)}, pipeline ${ms(summary.pipeline)}, 0.1.0 pipeline ${ms(summary.pipelineV010)} ms (median / p95)`);
       if (gpu) log(gpu.ok ? `MediaPipe GPU delegate: detect ${ms(summary.mpGpuDetect)} ms` : `MediaPipe GPU delegate failed: ${gpu.error}`);
     } finally {
       await page.close();
@@ -442,12 +444,14 @@ function markdown(R) {
     L.push(mdTable(['stage', 'WASM', 'WebGL (SwiftShader)', 'WebGL / WASM'], [
       ['detect (640x480, CPU delegate)', ms(w?.detect), ms(g?.detect), ratio(g?.detect.median, w?.detect.median)],
       ['align (CanvasAligner, 112x112)', ms(w?.align), ms(g?.align), ratio(g?.align.median, w?.align.median)],
-      ['embed, batch 1, no flip', ms(w?.embed1), ms(g?.embed1), ratio(g?.embed1.median, w?.embed1.median)],
-      ['**embed, batch 1, flip TTA** (the product default: crop + mirror in one batch)', `**${ms(w?.embedFlip)}**`, `**${ms(g?.embedFlip)}**`, ratio(g?.embedFlip?.median, w?.embedFlip?.median)],
+      ['five-point crop on a kept frame (MeshAligner: mesh crop + face mesh + 112x112 crop)', ms(w?.mesh), ms(g?.mesh), ratio(g?.mesh?.median, w?.mesh?.median)],
+      ['**embed, batch 1, no flip, float16 weights** (the product default)', `**${ms(w?.embed1)}**`, `**${ms(g?.embed1)}**`, ratio(g?.embed1.median, w?.embed1.median)],
+      ['embed, batch 1, flip TTA, float32 (0.1.0 default: crop + mirror in one batch)', ms(w?.embedFlip), ms(g?.embedFlip), ratio(g?.embedFlip?.median, w?.embedFlip?.median)],
       [`embed, batch ${R.config.batch}, per call`, ms(w?.embedBatch), ms(g?.embedBatch), ratio(g?.embedBatch.median, w?.embedBatch.median)],
       [`embed, batch ${R.config.batch}, per face`, ms(w?.embedBatchPerFace), ms(g?.embedBatchPerFace), ratio(g?.embedBatchPerFace.median, w?.embedBatchPerFace.median)],
       [`match: decideIdentify, 1 probe vs ${R.config.matchTemplates.toLocaleString('en')} templates`, ms(w?.match), ms(g?.match), '(JS, no TF.js)'],
-      ['**detect + align + embed (flip), end to end per frame**', `**${ms(w?.pipeline)}**`, `**${ms(g?.pipeline)}**`, ratio(g?.pipeline.median, w?.pipeline.median)],
+      ['**kept frame, end to end: detect + 4-point crop + five-point crop + embed (the product)**', `**${ms(w?.pipeline)}**`, `**${ms(g?.pipeline)}**`, ratio(g?.pipeline.median, w?.pipeline.median)],
+      ['frame, end to end, 0.1.0: detect + 4-point crop + embed with flip (float32)', ms(w?.pipelineV010), ms(g?.pipelineV010), ratio(g?.pipelineV010?.median, w?.pipelineV010?.median)],
     ], ['l', 'r', 'r', 'r']));
     L.push('');
     const gpu = S.wasm?.mpGpu;

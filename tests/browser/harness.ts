@@ -6,6 +6,7 @@ import * as emb from '../../src/adapters/embedder/mobilefacenet-embedder.js';
 import * as be from '../../src/adapters/embedder/tf-backend.js';
 import * as files from '../../src/adapters/models/model-files.js';
 import * as align from '../../src/adapters/aligner/canvas-aligner.js';
+import * as meshAlign from '../../src/adapters/aligner/mesh-aligner.js';
 import * as match from '../../src/core/match.js';
 import * as cal from '../../src/core/calibration.js';
 import * as quality from '../../src/core/quality.js';
@@ -15,7 +16,7 @@ import * as seal from '../../src/adapters/store/template-seal.js';
 import * as localVerifier from '../../src/adapters/verifier/local-verifier.js';
 import * as idb from 'idb';
 
-export const api = { tf, det, bf, emb, be, files, align, match, cal, quality, pose, idbStore, seal, localVerifier, idb };
+export const api = { tf, det, bf, emb, be, files, align, meshAlign, match, cal, quality, pose, idbStore, seal, localVerifier, idb };
 export type Api = typeof api;
 
 declare global {

@@ -121,7 +121,7 @@ test('embedding leaks no tensors over many calls and batches', async ({ page }) 
 
 test('a corrupt or missing model file fails with model-load-failed, naming the file', async ({ page }) => {
   await boot(page);
-  await page.route('**/models/mobilefacenet/weights.bin', async (route) => {
+  await page.route('**/models/mobilefacenet-f16/weights.bin', async (route) => {
     const res = await route.fetch();
     const body = Buffer.from(await res.body());
     body[1000] = body[1000]! ^ 0xff; // one flipped byte
