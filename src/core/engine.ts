@@ -13,7 +13,7 @@ import { CaptureRequests, probePose, type CaptureOptions, type CaptureSpec, type
 import { FaceLoginError, abortError, disposedError } from './errors.js';
 import { FrameLoop, type FrameObservation } from './frame-loop.js';
 import { assertLivenessMode, passiveCheck, turnChallenge, usesActiveLiveness, usesPassiveLiveness, type LivenessMode } from './liveness.js';
-import { assertThreshold, meanEmbedding } from './match.js';
+import { assertThreshold, distinctTemplates, meanEmbedding } from './match.js';
 import { poseHint, type PoseName } from './pose.js';
 import { captureChallenge, type ChallengeCaptureOptions, type ChallengeFrame, type SessionChallenge } from './session.js';
 import { ENROLL_QUALITY, VERIFY_QUALITY, type QualityThresholds } from './quality.js';
@@ -309,7 +309,7 @@ export class FaceAuth extends EventTarget {
 
   /**
    * Enrols `userId`: guided (one good frame per pose, each gated by quality and head pose) or
-   * from `samples` good frames. One template per kept frame.
+   * from `samples` good frames. One template per kept frame, less near-duplicates (distinctTemplates).
    */
   enroll(userId: string, options: EnrollOptions = {}): Promise<EnrollResult> {
     return this.exclusive(async () => {
@@ -336,7 +336,8 @@ export class FaceAuth extends EventTarget {
       }
       this.setPhase('processing');
       const embeddings = await this.embed(kept);
-      const templates = embeddings.map((embedding, i) => ({ embedding, pose: kept[i]!.pose }));
+      // A still photo (or a face that did not move) gives near-identical frames: stored once.
+      const templates = distinctTemplates(embeddings.map((embedding, i) => ({ embedding, pose: kept[i]!.pose })));
       // The server (if any) decides first: a refused enrolment leaves nothing on the device.
       await this.verifier.enroll?.(userId, this.modelId, templates, { replace });
       this.assertLive();

@@ -53,6 +53,26 @@ export function meanEmbedding(vectors: readonly Float32Array[]): Float32Array {
   return l2normalize(sum);
 }
 
+/**
+ * Templates at or above this cosine to an earlier one of the same enrolment are near-duplicates: the
+ * same still photo, or a face that did not move between two kept frames. Two different photos of
+ * one person score below it: none of LFW pairs.txt's 3,000 same-person pairs reaches it (median 0.761,
+ * 99th percentile 0.937, highest 0.9835; five-point pipeline, bench/results/lfw-ours-s1.00-L-h.json.gz).
+ */
+export const NEAR_DUPLICATE_COSINE = 0.99;
+
+/**
+ * The templates of one enrolment without near-duplicates, in order: each is kept unless it scores
+ * >= `maxCosine` against one already kept. A duplicate adds no new view of the face, but it does
+ * add a chance to false-match (identify's threshold grows with the number of templates), so it is
+ * never stored.
+ */
+export function distinctTemplates<T extends { readonly embedding: Float32Array }>(templates: readonly T[], maxCosine = NEAR_DUPLICATE_COSINE): T[] {
+  const kept: T[] = [];
+  for (const t of templates) if (!kept.some((k) => cosine(k.embedding, t.embedding) >= maxCosine)) kept.push(t);
+  return kept;
+}
+
 export interface UserScore {
   readonly userId: string;
   /** Best cosine over the user's templates (never the mean: a frontal probe must not be penalised by profile templates). */

@@ -81,24 +81,37 @@ class ScriptedDetector implements FaceDetector {
 /** The "crop" carries who was in view; the embedder maps each person to a fixed direction. */
 class TaggingAligner implements Aligner {
   size = 112;
+  /** A still photo: every frame the same (no per-frame view). */
+  still = false;
+  private view = 0;
   constructor(private readonly det: ScriptedDetector) {}
   align() {
     // A well-lit, textured 112x112 crop (passes the exposure and sharpness gates), tagged with who is in view.
     const data = new Uint8ClampedArray(112 * 112 * 4);
     for (let i = 0; i < 112 * 112; i++) data.fill(i % 7 === 0 ? 200 : 110, i * 4, i * 4 + 3), (data[i * 4 + 3] = 255);
-    return { data, width: 112, height: 112, person: this.det.scene } as unknown as ImageData;
+    if (!this.still) this.view++;
+    return { data, width: 112, height: 112, person: this.det.scene, view: this.view } as unknown as ImageData;
   }
 }
 
+const VIEWS = 256;
 const DIRECTIONS: Record<string, number[]> = { ann: [1, 0, 0], bob: [0, 1, 0], eve: [0.2, 0.2, 1] };
 class DirectionEmbedder implements Embedder {
   modelId = 'test-model';
-  size = 3;
+  size = 3 + VIEWS;
   inputSize = 112;
   backend = 'cpu' as const;
   disposed = 0;
   async embed(crops: readonly ImageData[]) {
-    return crops.map((c) => l2normalize(DIRECTIONS[(c as unknown as { person: string }).person]!));
+    // The person's direction plus 0.3 along one dimension per view: two views of one person score
+    // 1 / 1.09 = 0.917 (distinct), a still photo's frames exactly 1 (near-duplicates).
+    return crops.map((c) => {
+      const { person, view } = c as unknown as { person: string; view: number };
+      const v = new Array<number>(this.size).fill(0);
+      DIRECTIONS[person]!.forEach((x, i) => (v[i] = x));
+      v[3 + (view % VIEWS)] = 0.3;
+      return l2normalize(v);
+    });
   }
   dispose() {
     this.disposed++;
@@ -108,6 +121,7 @@ class DirectionEmbedder implements Embedder {
 let camera: ScriptedCamera;
 let detector: ScriptedDetector;
 let embedder: DirectionEmbedder;
+let aligner: TaggingAligner;
 let store: MemoryTemplateStore;
 let auth: FaceAuth;
 
@@ -117,11 +131,12 @@ function build(options: Partial<FaceAuthOptions> | ((detector: ScriptedDetector)
   detector = new ScriptedDetector();
   const more = typeof options === 'function' ? options(detector) : options;
   embedder = new DirectionEmbedder();
+  aligner = new TaggingAligner(detector);
   store = new MemoryTemplateStore();
   auth = new FaceAuth({
     camera,
     detector,
-    aligner: new TaggingAligner(detector),
+    aligner,
     embedder,
     store,
     verifier: new LocalVerifier(store, () => auth.threshold),
@@ -151,6 +166,14 @@ describe('FaceAuth', () => {
     const r = await settle(auth.enroll('ann', { samples: 3 }));
     expect(r).toEqual({ userId: 'ann', templates: 3, modelId: 'test-model' });
     expect(await store.templatesOf('ann', 'test-model')).toHaveLength(3);
+  });
+
+  it('enrolling from a still photo stores its near-identical frames once', async () => {
+    detector.scene = 'ann';
+    aligner.still = true;
+    const r = await settle(auth.enroll('ann', { samples: 3 }));
+    expect(r).toEqual({ userId: 'ann', templates: 1, modelId: 'test-model' });
+    expect(await store.templatesOf('ann', 'test-model')).toHaveLength(1);
   });
 
   it('verify accepts the enrolled person and rejects another; identify is open set', async () => {

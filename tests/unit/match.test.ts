@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FaceLoginError } from '../../src/core/errors.js';
-import { assertThreshold, cosine, decideIdentify, decideVerify, l2normalize, meanEmbedding, scoreUsers } from '../../src/core/match.js';
+import { NEAR_DUPLICATE_COSINE, assertThreshold, cosine, decideIdentify, decideVerify, distinctTemplates, l2normalize, meanEmbedding, scoreUsers } from '../../src/core/match.js';
 
 const v = (...xs: number[]) => l2normalize(xs);
 
@@ -90,5 +90,24 @@ describe('scoring users', () => {
   it('thresholds must be a finite cosine', () => {
     expect(assertThreshold(0.42)).toBe(0.42);
     for (const bad of [NaN, 1.5, -2, Infinity]) expect(() => assertThreshold(bad)).toThrow(FaceLoginError);
+  });
+});
+
+describe('distinctTemplates', () => {
+  const unit = (...v: number[]) => l2normalize(v);
+  it('keeps the first of near-identical templates, in order, and every distinct one', () => {
+    const a = { id: 'a', embedding: unit(1, 0, 0) };
+    const a2 = { id: 'a2', embedding: unit(1, 0.05, 0) }; // cosine 0.9988 to a
+    const b = { id: 'b', embedding: unit(1, 0.3, 0) }; // cosine 0.958 to a
+    const c = { id: 'c', embedding: unit(0, 0, 1) };
+    expect(distinctTemplates([a, a2, b, c, a]).map((t) => t.id)).toEqual(['a', 'b', 'c']);
+    expect(distinctTemplates([])).toEqual([]);
+  });
+  it('the bound is a parameter, NEAR_DUPLICATE_COSINE by default', () => {
+    const a = { embedding: unit(1, 0, 0) };
+    const b = { embedding: unit(1, 0.3, 0) };
+    expect(distinctTemplates([a, b])).toHaveLength(2);
+    expect(distinctTemplates([a, b], 0.95)).toHaveLength(1);
+    expect(NEAR_DUPLICATE_COSINE).toBe(0.99);
   });
 });
