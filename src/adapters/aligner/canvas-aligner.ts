@@ -34,20 +34,24 @@ export class CanvasAligner implements Aligner {
 
   /** The 112x112 crop that `m` (frame pixels -> crop pixels) cuts from the frame, black outside it. */
   protected cut(frame: Frame, m: Similarity): ImageData {
-    const ctx = this.ctx;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);
-    ctx.setTransform(...toCanvasMatrix(m));
-    ctx.drawImage(frame.source, 0, 0);
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    return ctx.getImageData(0, 0, ALIGNED_SIZE, ALIGNED_SIZE);
+    return warpOnto(this.ctx, ALIGNED_SIZE, frame, m);
   }
 
   /** The similarity taking the eyes, nose tip and mouth centre onto the ArcFace template. */
   protected fit(keypoints: readonly Point[]): Similarity {
     return estimateSimilarity(keypoints, ARCFACE_TEMPLATE_4);
   }
+}
+
+/** The `size` x `size` image that `m` (frame pixels -> canvas pixels) cuts from the frame on `ctx`, black outside it. */
+export function warpOnto(ctx: OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D, size: number, frame: Frame, m: Similarity): ImageData {
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, size, size);
+  ctx.setTransform(...toCanvasMatrix(m));
+  ctx.drawImage(frame.source, 0, 0);
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  return ctx.getImageData(0, 0, size, size);
 }
 
 /** Mirrors an RGBA crop left-right (the flipped face for test-time augmentation). */

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { toCanvasMatrix, type Similarity } from '../../core/align.js';
+import type { Similarity } from '../../core/align.js';
 import { FaceLoginError } from '../../core/errors.js';
 import { FACE_MESH_INPUT, fivePointAlignment, fivePointsFromMesh, meshCropSimilarity } from '../../core/face-mesh.js';
 import type { Aligner, Detection, Frame } from '../../core/types.js';
 import { FACE_MESH_DIR, runFaceMesh } from '../landmarks/face-mesh-model.js';
 import { loadManifestGraphModel } from '../models/graph-model.js';
 import type { FetchModelOptions, ModelManifest } from '../models/model-files.js';
-import { CanvasAligner } from './canvas-aligner.js';
+import { CanvasAligner, warpOnto } from './canvas-aligner.js';
 
 export interface MeshAlignerOptions {
   modelsUrl: string;
@@ -60,14 +60,7 @@ export class MeshAligner extends CanvasAligner implements Aligner {
     if (!model) throw new FaceLoginError('disposed', 'The face aligner has been disposed.');
     if (face.keypoints.length < 2) throw new FaceLoginError('invalid-input', 'Alignment needs the eye keypoints.');
     const toCrop = meshCropSimilarity(face.box, face.keypoints[0]!, face.keypoints[1]!);
-    const ctx = this.meshCtx;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, FACE_MESH_INPUT, FACE_MESH_INPUT);
-    ctx.setTransform(...toCanvasMatrix(toCrop));
-    ctx.drawImage(frame.source, 0, 0);
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    const pixels = ctx.getImageData(0, 0, FACE_MESH_INPUT, FACE_MESH_INPUT);
+    const pixels = warpOnto(this.meshCtx, FACE_MESH_INPUT, frame, toCrop);
     const { mesh } = runFaceMesh(model, () => tf.expandDims(tf.browser.fromPixels(pixels, 3), 0) as tf.Tensor4D);
     return fivePointAlignment(fivePointsFromMesh(mesh, toCrop));
   }
