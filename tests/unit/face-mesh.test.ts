@@ -59,9 +59,11 @@ describe('fivePointsFromMesh', () => {
     const pts = [{ x: 130, y: 120 }, { x: 190, y: 126 }, { x: 160, y: 160 }, { x: 137, y: 190 }, { x: 183, y: 193 }];
     const m = meshCropSimilarity(box, pts[0]!, pts[1]!);
     const got = fivePointsFromMesh(meshAt(m, pts), m);
+    // The mesh is a Float32Array (as the model returns it): a point near 100 px carries ~1e-5 of
+    // rounding, so the round trip is held to 1e-3 px, not to float64 precision.
     got.forEach((p, i) => {
-      expect(p.x).toBeCloseTo(pts[i]!.x, 6);
-      expect(p.y).toBeCloseTo(pts[i]!.y, 6);
+      expect(p.x).toBeCloseTo(pts[i]!.x, 3);
+      expect(p.y).toBeCloseTo(pts[i]!.y, 3);
     });
   });
 
