@@ -104,6 +104,33 @@ test('identify person A from another photo: alice', async () => {
   });
 });
 
+test('detector="tfjs": the same BlazeFace on TF.js, no MediaPipe wasm fetched; A (enrolled with MediaPipe) accepted, B rejected, two faces refused', async () => {
+  const run = async (clip: string, query: string) => {
+    const { context, page } = await launchWithCamera(profile, baseURL, { clip, offOrigin });
+    const fetched: string[] = [];
+    page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    try {
+      await page.goto(`/e2e/pages/element.html?${query}&detector=tfjs&backend=wasm`);
+      const ready = await waitForEvent(page, ['ready', 'error']);
+      expect(ready.type, JSON.stringify(ready)).toBe('ready');
+      const ev = await waitForEvent(page, ['verified', 'rejected', 'error']);
+      const detectorId = await page.evaluate(() => document.querySelector('face-login')!.engine!.detector.id);
+      return { ev, fetched, detectorId };
+    } finally {
+      await context.close();
+    }
+  };
+  const a = await run(A2(), 'mode=verify&user-id=alice&autostart');
+  expect(a.ev, JSON.stringify(a.ev)).toMatchObject({ type: 'verified', detail: { userId: 'alice' } });
+  expect(a.detectorId).toMatch(/\+tfjs$/);
+  expect(a.fetched.filter((p) => p.includes('/mediapipe/') || p.endsWith('.tflite')), 'no MediaPipe runtime or .tflite').toEqual([]);
+  expect(a.fetched.some((p) => p.endsWith('/blazeface/weights.bin'))).toBe(true);
+  const b = await run(B1(), 'mode=verify&user-id=alice&autostart');
+  expect(b.ev, JSON.stringify(b.ev)).toMatchObject({ type: 'rejected', detail: { mode: 'verify', userId: 'alice' } });
+  const two = await run(clipSideBySide(fixture('Colin_Powell_0003.jpg'), fixture('Tony_Blair_0002.jpg'), 'two-faces'), 'mode=verify&user-id=alice&autostart');
+  expect(two.ev, JSON.stringify(two.ev)).toMatchObject({ type: 'error', detail: { code: 'multiple-faces' } });
+});
+
 test('a clip with no face: no decision, "no face" status', async () => {
   await withClip(clipNoFace(), 'mode=verify&user-id=alice&autostart', async (page) => {
     await waitForEvent(page, ['ready', 'error']);

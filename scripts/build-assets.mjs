@@ -3,13 +3,13 @@
 // install: `npm run build` and `prepack` run it) from public/, which scripts/prepare-models.mjs
 // prepares:
 //   assets/models/manifest.json   public/models/manifest.json, less what the browser never fetches
-//   assets/models/**              the detector (.tflite), MobileFaceNet with float16 weights and the face mesh (model.json + weights.bin each)
+//   assets/models/**              the detector (.tflite for MediaPipe, and the same model as a TF.js graph for
+//                                 detector: 'tfjs'), MobileFaceNet with float16 weights and the face mesh (model.json + weights.bin each)
 //   assets/wasm/mediapipe/*       vision_wasm_internal.{js,wasm} and vision_wasm_nosimd_internal.{js,wasm}
 //   assets/wasm/tfjs/*.wasm       tfjs-backend-wasm{,-simd,-threaded-simd}.wasm
 // Every file is checked against the manifest's bytes and sha256 before it is copied.
 //
 // Left out, because no page ever fetches them:
-//   models/blazeface/**            the detector as a TF.js graph model: read from disk by server/ only
 //   models/mobilefacenet/**        MobileFaceNet's float32 weights: the page loads the float16 ones
 //                                  (the same graph, embeddings within cosine 0.99999; bench and parity checks only)
 //   wasm/mediapipe/vision_wasm_module_internal.*  FilesetResolver.forVisionTasks(url) without its
@@ -27,7 +27,7 @@ const ASSETS = join(ROOT, 'assets');
 const QUIET = process.argv.includes('--quiet');
 
 /** Files the browser never fetches (see above), by path in the manifest. */
-export const NOT_SHIPPED = [/^models\/blazeface\//, /^models\/mobilefacenet\//, /^wasm\/mediapipe\/vision_wasm_module_internal\./];
+export const NOT_SHIPPED = [/^models\/mobilefacenet\//, /^wasm\/mediapipe\/vision_wasm_module_internal\./];
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 const log = (s) => { if (!QUIET) console.log(s); };
@@ -47,11 +47,11 @@ for (const f of shipped) {
   if (bytes.length !== f.bytes || sha256(bytes) !== f.sha256) fail(`public/${f.path} does not match public/models/manifest.json (bytes or sha256): run \`npm run models\``);
   sources.set(f.path, bytes);
 }
-for (const want of ['models/face_detection_short_range.tflite', 'models/mobilefacenet-f16/model.json', 'models/mobilefacenet-f16/weights.bin', 'models/facemesh/model.json', 'models/facemesh/weights.bin', 'wasm/mediapipe/vision_wasm_internal.wasm', 'wasm/mediapipe/vision_wasm_nosimd_internal.wasm', 'wasm/tfjs/tfjs-backend-wasm.wasm']) {
+for (const want of ['models/face_detection_short_range.tflite', 'models/mobilefacenet-f16/model.json', 'models/mobilefacenet-f16/weights.bin', 'models/facemesh/model.json', 'models/facemesh/weights.bin', 'models/blazeface/model.json', 'models/blazeface/weights.bin', 'wasm/mediapipe/vision_wasm_internal.wasm', 'wasm/mediapipe/vision_wasm_nosimd_internal.wasm', 'wasm/tfjs/tfjs-backend-wasm.wasm']) {
   if (!sources.has(want)) fail(`the manifest does not list ${want}`);
 }
 
-const { detectorGraph: _serverOnly, embedder: _float32, ...rest } = manifest;
+const { embedder: _float32, ...rest } = manifest;
 const packaged = {
   ...rest,
   $comment: 'face-login package assets, written by scripts/build-assets.mjs from public/models/manifest.json. Paths are relative to the asset base: <base>/models/..., <base>/wasm/... (setBasePath(), the asset-base attribute, face-login/vite, `npx face-login assets <dir>`).',

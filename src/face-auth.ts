@@ -6,6 +6,7 @@ import { CanvasAligner } from './adapters/aligner/canvas-aligner.js';
 import { MeshAligner } from './adapters/aligner/mesh-aligner.js';
 import { UserMediaCamera } from './adapters/camera/user-media-camera.js';
 import { MediaPipeDetector } from './adapters/detector/mediapipe-detector.js';
+import { TfjsFaceDetector } from './adapters/detector/tfjs-face-detector.js';
 import { MobileFaceNetEmbedder } from './adapters/embedder/mobilefacenet-embedder.js';
 import { selectBackend, type BackendChoice, type BackendPreference } from './adapters/embedder/tf-backend.js';
 import { fetchManifest, type LoadProgress } from './adapters/models/model-files.js';
@@ -17,7 +18,15 @@ import { OnlineVerifier, type BackupEvent } from './adapters/verifier/online-ver
 import { calibrationFor, DEFAULT_THRESHOLD, pipelineModelId } from './core/calibration.js';
 import { FaceAuth, assertLivenessMode, type FaceAuthOptions } from './core/engine.js';
 import { FaceLoginError, abortError } from './core/errors.js';
-import type { Aligner, Camera, TemplateStore, Verifier } from './core/types.js';
+import type { Aligner, Camera, FaceDetector, TemplateStore, Verifier } from './core/types.js';
+
+/**
+ * The face detector: 'mediapipe' (default: BlazeFace through @mediapipe/tasks-vision, 3.9 MB gzip
+ * of wasm) or 'tfjs' (the same BlazeFace graph on the page's TF.js backend, 0.2 MB gzip: the
+ * lighter first visit, and the detector the server runs).
+ */
+export type DetectorChoice = 'mediapipe' | 'tfjs';
+export const DETECTOR_CHOICES: readonly DetectorChoice[] = ['mediapipe', 'tfjs'];
 
 // Types the <face-login> element (and pages) need, so they never import an adapter themselves.
 export type { BackendChoice, BackendPreference, LoadProgress, BackupEvent };
@@ -70,6 +79,12 @@ export interface CreateFaceAuthOptions {
    */
   alignment?: 'mesh5' | 'keypoints';
   /**
+   * The face detector: 'mediapipe' (default) or 'tfjs' (same model, no MediaPipe wasm: about
+   * 3.9 MB gzip less on the first visit; bench/results/bundle-size.md). Not part of the model id:
+   * templates made with either are compared with each other.
+   */
+  detector?: DetectorChoice;
+  /**
    * Server-side verification (server/ in this repo): the server decides; with allowOffline the
    * device decides when the server cannot be reached, and offline enrolments are sent when it is
    * back: enrolled there if the server does not know the user yet, else backed up; `onBackup`
@@ -106,6 +121,8 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   if (options.engine?.liveness !== undefined) assertLivenessMode(options.engine.liveness, options.engine.passiveLiveness);
   const alignment = options.alignment ?? 'mesh5';
   if (alignment !== 'mesh5' && alignment !== 'keypoints') throw new FaceLoginError('invalid-input', `alignment must be "mesh5" or "keypoints", got ${JSON.stringify(alignment)}.`);
+  const detectorChoice = options.detector ?? 'mediapipe';
+  if (!DETECTOR_CHOICES.includes(detectorChoice)) throw new FaceLoginError('invalid-input', `detector must be ${DETECTOR_CHOICES.map((c) => JSON.stringify(c)).join(' or ')}, got ${JSON.stringify(detectorChoice)}.`);
   const wasmBase = wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/';
   const checkAbort = () => {
     if (signal?.aborted) throw abortError(signal.reason);
@@ -117,7 +134,9 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   checkAbort();
   const manifest = await fetchManifest(modelsUrl, signal);
   checkAbort();
-  const detectorP = MediaPipeDetector.create({ modelsUrl, wasmUrl: wasmBase + 'mediapipe', manifest, signal, onProgress });
+  const detectorP: Promise<FaceDetector> = detectorChoice === 'tfjs'
+    ? TfjsFaceDetector.create({ modelsUrl, manifest, signal, onProgress })
+    : MediaPipeDetector.create({ modelsUrl, wasmUrl: wasmBase + 'mediapipe', manifest, signal, onProgress });
   const embedderP = MobileFaceNetEmbedder.create({ modelsUrl, manifest, backend: backend.backend, flip: options.flip ?? false, signal, onProgress });
   const alignerP: Promise<Aligner> = alignment === 'mesh5' ? MeshAligner.create({ modelsUrl, manifest, signal, onProgress }) : Promise.resolve(new CanvasAligner());
   // Every load settles before anything is decided, so none is left running on a failure or an abort.

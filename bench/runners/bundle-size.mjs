@@ -17,7 +17,8 @@
 //      by kind (HTML, JS, wasm, models, other). Two pages: a Vite app with `import 'face-login'`
 //      and the face-login/vite plugin (built with write), and a plain page with face-login/bundle
 //      and the assets at /face-login/ (what `npx face-login assets face-login` copies), each with
-//      the default backend ("auto") and with backend="wasm" and backend="webgl". The static server
+//      the default backend ("auto") and with backend="wasm" and backend="webgl", then with
+//      detector="tfjs" (the TF.js BlazeFace instead of MediaPipe) on wasm and webgl. The static server
 //      (127.0.0.1, --port, default 5406) gzips every response (level 6, the browser asks for it),
 //      wasm and model weights included, as a CDN does; "decoded" is the size without compression.
 //      The server's own log is checked against the browser's: both must list the same files.
@@ -323,6 +324,9 @@ async function firstVisits() {
       ['default (auto)', '', []],
       ['wasm', 'backend=wasm', []],
       ['webgl', 'backend=webgl', ['--enable-unsafe-swiftshader']],
+      // The lighter detector option (issue 14): the same BlazeFace as a TF.js graph, no MediaPipe wasm.
+      ['wasm, detector tfjs', 'backend=wasm&detector=tfjs', []],
+      ['webgl, detector tfjs', 'backend=webgl&detector=tfjs', ['--enable-unsafe-swiftshader']],
     ];
     for (const [name, mounts] of Object.entries(pages)) {
       const { server, log } = await gzipServer(mounts, PORT);

@@ -1,4 +1,5 @@
 import type { BackendPreference } from '../adapters/embedder/tf-backend.js';
+import type { DetectorChoice } from '../face-auth.js';
 import type { LivenessMode } from '../core/liveness.js';
 import type { FaceLoginElement } from './face-login.component.js';
 import type { FaceLoginMode } from './events.js';
@@ -18,6 +19,7 @@ export interface FaceLoginAttributes {
   backend?: BackendPreference;
   /** @deprecated Use `backend`. */
   compute?: BackendPreference;
+  detector?: DetectorChoice;
   offline?: 'allow' | 'deny';
   guided?: boolean;
   liveness?: LivenessMode;
@@ -42,6 +44,7 @@ export type FaceLoginProperty =
   | 'server'
   | 'backend'
   | 'compute'
+  | 'detector'
   | 'offline'
   | 'guided'
   | 'liveness'
@@ -60,4 +63,5 @@ export type FaceLoginProperty =
 export type FaceLoginProperties = Pick<FaceLoginElement, FaceLoginProperty> & {
   backend: BackendPreference | '';
   compute: BackendPreference | '';
+  detector: DetectorChoice | '';
 };

@@ -11,7 +11,7 @@ import type { SessionAction } from '../core/session.js';
 import { ServerRefusal } from '../adapters/verifier/http-call.js';
 import { runSession, sessionSpent, type SessionInfo } from '../adapters/verifier/session-client.js';
 import { CAPTURE_REFUSALS, type CaptureRefusal } from '../protocol/routes/sessions.js';
-import { createFaceAuth, type BackupEvent, type CreateFaceAuthOptions, type FaceAuthReady, type LoadProgress } from '../face-auth.js';
+import { createFaceAuth, type BackupEvent, type CreateFaceAuthOptions, type DetectorChoice, type FaceAuthReady, type LoadProgress } from '../face-auth.js';
 import { FaceAuthController } from './face-auth-controller.js';
 import { parseBackendAttributes } from './backend-attribute.js';
 import { announcementFor, emit, type FaceLoginMode } from './events.js';
@@ -55,6 +55,7 @@ const isCaptureRefusal = (code: string): code is CaptureRefusal => (CAPTURE_REFU
  * @attr threshold - Cosine similarity needed to accept (default: the calibrated DEFAULT_THRESHOLD).
  * @attr server - URL of a face-login verification server: the server decides (default: none, the device decides).
  * @attr backend - The TF.js backend: auto (default) | webgl | wasm | cpu. Deprecated, for one release: a server URL here is taken as `server` (with a console warning).
+ * @attr detector - mediapipe (default: MediaPipe's tasks-vision, 3.9 MB gzip of wasm) | tfjs (the same BlazeFace model on TF.js: a lighter first visit, the detector the server runs). Anything else: face-login-error invalid-input (the engine does not load).
  * @attr compute - Deprecated alias of `backend` (with a console warning); goes in the next release.
  * @attr offline - allow | deny (default): with a server, may the device decide while it is unreachable? Anything else: face-login-error invalid-input (the engine does not load). With allow, the device trusts only templates it sealed itself (see IdbTemplateStore).
  * @attr guided - Enroll from five guided poses (centre, left, right, up, down) instead of three frontal frames.
@@ -112,6 +113,7 @@ export class FaceLoginElement extends LitElement {
     session: { type: String },
     backend: { type: String },
     compute: { type: String },
+    detector: { type: String },
     offline: { type: String },
     guided: { type: Boolean },
     liveness: { type: String },
@@ -181,6 +183,8 @@ export class FaceLoginElement extends LitElement {
   /** Where the wasm is served ('' = `<assetBase>wasm/`). */
   wasmUrl = '';
   dbName = 'face-login';
+  /** The face detector: 'mediapipe' ('' = default) or 'tfjs'. */
+  detector: DetectorChoice | '' = '';
   override lang = '';
   /**
    * Put the device's similarity `score` and `threshold` into face-login-verified / -identified /
@@ -235,6 +239,7 @@ export class FaceLoginElement extends LitElement {
         wasmUrl: this.wasmUrl || undefined,
         assetBase: this.assetBase || undefined,
         ...this.backendOptions(),
+        ...(this.detector ? { detector: this.detector } : {}),
         threshold: this.threshold,
         dbName: this.dbName,
         video: this.renderRoot.querySelector('video') ?? undefined,
@@ -243,7 +248,7 @@ export class FaceLoginElement extends LitElement {
         onProgress: (p) => this.onProgress(p),
       };
     },
-    reloadOn: () => [this.server, this.backend, this.compute, this.offline, this.assetBase, this.modelsUrl, this.wasmUrl, this.dbName, this.camera],
+    reloadOn: () => [this.server, this.backend, this.compute, this.detector, this.offline, this.assetBase, this.modelsUrl, this.wasmUrl, this.dbName, this.camera],
     // The camera opens on an action (the button, start()), or at once when the page says autostart.
     cameraOnLoad: () => this.autostart,
     onReady: (ready, connectedAt) => this.onReady(ready, connectedAt),

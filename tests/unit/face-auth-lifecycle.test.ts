@@ -60,6 +60,16 @@ vi.mock('../../src/adapters/detector/mediapipe-detector.js', () => ({
     }),
   },
 }));
+vi.mock('../../src/adapters/detector/tfjs-face-detector.js', () => ({
+  TfjsFaceDetector: {
+    create: vi.fn(async () => {
+      await made.detector?.();
+      const d = { id: 'fake-tfjs', detect: vi.fn(() => []), dispose: vi.fn() };
+      made.detectors.push(d);
+      return d;
+    }),
+  },
+}));
 vi.mock('../../src/adapters/embedder/mobilefacenet-embedder.js', () => ({
   MobileFaceNetEmbedder: {
     create: vi.fn(async () => {
@@ -183,6 +193,19 @@ describe('createFaceAuth: aborts free what was loaded', () => {
     auth.dispose();
     await expect(createFaceAuth({ alignment: 'mesh4' as never })).rejects.toMatchObject({ code: 'invalid-input' });
     expect(made.detectors).toHaveLength(1);
+  });
+
+  it("detector: 'tfjs' loads the TF.js detector instead of MediaPipe's and disposes it; an unknown one is refused before any load", async () => {
+    const { auth } = await createFaceAuth({ detector: 'tfjs' });
+    expect(made.detectors.map((d) => (d as unknown as { id: string }).id)).toEqual(['fake-tfjs']);
+    expect(auth.detector).toBe(made.detectors[0]);
+    auth.dispose();
+    expect(made.detectors[0]!.dispose).toHaveBeenCalledOnce();
+    await expect(createFaceAuth({ detector: 'opencv' as never })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringContaining('"mediapipe" or "tfjs"') });
+    expect(made.detectors).toHaveLength(1);
+    const { auth: again } = await createFaceAuth();
+    expect((made.detectors[1] as unknown as { id: string }).id).toBe('fake');
+    again.dispose();
   });
 });
 

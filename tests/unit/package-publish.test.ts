@@ -59,12 +59,15 @@ describe('assets/ (built by scripts/build-assets.mjs)', () => {
     .sort();
   const manifest = JSON.parse(readFileSync(join(assets, 'models/manifest.json'), 'utf8'));
 
-  it('holds only what a browser fetches: no server-only detector, no MediaPipe module variant, no float32 weights', () => {
-    expect(files.filter((f) => /blazeface|_module_internal|mobilefacenet\//.test(f))).toEqual([]);
-    expect(manifest).not.toHaveProperty('detectorGraph');
+  it('holds only what a browser fetches: no MediaPipe module variant, no float32 weights', () => {
+    expect(files.filter((f) => /_module_internal|mobilefacenet\//.test(f))).toEqual([]);
+    // The TF.js detector graph ships: it is the page's detector with detector: 'tfjs'.
+    expect(manifest).toHaveProperty('detectorGraph');
     expect(manifest).not.toHaveProperty('embedder');
     expect(files).toEqual(
       [
+        'models/blazeface/model.json',
+        'models/blazeface/weights.bin',
         'models/face_detection_short_range.tflite',
         'models/facemesh/model.json',
         'models/facemesh/weights.bin',
