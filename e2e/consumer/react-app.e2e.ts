@@ -122,7 +122,7 @@ test('tsc passes on the app, and fails on each deliberate type error', () => {
 
 test('the build has the assets and the meta tag the plugin adds', () => {
   expect(readFileSync(join(app, 'dist/index.html'), 'utf8')).toMatch(/<meta name="face-login-asset-base" content="\/face-login\/">/);
-  for (const f of ['face-login/models/manifest.json', 'face-login/models/mobilefacenet/weights.bin', 'face-login/wasm/mediapipe/vision_wasm_internal.wasm', 'face-login/wasm/tfjs/tfjs-backend-wasm-simd.wasm']) {
+  for (const f of ['face-login/models/manifest.json', 'face-login/models/mobilefacenet-f16/weights.bin', 'face-login/models/blazeface/weights.bin', 'face-login/wasm/mediapipe/vision_wasm_internal.wasm', 'face-login/wasm/tfjs/tfjs-backend-wasm-simd.wasm']) {
     expect(existsSync(join(app, 'dist', f)), f).toBe(true);
   }
 });

@@ -82,10 +82,10 @@ test('the build has the assets, the meta tag the plugin adds, and the element re
   expect(readdirSync(join(app, 'dist/assets')).some((f) => /customElements\.define\(/.test(readFileSync(join(app, 'dist/assets', f), 'utf8')))).toBe(true);
   const html = readFileSync(join(app, 'dist/index.html'), 'utf8');
   expect(html).toMatch(/<meta name="face-login-asset-base" content="\/face-login\/">/);
-  for (const f of ['face-login/models/manifest.json', 'face-login/models/mobilefacenet/weights.bin', 'face-login/wasm/mediapipe/vision_wasm_internal.wasm', 'face-login/wasm/tfjs/tfjs-backend-wasm-simd.wasm', 'cli-assets/models/manifest.json']) {
+  for (const f of ['face-login/models/manifest.json', 'face-login/models/mobilefacenet-f16/weights.bin', 'face-login/models/blazeface/weights.bin', 'face-login/wasm/mediapipe/vision_wasm_internal.wasm', 'face-login/wasm/tfjs/tfjs-backend-wasm-simd.wasm', 'cli-assets/models/manifest.json']) {
     expect(existsSync(join(app, 'dist', f)), f).toBe(true);
   }
-  expect(existsSync(join(app, 'dist/face-login/models/blazeface')), 'the server-only TF.js detector is not shipped').toBe(false);
+  expect(existsSync(join(app, 'dist/face-login/models/mobilefacenet')), 'the float32 weights (bench only) are not shipped').toBe(false);
 });
 
 test('Vite app with the plugin: enrol, verify the same person (accepted) and a stranger (rejected)', async () => {
