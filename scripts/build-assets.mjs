@@ -4,7 +4,9 @@
 // prepares:
 //   assets/models/manifest.json   public/models/manifest.json, less what the browser never fetches
 //   assets/models/**              the detector (.tflite for MediaPipe, and the same model as a TF.js graph for
-//                                 detector: 'tfjs'), MobileFaceNet with float16 weights and the face mesh (model.json + weights.bin each)
+//                                 detector: 'tfjs'), BlazeFace full range as a TF.js graph (blazeface-full/, the
+//                                 TF.js detector's range: 'full'), MobileFaceNet with float16 weights and the face
+//                                 mesh (model.json + weights.bin each)
 //   assets/wasm/mediapipe/*       vision_wasm_internal.{js,wasm} and vision_wasm_nosimd_internal.{js,wasm}
 //   assets/wasm/tfjs/*.wasm       tfjs-backend-wasm{,-simd,-threaded-simd}.wasm
 // Every file is checked against the manifest's bytes and sha256 before it is copied.

@@ -2,6 +2,8 @@
 // Prepares everything the app serves from public/ that is not source code:
 //   public/models/face_detection_short_range.tflite   BlazeFace short-range + TFLite metadata
 //   public/models/blazeface/{model.json,weights.bin}  the same BlazeFace as a TF.js graph model (Node + browser)
+//   public/models/blazeface-full/{model.json,weights.bin}  BlazeFace full range (192x192, from the same
+//                    pinned package) as a TF.js graph model, for small / distant faces
 //   public/models/mobilefacenet/{model.json,weights.bin}  MobileFaceNet as a TF.js graph model
 //   public/models/mobilefacenet-f16/{model.json,weights.bin}  the same graph, weights stored as float16
 //   public/models/facemesh/{model.json,weights.bin}  MediaPipe's face mesh (TF.js, float16), for 5-point alignment
@@ -43,6 +45,9 @@ const DETECTOR_OPTS = { width: 128, height: 128, mean: 127.5, std: 127.5, colorS
 /** The detector's TF.js twin: converted from the same pinned .tflite (before the metadata patch). */
 const DETECTOR_GRAPH_DIR = 'models/blazeface';
 const DETECTOR_GRAPH_OUTPUTS = ['regressors', 'classificators'];
+/** BlazeFace full range from the same pinned package (the dense model, not the _sparse one), as a TF.js graph only. */
+const DETECTOR_FULL_FILE = 'face_detection_full_range.tflite';
+const DETECTOR_FULL_GRAPH_DIR = 'models/blazeface-full';
 const WASM_SOURCES = [
   { from: 'node_modules/@mediapipe/tasks-vision/wasm', to: 'wasm/mediapipe', match: () => true },
   { from: 'node_modules/@tensorflow/tfjs-backend-wasm/dist', to: 'wasm/tfjs', match: (f) => f.endsWith('.wasm') },
@@ -244,6 +249,12 @@ function writeManifest(haveEmbedder) {
       inputSize: 128, colorSpace: 'RGB', normalization: { mean: 127.5, std: 127.5 }, outputs: DETECTOR_GRAPH_OUTPUTS,
       source: { ...pin(DETECTOR_PKG), file: DETECTOR_FILE, license: 'Apache-2.0', modified: 'converted from TFLite to a TF.js graph model' },
     },
+    detectorFullRangeGraph: {
+      id: `blazeface-full-range-${lock.packages[DETECTOR_PKG].version}+tfjs`,
+      path: `${DETECTOR_FULL_GRAPH_DIR}/model.json`, format: 'tfjs-graph-model',
+      inputSize: 192, colorSpace: 'RGB', normalization: { mean: 127.5, std: 127.5 }, outputs: DETECTOR_GRAPH_OUTPUTS,
+      source: { ...pin(DETECTOR_PKG), file: DETECTOR_FULL_FILE, license: 'Apache-2.0', modified: 'converted from TFLite to a TF.js graph model (outputs renamed regressors, classificators)' },
+    },
     ...(haveEmbedder ? { embedder: {
       id: `mobilefacenet-expo-${lock.packages[EMBEDDER_PKG].version}`,
       path: 'models/mobilefacenet/model.json', format: 'tfjs-graph-model',
@@ -279,6 +290,7 @@ async function main() {
   copyRuntimeWasm();
   buildDetector();
   await buildGraphModel(DETECTOR_GRAPH_DIR, DETECTOR_PKG, DETECTOR_FILE, { outputNames: DETECTOR_GRAPH_OUTPUTS });
+  await buildGraphModel(DETECTOR_FULL_GRAPH_DIR, DETECTOR_PKG, DETECTOR_FULL_FILE, { outputNames: DETECTOR_GRAPH_OUTPUTS });
   buildFaceMesh();
   const haveEmbedder = await buildEmbedder();
   if (haveEmbedder) buildEmbedderF16();

@@ -8,8 +8,8 @@
  * RELU and RESHAPE (MobileFaceNet), plus what FaceAntiSpoofing.tflite (a Deep Tree
  * Network) needs: DEQUANTIZE of FLOAT16 constants, LEAKY_RELU, MAX_POOL_2D,
  * AVERAGE_POOL_2D, FULLY_CONNECTED, STRIDED_SLICE, GREATER_EQUAL, LESS, CAST and
- * CONCATENATION, with BOOL activations; and PAD (BlazeFace short range, the face detector).
- * Anything else throws a clear Error.
+ * CONCATENATION, with BOOL activations; PAD (BlazeFace short range, the face detector); and
+ * RESIZE_BILINEAR (BlazeFace full range's upsampling path). Anything else throws a clear Error.
  */
 import { ByteBuffer } from 'flatbuffers';
 
@@ -26,6 +26,7 @@ export const BUILTIN = Object.freeze({
   MUL: 18,
   RELU: 19,
   RESHAPE: 22,
+  RESIZE_BILINEAR: 23,
   PAD: 34,
   SUB: 41,
   STRIDED_SLICE: 45,
@@ -46,6 +47,7 @@ const OPTIONS_TAG = Object.freeze({
   FullyConnectedOptions: 8,
   ConcatenationOptions: 10,
   AddOptions: 11,
+  ResizeBilinearOptions: 15,
   ReshapeOptions: 17,
   MulOptions: 21,
   PadOptions: 22,
@@ -110,8 +112,9 @@ const ACTIVATION = Object.freeze({
  * @typedef {{ axis: number, fusedActivation: Activation }} ConcatenationOptions
  * @typedef {{ beginMask: number, endMask: number, ellipsisMask: number, newAxisMask: number, shrinkAxisMask: number, offset: boolean }} StridedSliceOptions
  * @typedef {{ alpha: number }} LeakyReluOptions
+ * @typedef {{ alignCorners: boolean, halfPixelCenters: boolean }} ResizeBilinearOptions
  *
- * @typedef {'ADD'|'AVERAGE_POOL_2D'|'CONCATENATION'|'CONV_2D'|'DEPTHWISE_CONV_2D'|'DEQUANTIZE'|'FULLY_CONNECTED'|'MAX_POOL_2D'|'MUL'|'RELU'|'RESHAPE'|'SUB'|'STRIDED_SLICE'|'CAST'|'LESS'|'GREATER_EQUAL'|'LEAKY_RELU'|'ABS'|'PAD'} OpName
+ * @typedef {'ADD'|'AVERAGE_POOL_2D'|'CONCATENATION'|'CONV_2D'|'DEPTHWISE_CONV_2D'|'DEQUANTIZE'|'FULLY_CONNECTED'|'MAX_POOL_2D'|'MUL'|'RELU'|'RESHAPE'|'SUB'|'STRIDED_SLICE'|'CAST'|'LESS'|'GREATER_EQUAL'|'LEAKY_RELU'|'ABS'|'PAD'|'RESIZE_BILINEAR'} OpName
  *
  * @typedef {object} TfliteOperator
  * @property {number} index
@@ -340,6 +343,10 @@ function parseOptions(opcode, t, tag) {
     case BUILTIN.PAD:
       checkTag(OPTIONS_TAG.PadOptions);
       return {};
+    case BUILTIN.RESIZE_BILINEAR:
+      checkTag(OPTIONS_TAG.ResizeBilinearOptions);
+      // ResizeBilinearOptions{new_height (deprecated), new_width (deprecated), align_corners, half_pixel_centers}
+      return /** @type {ResizeBilinearOptions} */ ({ alignCorners: i8(t, 2, 0) !== 0, halfPixelCenters: i8(t, 3, 0) !== 0 });
     case BUILTIN.RELU:
     case BUILTIN.ABS:
     case BUILTIN.DEQUANTIZE:

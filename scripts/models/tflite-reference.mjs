@@ -4,7 +4,8 @@
  * made of CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, ABS, RELU and RESHAPE, plus
  * DEQUANTIZE (FLOAT16 constants), LEAKY_RELU, MAX_POOL_2D, AVERAGE_POOL_2D,
  * FULLY_CONNECTED, STRIDED_SLICE, GREATER_EQUAL, LESS, CAST and CONCATENATION
- * (FaceAntiSpoofing.tflite), and PAD (BlazeFace short range). Booleans are carried as 0 / 1.
+ * (FaceAntiSpoofing.tflite), PAD (BlazeFace short range) and RESIZE_BILINEAR (BlazeFace full
+ * range). Booleans are carried as 0 / 1.
  *
  * Works on NHWC activations and the TFLite weight layouts directly (conv OHWI,
  * depthwise [1,H,W,C*M]); shares nothing with tflite-to-tfjs.mjs except the
@@ -199,6 +200,45 @@ function depthwiseConv2d(x, w, wShape, bias, o) {
   }
   applyActivation(o.fusedActivation, out);
   return { shape: [N, OH, OW, OC], data: out };
+}
+
+/**
+ * RESIZE_BILINEAR as TFLite's reference kernel computes it (reference_ops.h ResizeBilinear with
+ * ComputeInterpolationValues): source position (o + 0.5) * in / out - 0.5 with half-pixel
+ * centres (o * scale without; align_corners: scale (in - 1) / (out - 1)), taps floor (clamped at
+ * 0) and ceil (clamped at in - 1), weights from the position's distance to the lower tap.
+ * @param {Value} x @param {number[]} size [outH, outW] @param {{ alignCorners: boolean, halfPixelCenters: boolean }} o
+ * @returns {Value}
+ */
+function resizeBilinear(x, size, o) {
+  const [N, H, W, C] = x.shape;
+  const [OH, OW] = size;
+  const scale = (/** @type {number} */ i, /** @type {number} */ out) => (o.alignCorners && out > 1 ? (i - 1) / (out - 1) : i / out);
+  /** @param {number} v @param {number} s @param {number} len */
+  const interp = (v, s, len) => {
+    const pos = o.halfPixelCenters ? (v + 0.5) * s - 0.5 : v * s;
+    const lo = Math.max(Math.floor(pos), 0);
+    const hi = Math.min(Math.ceil(pos), len - 1);
+    return { pos, lo, hi };
+  };
+  const sy = scale(H, OH);
+  const sx = scale(W, OW);
+  const out = new Float64Array(N * OH * OW * C);
+  for (let n = 0; n < N; n++)
+    for (let y = 0; y < OH; y++) {
+      const { pos: py, lo: y0, hi: y1 } = interp(y, sy, H);
+      const dy = py - y0;
+      for (let xo = 0; xo < OW; xo++) {
+        const { pos: px, lo: x0, hi: x1 } = interp(xo, sx, W);
+        const dx = px - x0;
+        const at = (/** @type {number} */ yy, /** @type {number} */ xx, /** @type {number} */ c) => x.data[((n * H + yy) * W + xx) * C + c];
+        const base = ((n * OH + y) * OW + xo) * C;
+        for (let c = 0; c < C; c++) {
+          out[base + c] = at(y0, x0, c) * (1 - dy) * (1 - dx) + at(y1, x0, c) * dy * (1 - dx) + at(y0, x1, c) * (1 - dy) * dx + at(y1, x1, c) * dy * dx;
+        }
+      }
+    }
+  return { shape: [N, OH, OW, C], data: out };
 }
 
 /**
@@ -441,6 +481,9 @@ export function runTfliteReferenceOutputs(tfliteBytes, input, batch) {
         out = { shape, data };
         break;
       }
+      case 'RESIZE_BILINEAR':
+        out = resizeBilinear(get(op.inputs[0]), Array.from(get(op.inputs[1]).data), op.options);
+        break;
       case 'RESHAPE': {
         const x = get(op.inputs[0]);
         const st = op.inputs.length > 1 && op.inputs[1] >= 0 ? g.tensors[op.inputs[1]] : null;

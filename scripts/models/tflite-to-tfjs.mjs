@@ -8,7 +8,8 @@
  * RESHAPE (MobileFaceNet); DEQUANTIZE (of FLOAT16 constants), LEAKY_RELU,
  * MAX_POOL_2D, AVERAGE_POOL_2D, FULLY_CONNECTED, STRIDED_SLICE (identity slices
  * only), GREATER_EQUAL, LESS, CAST (bool -> float) and CONCATENATION
- * (FaceAntiSpoofing); PAD with constant paddings (BlazeFace's channel padding).
+ * (FaceAntiSpoofing); PAD with constant paddings (BlazeFace's channel padding);
+ * RESIZE_BILINEAR with a constant size (BlazeFace full range's upsampling).
  * Everything else throws (see tflite-reader.mjs).
  *
  * What it does, and nothing more:
@@ -38,6 +39,8 @@
  *  - An identity STRIDED_SLICE (all of every dim, stride 1) is dropped.
  *  - PAD -> Pad (zeros, as TFLite pads float tensors) with the paddings as an int32
  *    [rank, 2] constant; the batch dim must not be padded.
+ *  - RESIZE_BILINEAR -> ResizeBilinear with the same align_corners / half_pixel_centers and
+ *    the constant int32 [2] size as a const input (the op's size must be constant).
  *  - A RESHAPE target with one -1 after the batch dim (BlazeFace: [1, -1, 16]) gets
  *    that size from the input's static shape first, so the batch can be freed.
  *  - Anything else maps 1:1 to AddV2 / Sub / Mul / Abs / Relu / Reshape /
@@ -679,6 +682,24 @@ export function convertTfliteToGraphModel(tfliteBytes, options = {}) {
         const padName = addConst(`t${pIdx}:paddings`, sanitizeName(pIdx, T[pIdx].name), paddings, [rank, 2]);
         const name = allocName(out);
         nodes.push({ name, op: 'Pad', input: [ref(xIdx), padName], attr: { T: attrType('DT_FLOAT'), Tpaddings: attrType('DT_INT32') } });
+        nodeOf.set(out, name);
+        break;
+      }
+      case 'RESIZE_BILINEAR': {
+        const [xIdx, sIdx] = op.inputs;
+        if (op.inputs.length !== 2 || !isConst(sIdx) || T[sIdx].dtype !== 'int32' || T[sIdx].shape.join() !== '2') {
+          throw new Error(`tflite-to-tfjs: ${where}: only a constant int32 [2] size is supported`);
+        }
+        if (T[xIdx].shape.length !== 4) throw new Error(`tflite-to-tfjs: ${where}: the input must be NHWC`);
+        const size = /** @type {Int32Array} */ (T[sIdx].data);
+        const sizeName = addConst(`t${sIdx}:size`, sanitizeName(sIdx, T[sIdx].name), size, [2]);
+        const name = allocName(out);
+        nodes.push({
+          name,
+          op: 'ResizeBilinear',
+          input: [ref(xIdx), sizeName],
+          attr: { T: attrType('DT_FLOAT'), align_corners: { b: op.options.alignCorners }, half_pixel_centers: { b: op.options.halfPixelCenters } },
+        });
         nodeOf.set(out, name);
         break;
       }

@@ -7,8 +7,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlazeFaceTfjsDetector, blazeFaceInput, type DetectedFace as Detection, type RgbaImage } from '../../src/adapters/detector/blazeface-tfjs.js';
-import { loadBlazeFaceDetector } from '../vision/model-files.js';
+import { BLAZEFACE_FULL_TFJS_ID, BLAZEFACE_TFJS_ID, BlazeFaceTfjsDetector, blazeFaceInput, blazeFaceModelDir, type BlazeFaceRange, type DetectedFace as Detection, type RgbaImage } from '../../src/adapters/detector/blazeface-tfjs.js';
+import { loadBlazeFaceDetector, loadCheckedGraphModel, readModelManifest } from '../vision/model-files.js';
 
 /**
  * BlazeFace short range on TF.js WASM in Node (src/adapters/detector/blazeface-tfjs.ts), the
@@ -191,6 +191,115 @@ describe('the converted graph in public/models/blazeface/', () => {
       console.log(`${['regressors', 'classificators'][k]}: max |TF.js - reference| ${maxDiff.toExponential(2)} (|reference| max ${maxMag.toFixed(1)})`);
       expect(maxMag).toBeGreaterThan(1);
       expect(maxDiff / maxMag).toBeLessThan(1e-5); // float32 kernels vs float64: measured ~1e-6
+    });
+  }, 60_000);
+});
+
+describe('BlazeFace full range (range: \'full\', public/models/blazeface-full/)', () => {
+  let full: BlazeFaceTfjsDetector;
+  beforeAll(async () => {
+    if (!existsSync(join(MODELS, 'blazeface-full/model.json'))) throw new Error('public/models/blazeface-full/ is missing: run "npm run models".');
+    full = await loadBlazeFaceDetector(MODELS, { range: 'full' });
+  }, 60_000);
+  afterAll(() => full?.dispose());
+
+  it('has its own id, input size and folder; short range keeps its id', () => {
+    expect([full.id, full.range, full.inputSize]).toEqual([BLAZEFACE_FULL_TFJS_ID, 'full', 192]);
+    expect([detector.id, detector.range, detector.inputSize]).toEqual([BLAZEFACE_TFJS_ID, 'short', 128]);
+    expect([blazeFaceModelDir(), blazeFaceModelDir('short'), blazeFaceModelDir('full')]).toEqual(['blazeface', 'blazeface', 'blazeface-full']);
+  });
+
+  it('finds the one face in each committed fixture, its keypoints and box near short range\'s', () => {
+    // Measured: eyes, nose and mouth within ~3 % of the box width of short range's, boxes IoU 0.64
+    // and up (full range draws the box of a close-up face larger and higher), scores 0.73..0.88.
+    for (const name of Object.keys(MEDIAPIPE)) {
+      const img = fixture(name);
+      const faces = full.detect(img);
+      expect(faces, name).toHaveLength(1);
+      const [face] = faces as [Detection];
+      const [ref] = detector.detect(img) as [Detection];
+      expect(face.score, name).toBeGreaterThanOrEqual(0.6);
+      expect(iou(face.box, ref.box), name).toBeGreaterThanOrEqual(0.6);
+      // the four central keypoints (eyes, nose, mouth); the ears are the least stable
+      for (let i = 0; i < 4; i++) {
+        const d = Math.hypot(face.keypoints[i]!.x - ref.keypoints[i]!.x, face.keypoints[i]!.y - ref.keypoints[i]!.y);
+        expect(d, `${name} keypoint ${i}`).toBeLessThanOrEqual(0.06 * ref.box.width);
+      }
+    }
+  });
+
+  it('finds a ~60-px face in a 640x480 frame that short range misses, and nothing in blank frames', () => {
+    // Tony_Blair_0002 (face box ~106 px of the 250-px photo) area-averaged to 138 px: a ~58-px face,
+    // ~17 px of full range's 192-px input (~12 px of short range's 128: too small for it).
+    const photo = fixture('Tony_Blair_0002');
+    const n = 138;
+    const k = 250 / n;
+    const small = { width: n, height: n, data: new Uint8Array(n * n * 4) };
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) {
+        const sum: [number, number, number] = [0, 0, 0];
+        let count = 0;
+        for (let sy = Math.floor(y * k); sy < Math.min(250, Math.ceil((y + 1) * k)); sy++) {
+          for (let sx = Math.floor(x * k); sx < Math.min(250, Math.ceil((x + 1) * k)); sx++, count++) for (let c = 0; c < 3; c++) sum[c as 0 | 1 | 2] += photo.data[(sy * 250 + sx) * 4 + c]!;
+        }
+        small.data.set([...sum.map((v) => Math.round(v / count)), 255], (y * n + x) * 4);
+      }
+    }
+    const frame = inFrame(small, 350, 190);
+    const faces = full.detect(frame);
+    expect(faces).toHaveLength(1);
+    const [face] = faces as [Detection];
+    expect(face.score).toBeGreaterThanOrEqual(0.6);
+    expect(face.box.width).toBeGreaterThan(45);
+    expect(face.box.width).toBeLessThan(75);
+    expect(face.box.x).toBeGreaterThanOrEqual(350);
+    expect(face.box.y).toBeGreaterThanOrEqual(190);
+    expect(face.box.x + face.box.width).toBeLessThanOrEqual(350 + n);
+    expect(face.box.y + face.box.height).toBeLessThanOrEqual(190 + n);
+    expect(detector.detect(frame)).toEqual([]); // measured: short range finds no face this small (bench/results/detector.md)
+    for (const img of [solid(640, 480, 128), solid(640, 480, 0), solid(320, 240, 255)]) expect(full.detect(img)).toEqual([]);
+  });
+
+  it('refuses an unknown range (invalid-input) before reading a file, and a graph of the other range (model-load-failed)', async () => {
+    const bad = 'medium' as unknown as BlazeFaceRange;
+    await expect(loadBlazeFaceDetector(join(tmpdir(), 'no-such-models-dir'), { range: bad })).rejects.toMatchObject({ name: 'FaceLoginError', code: 'invalid-input', message: expect.stringMatching(/'short' or 'full'/) });
+    expect(() => blazeFaceModelDir(bad)).toThrow(expect.objectContaining({ code: 'invalid-input' }));
+    expect(() => blazeFaceInput(solid(4, 4, 0), bad)).toThrow(expect.objectContaining({ code: 'invalid-input' }));
+    const before = tf.memory().numTensors;
+    const manifest = await readModelManifest(MODELS);
+    const shortGraph = await loadCheckedGraphModel(MODELS, 'blazeface', manifest);
+    await expect(BlazeFaceTfjsDetector.create({ source: { model: shortGraph }, range: bad })).rejects.toMatchObject({ code: 'invalid-input' });
+    const shortGraph2 = await loadCheckedGraphModel(MODELS, 'blazeface', manifest);
+    await expect(BlazeFaceTfjsDetector.create({ source: { model: shortGraph2 }, range: 'full' })).rejects.toMatchObject({ code: 'model-load-failed' });
+    expect(tf.memory().numTensors).toBe(before); // both refused graphs were freed
+  });
+
+  it('the converted graph computes what the pinned face_detection_full_range.tflite computes (float64 reference), on a real photo', async () => {
+    const load = async (path: string) => (await import(pathToFileURL(join(ROOT, path)).href)) as Record<string, (...args: never[]) => unknown>;
+    const { pinnedFile } = await load('scripts/lib/pinned-packages.mjs');
+    const { runTfliteReferenceOutputs } = await load('scripts/models/tflite-reference.mjs');
+    const { loadConverted } = await load('scripts/models/load-converted.mjs');
+    const tflite = (pinnedFile as (name: string, file: string) => Uint8Array)('@mediapipe/face_detection', 'face_detection_full_range.tflite');
+    const conv = {
+      modelJson: JSON.parse(readFileSync(join(MODELS, 'blazeface-full/model.json'), 'utf8')),
+      weightData: new Uint8Array(readFileSync(join(MODELS, 'blazeface-full/weights.bin'))),
+    };
+    const model = await (loadConverted as (c: typeof conv) => Promise<GraphModel>)(conv);
+    const input = blazeFaceInput(inFrame(fixture('Colin_Powell_0003'), 150, 60), 'full');
+    const got = tf.tidy(() => (model.execute(tf.tensor4d(input, [1, 192, 192, 3]), ['regressors', 'classificators']) as tf.Tensor[]).map((t) => t.dataSync()));
+    model.dispose();
+    const ref = (runTfliteReferenceOutputs as (b: Uint8Array, x: Float32Array, n: number) => { shape: number[]; data: Float64Array }[])(tflite, input, 1);
+    expect(ref.map((r) => r.shape)).toEqual([[1, 2304, 16], [1, 2304, 1]]);
+    ref.forEach((r, k) => {
+      let maxDiff = 0;
+      let maxMag = 0;
+      r.data.forEach((v, i) => {
+        maxDiff = Math.max(maxDiff, Math.abs(v - got[k]![i]!));
+        maxMag = Math.max(maxMag, Math.abs(v));
+      });
+      console.log(`full range ${['regressors', 'classificators'][k]}: max |TF.js - reference| ${maxDiff.toExponential(2)} (|reference| max ${maxMag.toFixed(1)})`);
+      expect(maxMag).toBeGreaterThan(1);
+      expect(maxDiff / maxMag).toBeLessThan(1e-5); // float32 kernels vs float64: measured ~7e-7 on LFW photos
     });
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { ModelManifest } from '../../src/adapters/models/model-files.js';
-import { BLAZEFACE_TFJS_DIR, BlazeFaceTfjsDetector, type BlazeFaceTfjsOptions } from '../../src/adapters/detector/blazeface-tfjs.js';
+import { BlazeFaceTfjsDetector, blazeFaceModelDir, type BlazeFaceTfjsOptions } from '../../src/adapters/detector/blazeface-tfjs.js';
 import { VisionError, messageOf } from './errors.js';
 
 /** public/models of this checkout. */
@@ -84,12 +84,17 @@ export async function loadCheckedGraphModel(modelsDir: string, dir: string, mani
   }
 }
 
-/** The TF.js BlazeFace detector on the graph in `<modelsDir>/blazeface`, checked against the manifest. */
+/**
+ * The TF.js BlazeFace detector on the graph in `<modelsDir>/blazeface` (`range: 'full'`:
+ * `<modelsDir>/blazeface-full`), checked against the manifest. An unknown range is refused
+ * (FaceLoginError invalid-input) before any file is read.
+ */
 export async function loadBlazeFaceDetector(
   modelsDir: string = DEFAULT_MODELS_DIR,
   options: Omit<BlazeFaceTfjsOptions, 'source' | 'signal'> = {},
 ): Promise<BlazeFaceTfjsDetector> {
-  const model = await loadCheckedGraphModel(modelsDir, BLAZEFACE_TFJS_DIR, await readModelManifest(modelsDir));
+  const dir = blazeFaceModelDir(options.range);
+  const model = await loadCheckedGraphModel(modelsDir, dir, await readModelManifest(modelsDir));
   try {
     return await BlazeFaceTfjsDetector.create({ ...options, source: { model } });
   } catch (e) {

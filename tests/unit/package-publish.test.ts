@@ -66,6 +66,8 @@ describe('assets/ (built by scripts/build-assets.mjs)', () => {
     expect(manifest).not.toHaveProperty('embedder');
     expect(files).toEqual(
       [
+        'models/blazeface-full/model.json',
+        'models/blazeface-full/weights.bin',
         'models/blazeface/model.json',
         'models/blazeface/weights.bin',
         'models/face_detection_short_range.tflite',

@@ -4,7 +4,7 @@ import { FaceLoginError } from '../../core/errors.js';
 import type { Point } from '../../core/align.js';
 import { loadManifestGraphModel } from '../models/graph-model.js';
 import type { ModelManifest } from '../models/model-files.js';
-import { anchorCentres } from './blazeface-anchors.js';
+import { BLAZEFACE_FULL_RANGE_GRID, BLAZEFACE_SHORT_RANGE_GRID, anchorCentres, type AnchorGrid } from './blazeface-anchors.js';
 
 /**
  * BlazeFace short range on TF.js: the same model as the MediaPipe adapter (the pinned
@@ -13,11 +13,17 @@ import { anchorCentres } from './blazeface-anchors.js';
  * runs wherever TF.js does (its WASM backend in Node, any backend in a page) and gives the
  * browser's detections (tests/browser/detector-parity.spec.ts measures how close).
  *
+ * `range: 'full'` runs BlazeFace full range instead (face_detection_full_range.tflite from the same
+ * pinned package, converted into public/models/blazeface-full/): a 192x192 input and 2304 anchors
+ * (one per cell of a 48x48 grid, blazeface-anchors.ts), for faces far from the camera; the same
+ * pre- and post-processing otherwise, as MediaPipe's face_detection_full_range.pbtxt configures it.
+ *
  * What it does, as MediaPipe's FaceDetectorGraph does for this model:
  * 1. letterbox: the frame, centred in a square of its longer side (black around it), sampled
- *    bilinearly to 128x128 RGB as MediaPipe's CPU path samples (see letterbox()), (v - 127.5) / 127.5;
- * 2. the graph: 896 rows of [x, y, w, h, 6 x (x, y)] in input pixels relative to the row's
- *    anchor, and 896 logits;
+ *    bilinearly to 128x128 RGB (192x192 for full range) as MediaPipe's CPU path samples (see
+ *    letterbox()), (v - 127.5) / 127.5;
+ * 2. the graph: 896 (2304) rows of [x, y, w, h, 6 x (x, y)] in input pixels relative to the row's
+ *    anchor, and 896 (2304) logits;
  * 3. score = sigmoid(logit clipped to +-100); rows under `minScore` and boxes with a negative
  *    size are dropped;
  * 4. weighted non-maximum suppression at IoU > `minSuppressionThreshold`: the best box takes
@@ -53,6 +59,37 @@ export const BLAZEFACE_TFJS_DIR = 'blazeface';
 /** Model id, after the MediaPipe adapter's DETECTOR_ID: same model, another runtime. */
 export const BLAZEFACE_TFJS_ID = 'blazeface-short-range-0.4.1657300184+tfjs';
 export const BLAZEFACE_INPUT = 128;
+/** The full-range graph's folder of public/models, its id and input size. */
+export const BLAZEFACE_FULL_TFJS_DIR = 'blazeface-full';
+export const BLAZEFACE_FULL_TFJS_ID = 'blazeface-full-range-0.4.1657300184+tfjs';
+export const BLAZEFACE_FULL_INPUT = 192;
+
+/** Which BlazeFace: short range (faces within ~2 m, the default) or full range (up to ~5 m). */
+export type BlazeFaceRange = 'short' | 'full';
+export const BLAZEFACE_RANGES: readonly BlazeFaceRange[] = ['short', 'full'];
+
+interface RangeConfig {
+  readonly id: string;
+  readonly dir: string;
+  readonly inputSize: number;
+  readonly grid: AnchorGrid;
+}
+
+const RANGES: Readonly<Record<BlazeFaceRange, RangeConfig>> = {
+  short: { id: BLAZEFACE_TFJS_ID, dir: BLAZEFACE_TFJS_DIR, inputSize: BLAZEFACE_INPUT, grid: BLAZEFACE_SHORT_RANGE_GRID },
+  full: { id: BLAZEFACE_FULL_TFJS_ID, dir: BLAZEFACE_FULL_TFJS_DIR, inputSize: BLAZEFACE_FULL_INPUT, grid: BLAZEFACE_FULL_RANGE_GRID },
+};
+
+/** The range's settings; an unknown range (from untyped callers) is refused as invalid-input. */
+function rangeConfig(range: unknown): RangeConfig {
+  if (typeof range === 'string' && Object.prototype.hasOwnProperty.call(RANGES, range)) return RANGES[range as BlazeFaceRange];
+  throw new FaceLoginError('invalid-input', `Unknown BlazeFace range ${JSON.stringify(range)}: use ${BLAZEFACE_RANGES.map((r) => `'${r}'`).join(' or ')}.`);
+}
+
+/** The folder of public/models holding the graph of `range` (throws invalid-input for an unknown range). */
+export function blazeFaceModelDir(range: BlazeFaceRange = 'short'): string {
+  return rangeConfig(range).dir;
+}
 const OUTPUTS = ['regressors', 'classificators'];
 const NUM_KEYPOINTS = 6;
 const COORDS = 4 + 2 * NUM_KEYPOINTS;
@@ -70,6 +107,8 @@ export type BlazeFaceModelSource =
 
 export interface BlazeFaceTfjsOptions {
   readonly source: BlazeFaceModelSource;
+  /** 'short' (default: the 128x128 model, BLAZEFACE_TFJS_ID) or 'full' (192x192, BLAZEFACE_FULL_TFJS_ID); a `model` source must be that range's graph. */
+  readonly range?: BlazeFaceRange;
   /** Faces below this score are dropped; 0.6 as in the MediaPipe adapter (0.5 fires on Chromium's fake camera pattern). */
   readonly minScore?: number;
   /** Weighted NMS merges boxes overlapping the best one by more than this IoU (MediaPipe's default 0.3). */
@@ -80,30 +119,47 @@ export interface BlazeFaceTfjsOptions {
 
 interface Candidate {
   readonly score: number;
-  /** xmin, ymin, xmax, ymax, then 6 x (x, y); normalised to the 128x128 input. */
+  /** xmin, ymin, xmax, ymax, then 6 x (x, y); normalised to the model input. */
   readonly coords: Float64Array;
 }
 
 export class BlazeFaceTfjsDetector {
-  readonly id = BLAZEFACE_TFJS_ID;
+  readonly id: string;
+  readonly range: BlazeFaceRange;
+  /** The model's square input size in pixels (128 short range, 192 full range). */
+  readonly inputSize: number;
   private model: GraphModel | null;
-  private readonly anchors = anchorCentres();
-  private readonly input = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
+  private readonly anchors: Float32Array;
+  private readonly input: Float32Array;
 
   private constructor(
     model: GraphModel,
+    range: BlazeFaceRange,
     readonly minScore: number,
     readonly minSuppressionThreshold: number,
   ) {
+    const config = RANGES[range];
     this.model = model;
+    this.range = range;
+    this.id = config.id;
+    this.inputSize = config.inputSize;
+    this.anchors = anchorCentres(config.grid);
+    this.input = new Float32Array(config.inputSize * config.inputSize * 3);
   }
 
   static async create(options: BlazeFaceTfjsOptions): Promise<BlazeFaceTfjsDetector> {
-    const { source, minScore = 0.6, minSuppressionThreshold = 0.3, signal } = options;
+    const { source, range = 'short', minScore = 0.6, minSuppressionThreshold = 0.3, signal } = options;
+    let config: RangeConfig;
+    try {
+      config = rangeConfig(range);
+    } catch (e) {
+      if ('model' in source) source.model.dispose(); // the detector owns a given graph, even when refused
+      throw e;
+    }
     const model = 'model' in source
       ? source.model
-      : await loadManifestGraphModel(source.modelsUrl, BLAZEFACE_TFJS_DIR, source.manifest, 'face detection', { signal });
-    const detector = new BlazeFaceTfjsDetector(model, minScore, minSuppressionThreshold);
+      : await loadManifestGraphModel(source.modelsUrl, config.dir, source.manifest, 'face detection', { signal });
+    const detector = new BlazeFaceTfjsDetector(model, range, minScore, minSuppressionThreshold);
     try {
       // Warm-up: allocates the kernels once, so the first frame is not slow; and checks the graph's outputs.
       detector.detect({ data: new Uint8Array(4 * 4 * 4), width: 4, height: 4 });
@@ -122,12 +178,17 @@ export class BlazeFaceTfjsDetector {
     if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || data.length < width * height * 4) {
       throw new FaceLoginError('invalid-input', `Expected ${width}x${height} RGBA pixels (${width * height * 4} bytes), got ${data.length} bytes.`);
     }
-    letterbox(image, this.input);
+    const n = this.inputSize;
+    letterbox(image, this.input, n);
     const raw = tf.tidy(() => {
-      const x = tf.tensor4d(this.input, [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3]);
+      const x = tf.tensor4d(this.input, [1, n, n, 3]);
       const [boxes, logits] = model.execute(x, OUTPUTS) as tf.Tensor[];
       return { boxes: boxes!.dataSync() as Float32Array, logits: logits!.dataSync() as Float32Array };
     });
+    const rows = this.anchors.length / 2;
+    if (raw.logits.length !== rows || raw.boxes.length !== rows * COORDS) {
+      throw new FaceLoginError('model-load-failed', `The ${this.range}-range face detection model returned ${raw.logits.length} rows, expected ${rows} (is it the ${this.range}-range graph?).`);
+    }
     const faces = weightedNms(this.decode(raw.boxes, raw.logits), this.minSuppressionThreshold);
     return faces.map((c) => toFrame(c, width, height));
   }
@@ -141,6 +202,7 @@ export class BlazeFaceTfjsDetector {
   private decode(boxes: Float32Array, logits: Float32Array): Candidate[] {
     const out: Candidate[] = [];
     const a = this.anchors;
+    const N = this.inputSize;
     for (let i = 0; i < logits.length; i++) {
       const logit = Math.max(-SCORE_CLIP, Math.min(SCORE_CLIP, logits[i]!));
       const score = 1 / (1 + Math.exp(-logit));
@@ -148,16 +210,16 @@ export class BlazeFaceTfjsDetector {
       const r = i * COORDS;
       const ax = a[2 * i]!;
       const ay = a[2 * i + 1]!;
-      const cx = boxes[r]! / BLAZEFACE_INPUT + ax;
-      const cy = boxes[r + 1]! / BLAZEFACE_INPUT + ay;
-      const w = boxes[r + 2]! / BLAZEFACE_INPUT;
-      const h = boxes[r + 3]! / BLAZEFACE_INPUT;
+      const cx = boxes[r]! / N + ax;
+      const cy = boxes[r + 1]! / N + ay;
+      const w = boxes[r + 2]! / N;
+      const h = boxes[r + 3]! / N;
       if (!(w >= 0 && h >= 0)) continue; // negative or NaN size
       const coords = new Float64Array(4 + 2 * NUM_KEYPOINTS);
       coords.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]);
       for (let k = 0; k < NUM_KEYPOINTS; k++) {
-        coords[4 + 2 * k] = boxes[r + 4 + 2 * k]! / BLAZEFACE_INPUT + ax;
-        coords[5 + 2 * k] = boxes[r + 5 + 2 * k]! / BLAZEFACE_INPUT + ay;
+        coords[4 + 2 * k] = boxes[r + 4 + 2 * k]! / N + ax;
+        coords[5 + 2 * k] = boxes[r + 5 + 2 * k]! / N + ay;
       }
       out.push({ score, coords });
     }
@@ -165,26 +227,29 @@ export class BlazeFaceTfjsDetector {
   }
 }
 
-/** The model's input for a frame: 128x128x3 floats in [-1, 1], letterboxed (for checks against the TFLite graph). */
-export function blazeFaceInput(image: RgbaImage): Float32Array {
-  const out = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
-  letterbox(image, out);
+/**
+ * The model's input for a frame: 128x128x3 (full range: 192x192x3) floats in [-1, 1], letterboxed
+ * (for checks against the TFLite graph).
+ */
+export function blazeFaceInput(image: RgbaImage, range: BlazeFaceRange = 'short'): Float32Array {
+  const n = rangeConfig(range).inputSize;
+  const out = new Float32Array(n * n * 3);
+  letterbox(image, out, n);
   return out;
 }
 
 /**
- * The frame centred in a square of its longer side, sampled bilinearly to the 128x128 input and
+ * The frame centred in a square of its longer side, sampled bilinearly to the N x N input and
  * normalised to [-1, 1], the way MediaPipe's CPU image-to-tensor step does it (an OpenCV
- * perspective warp): output pixel (u, v) reads the frame at (u, v) * side / 128 from the square's
+ * perspective warp): output pixel (u, v) reads the frame at (u, v) * side / N from the square's
  * corner, with pixel centres at integer coordinates, the position rounded to 1/32 pixel; taps
  * outside the frame are black; the sample is rounded to a byte before normalising. Measured
  * against the browser's MediaPipe: this convention, rather than sampling at output pixel centres,
  * is what makes the scores and keypoints agree (median keypoint deviation 1.7 % -> 0.1 % of the
  * box width).
  */
-function letterbox(image: RgbaImage, out: Float32Array): void {
+function letterbox(image: RgbaImage, out: Float32Array, N: number): void {
   const { data, width: W, height: H } = image;
-  const N = BLAZEFACE_INPUT;
   const side = Math.max(W, H);
   const scale = side / N;
   /** Integer tap and its weight for each output column / row, and whether each tap is inside. */
