@@ -2,7 +2,7 @@
  * The benchmarks' smoke runs, for `npm run test:full` (and CI): each benchmark in miniature, so its
  * code cannot rot between the real runs. Results go to a temporary folder, never bench/results/.
  *
- *   node bench/runners/smoke.mjs [--only accuracy,speed,gallery,server,sessions,liveness]
+ *   node bench/runners/smoke.mjs [--only accuracy,speed,gallery,server,sessions,liveness,detector]
  *
  * - accuracy: bench/runners/accuracy.mjs --smoke (100 LFW pairs, face-api.js on 20, 1:N, ORL);
  *   it reports SKIPPED itself without the datasets (an error under FACE_LOGIN_REQUIRE_DATASETS=1).
@@ -13,6 +13,8 @@
  *   when DATABASE_URL is set).
  * - sessions: bench/runners/session-load.mjs --quick (the real server deciding verify sessions from
  *   real frames: 1 worker, 2 s per level, the overload run, the in-process baseline; ~25 s).
+ * - detector: bench/runners/detector.mjs --smoke (BlazeFace short vs full range on TF.js WASM in Node:
+ *   120 LFW images, the group shots, 8 small-face photos; ~20 s); SKIPPED without the datasets like accuracy.
  * - liveness: the passive-liveness experiment's browser check (bench/liveness/liveness.spec.ts), its
  *   dev server on port 5196 so that it never meets the product suite's on 5199.
  * Prints one line per smoke with its wall time; exits non-zero when any failed.
@@ -24,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const { values } = parseArgs({ options: { only: { type: 'string', default: 'accuracy,speed,gallery,server,sessions,liveness' } } });
+const { values } = parseArgs({ options: { only: { type: 'string', default: 'accuracy,speed,gallery,server,sessions,liveness,detector' } } });
 const out = mkdtempSync(join(tmpdir(), 'face-login-smoke-'));
 const node = process.execPath;
 const tsx = join(ROOT, 'node_modules/.bin/tsx');
@@ -36,6 +38,7 @@ const SMOKES = {
   gallery: [node, ['bench/runners/gallery-1n.mjs', '--quick', '--out', join(out, 'gallery')]],
   server: [tsx, ['bench/runners/server-load.mjs', '--sizes', '2000', '--duration', '1', '--out', join(out, 'server')]],
   sessions: [node, ['bench/runners/session-load.mjs', '--quick', '--out', join(out, 'sessions')]],
+  detector: [node, ['bench/runners/detector.mjs', '--smoke', '--out', join(out, 'detector')]],
   liveness: [playwright, ['test', '--config', 'bench/liveness/playwright.config.ts'], { FACE_LOGIN_TEST_PORT: '5196' }],
 };
 
