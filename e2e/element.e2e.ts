@@ -104,13 +104,13 @@ test('identify person A from another photo: alice', async () => {
   });
 });
 
-test('detector="tfjs": the same BlazeFace on TF.js, no MediaPipe wasm fetched; A (enrolled with MediaPipe) accepted, B rejected, two faces refused', async () => {
-  const run = async (clip: string, query: string) => {
+test('detector="tfjs": the same BlazeFace on TF.js, no MediaPipe wasm fetched; A (enrolled with MediaPipe) accepted, B rejected, two faces refused; detector="tfjs-full" accepts A', async () => {
+  const run = async (clip: string, query: string, detector = 'tfjs') => {
     const { context, page } = await launchWithCamera(profile, baseURL, { clip, offOrigin });
     const fetched: string[] = [];
     page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
     try {
-      await page.goto(`/e2e/pages/element.html?${query}&detector=tfjs&backend=wasm`);
+      await page.goto(`/e2e/pages/element.html?${query}&detector=${detector}&backend=wasm`);
       const ready = await waitForEvent(page, ['ready', 'error']);
       expect(ready.type, JSON.stringify(ready)).toBe('ready');
       const ev = await waitForEvent(page, ['verified', 'rejected', 'error']);
@@ -129,6 +129,12 @@ test('detector="tfjs": the same BlazeFace on TF.js, no MediaPipe wasm fetched; A
   expect(b.ev, JSON.stringify(b.ev)).toMatchObject({ type: 'rejected', detail: { mode: 'verify', userId: 'alice' } });
   const two = await run(clipSideBySide(fixture('Colin_Powell_0003.jpg'), fixture('Tony_Blair_0002.jpg'), 'two-faces'), 'mode=verify&user-id=alice&autostart');
   expect(two.ev, JSON.stringify(two.ev)).toMatchObject({ type: 'error', detail: { code: 'multiple-faces' } });
+  // detector="tfjs-full": BlazeFace full range (kiosks), the same decisions on the same enrolment.
+  const full = await run(A2(), 'mode=verify&user-id=alice&autostart', 'tfjs-full');
+  expect(full.ev, JSON.stringify(full.ev)).toMatchObject({ type: 'verified', detail: { userId: 'alice' } });
+  expect(full.detectorId).toMatch(/^blazeface-full-range-.*\+tfjs$/);
+  expect(full.fetched.some((p) => p.endsWith('/blazeface-full/weights.bin'))).toBe(true);
+  expect(full.fetched.filter((p) => p.includes('/mediapipe/') || p.endsWith('.tflite') || p.endsWith('/blazeface/weights.bin'))).toEqual([]);
 });
 
 test('a clip with no face: no decision, "no face" status', async () => {

@@ -135,6 +135,11 @@ export interface ServerConfig {
   /** Uploads that may wait beyond the running ones (FACE_LOGIN_EXAMINE_QUEUE, default 2 x workers; 0: none wait). */
   readonly examineQueue: number;
   /**
+   * The server's face detector: BlazeFace 'short' range (default) or 'full' range, for kiosks whose
+   * people stand further back (FACE_LOGIN_DETECTOR_RANGE; bench/results/detector.md).
+   */
+  readonly detectorRange: 'short' | 'full';
+  /**
    * UNSAFE unless the operator controls every device: serve the device routes (/v1/challenges,
    * /v1/enroll, /v1/verify, /v1/identify, /v1/users/*, /v1/backup*), which take embeddings computed
    * by the page and decide from them. Off by default: a page can post any 192 numbers (a template
@@ -195,6 +200,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     // Face examination throughput (examiner-pool.ts).
     examineWorkers: availableParallelism(),
     examineQueue: 2 * availableParallelism(),
+    detectorRange: 'short',
     trustDeviceEmbeddings: false,
     openEnrollment: true,
     maxTemplatesPerUser: MAX_BACKUP_TEMPLATES,
@@ -321,10 +327,12 @@ export function siteKeysFromEnv(raw: string | undefined): string[] {
   return keys;
 }
 
-/** FACE_LOGIN_EXAMINE_WORKERS (1..256, default availableParallelism) and FACE_LOGIN_EXAMINE_QUEUE (0..100000, default 2 x workers). */
-function examineFromEnv(env: Env): { examineWorkers: number; examineQueue: number } {
+/** FACE_LOGIN_EXAMINE_WORKERS (1..256, default availableParallelism), FACE_LOGIN_EXAMINE_QUEUE (0..100000, default 2 x workers), FACE_LOGIN_DETECTOR_RANGE (short | full). */
+function examineFromEnv(env: Env): { examineWorkers: number; examineQueue: number; detectorRange: 'short' | 'full' } {
   const examineWorkers = int(env, 'FACE_LOGIN_EXAMINE_WORKERS', availableParallelism(), 1, 256);
-  return { examineWorkers, examineQueue: int(env, 'FACE_LOGIN_EXAMINE_QUEUE', 2 * examineWorkers, 0, 100_000) };
+  const range = (env.FACE_LOGIN_DETECTOR_RANGE ?? 'short').trim().toLowerCase() || 'short';
+  if (range !== 'short' && range !== 'full') throw new ConfigError('FACE_LOGIN_DETECTOR_RANGE must be short or full.');
+  return { examineWorkers, examineQueue: int(env, 'FACE_LOGIN_EXAMINE_QUEUE', 2 * examineWorkers, 0, 100_000), detectorRange: range };
 }
 
 /** A PEM given inline, or the path of a file holding it. */

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   let onPoolEvent: (e: PoolEvent) => void = () => {};
   const examiner =
     config.siteKeys.length > 0
-      ? await ExaminerPool.create({ size: config.examineWorkers, queue: config.examineQueue, onEvent: (e) => onPoolEvent(e) })
+      ? await ExaminerPool.create({ size: config.examineWorkers, queue: config.examineQueue, examiner: { detectorRange: config.detectorRange }, onEvent: (e) => onPoolEvent(e) })
       : undefined;
   const app = await buildApp(config, { examiner });
   app.addHook('onClose', async () => examiner?.dispose());

@@ -23,10 +23,12 @@ import type { Aligner, Camera, FaceDetector, TemplateStore, Verifier } from './c
 /**
  * The face detector: 'mediapipe' (default: BlazeFace through @mediapipe/tasks-vision, 3.9 MB gzip
  * of wasm) or 'tfjs' (the same BlazeFace graph on the page's TF.js backend, 0.2 MB gzip: the
- * lighter first visit, and the detector the server runs).
+ * lighter first visit, and the detector the server runs), or 'tfjs-full' (BlazeFace full range on
+ * TF.js, 1.0 MB gzip: faces down to ~60-80 px in a 1280x720 frame and people further back in a group,
+ * which short range misses; about 3x the detection time: bench/results/detector.md).
  */
-export type DetectorChoice = 'mediapipe' | 'tfjs';
-export const DETECTOR_CHOICES: readonly DetectorChoice[] = ['mediapipe', 'tfjs'];
+export type DetectorChoice = 'mediapipe' | 'tfjs' | 'tfjs-full';
+export const DETECTOR_CHOICES: readonly DetectorChoice[] = ['mediapipe', 'tfjs', 'tfjs-full'];
 
 // Types the <face-login> element (and pages) need, so they never import an adapter themselves.
 export type { BackendChoice, BackendPreference, LoadProgress, BackupEvent };
@@ -79,9 +81,11 @@ export interface CreateFaceAuthOptions {
    */
   alignment?: 'mesh5' | 'keypoints';
   /**
-   * The face detector: 'mediapipe' (default) or 'tfjs' (same model, no MediaPipe wasm: about
-   * 3.9 MB gzip less on the first visit; bench/results/bundle-size.md). Not part of the model id:
-   * templates made with either are compared with each other.
+   * The face detector: 'mediapipe' (default), 'tfjs' (same model, no MediaPipe wasm: about
+   * 3.9 MB gzip less on the first visit; bench/results/bundle-size.md) or 'tfjs-full' (BlazeFace
+   * full range, for kiosks where people stand further from the camera; pair it with the server's
+   * FACE_LOGIN_DETECTOR_RANGE=full, which decides). Not part of the model id: templates made with
+   * any of them are compared with each other.
    */
   detector?: DetectorChoice;
   /**
@@ -122,7 +126,7 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   const alignment = options.alignment ?? 'mesh5';
   if (alignment !== 'mesh5' && alignment !== 'keypoints') throw new FaceLoginError('invalid-input', `alignment must be "mesh5" or "keypoints", got ${JSON.stringify(alignment)}.`);
   const detectorChoice = options.detector ?? 'mediapipe';
-  if (!DETECTOR_CHOICES.includes(detectorChoice)) throw new FaceLoginError('invalid-input', `detector must be ${DETECTOR_CHOICES.map((c) => JSON.stringify(c)).join(' or ')}, got ${JSON.stringify(detectorChoice)}.`);
+  if (!DETECTOR_CHOICES.includes(detectorChoice)) throw new FaceLoginError('invalid-input', `detector must be ${DETECTOR_CHOICES.slice(0, -1).map((c) => JSON.stringify(c)).join(', ')} or ${JSON.stringify(DETECTOR_CHOICES.at(-1))}, got ${JSON.stringify(detectorChoice)}.`);
   const wasmBase = wasmUrl.endsWith('/') ? wasmUrl : wasmUrl + '/';
   const checkAbort = () => {
     if (signal?.aborted) throw abortError(signal.reason);
@@ -134,8 +138,8 @@ export async function createFaceAuth(options: CreateFaceAuthOptions = {}): Promi
   checkAbort();
   const manifest = await fetchManifest(modelsUrl, signal);
   checkAbort();
-  const detectorP: Promise<FaceDetector> = detectorChoice === 'tfjs'
-    ? TfjsFaceDetector.create({ modelsUrl, manifest, signal, onProgress })
+  const detectorP: Promise<FaceDetector> = detectorChoice !== 'mediapipe'
+    ? TfjsFaceDetector.create({ modelsUrl, manifest, range: detectorChoice === 'tfjs-full' ? 'full' : 'short', signal, onProgress })
     : MediaPipeDetector.create({ modelsUrl, wasmUrl: wasmBase + 'mediapipe', manifest, signal, onProgress });
   const embedderP = MobileFaceNetEmbedder.create({ modelsUrl, manifest, backend: backend.backend, flip: options.flip ?? false, signal, onProgress });
   const alignerP: Promise<Aligner> = alignment === 'mesh5' ? MeshAligner.create({ modelsUrl, manifest, signal, onProgress }) : Promise.resolve(new CanvasAligner());

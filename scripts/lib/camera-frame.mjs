@@ -4,12 +4,14 @@ import jpeg from 'jpeg-js';
 /**
  * `src` (RGBA pixels: { width, height, data }) scaled (bilinear) to fit 640x480, centred on black,
  * optionally mirrored, as a quality-90 JPEG: a photo as a webcam frame would show it. Shared by the
- * server's vision tests and the session load benchmark.
+ * server's vision tests and the session load benchmark. `fit` (pixels, default the frame's 480):
+ * the photo is scaled to fit a fit x fit square instead, so a small `fit` plays a person standing
+ * far from the camera (an LFW face is ~0.42 of its photo's side).
  */
-export function cameraFrame(src, mirror = false) {
+export function cameraFrame(src, mirror = false, fit = 480) {
   const W = 640;
   const H = 480;
-  const scale = Math.min(W / src.width, H / src.height);
+  const scale = Math.min(W / src.width, H / src.height, fit / src.width, fit / src.height);
   const w = Math.round(src.width * scale);
   const h = Math.round(src.height * scale);
   const ox = Math.floor((W - w) / 2);

@@ -259,6 +259,35 @@ describe('ServerFaceExaminer: the outcome is usable for the decision', () => {
   }, 60_000);
 });
 
+describe("ServerFaceExaminer: detectorRange 'full' (a person further from a kiosk camera)", () => {
+  it('a verify with ~60-px faces in 640x480: short range refuses no-face, full range accepts and the probe matches the enrolment', async () => {
+    // The photos scaled to 140 px (faces ~60 px, ~18 px of full range's 192-px input, ~12 px of short range's 128).
+    // Other Schroeder photos than the enrolment's (as in the decision test below): frontal 0094, the left turn, right 0067.
+    const far = (path: string) => cameraFrame(readPhoto(path), false, 140);
+    const frames = upload(far(join(OWN, 'Gerhard_Schroeder_0094.jpg')), far(join(E2E, 'poses/left.jpg')), far(join(OWN, 'Gerhard_Schroeder_0067.jpg')));
+    expect(refusal(await examiner.examine(frames, turns('left', 'right')))).toBe('no-face');
+    const full = await ServerFaceExaminer.create({ modelsDir: MODELS, detectorRange: 'full' });
+    try {
+      expect(full.modelId).toBe(examiner.modelId); // the detector is not part of the model id
+      const o = await full.examine(frames, turns('left', 'right'));
+      expect(refusal(o)).toBe('ok');
+      const enrolment = await examiner.examine(upload(...FIVE.map((p) => F[p]!)), enrol());
+      if (!o.ok || !enrolment.ok) return;
+      const best = Math.max(...enrolment.templates.map((t) => cosine(o.probe, t.embedding)));
+      console.log(`[examine] far (60-px) probe vs the close enrolment: best cosine ${best.toFixed(3)} (threshold ${DEFAULT_THRESHOLD})`);
+      expect(best).toBeGreaterThan(DEFAULT_THRESHOLD);
+      // The order of the turns is still checked at that distance.
+      expect(refusal(await full.examine(frames, turns('right', 'left')))).toBe('liveness-failed');
+    } finally {
+      full.dispose();
+    }
+  }, 120_000);
+
+  it('an unknown detectorRange is refused (invalid-input) before any model loads', async () => {
+    await expect(ServerFaceExaminer.create({ modelsDir: '/nonexistent', detectorRange: 'medium' as never })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/"short" or "full"/) });
+  });
+});
+
 describe('ServerFaceExaminer: resources', () => {
   it('frees every tensor: tf.memory().numTensors unchanged after accepted and refused uploads', async () => {
     const before = tf.memory().numTensors;

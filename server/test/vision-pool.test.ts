@@ -264,13 +264,15 @@ describe('ExaminerPool: crashes, start-up, dispose', () => {
     }
   }, 30_000);
 
-  it('is sized by FACE_LOGIN_EXAMINE_WORKERS and FACE_LOGIN_EXAMINE_QUEUE (validated, named in the error)', () => {
+  it('is sized by FACE_LOGIN_EXAMINE_WORKERS and FACE_LOGIN_EXAMINE_QUEUE, its detector set by FACE_LOGIN_DETECTOR_RANGE (validated, named in the error)', () => {
     const cfg = (env: Record<string, string>) => configFromEnv(env).config;
     expect(cfg({}).examineWorkers).toBe(availableParallelism());
     expect(cfg({}).examineQueue).toBe(2 * availableParallelism());
     expect(cfg({ FACE_LOGIN_EXAMINE_WORKERS: '3' })).toMatchObject({ examineWorkers: 3, examineQueue: 6 });
     expect(cfg({ FACE_LOGIN_EXAMINE_WORKERS: '3', FACE_LOGIN_EXAMINE_QUEUE: '0' })).toMatchObject({ examineWorkers: 3, examineQueue: 0 });
-    for (const [name, bad] of [['FACE_LOGIN_EXAMINE_WORKERS', '0'], ['FACE_LOGIN_EXAMINE_WORKERS', '1.5'], ['FACE_LOGIN_EXAMINE_WORKERS', 'many'], ['FACE_LOGIN_EXAMINE_QUEUE', '-1']] as const) {
+    expect(cfg({}).detectorRange).toBe('short');
+    expect(cfg({ FACE_LOGIN_DETECTOR_RANGE: 'full' }).detectorRange).toBe('full');
+    for (const [name, bad] of [['FACE_LOGIN_EXAMINE_WORKERS', '0'], ['FACE_LOGIN_EXAMINE_WORKERS', '1.5'], ['FACE_LOGIN_EXAMINE_WORKERS', 'many'], ['FACE_LOGIN_EXAMINE_QUEUE', '-1'], ['FACE_LOGIN_DETECTOR_RANGE', 'far']] as const) {
       expect(() => cfg({ [name]: bad }), `${name}=${bad}`).toThrow(ConfigError);
       expect(() => cfg({ [name]: bad })).toThrow(name);
     }

@@ -67,7 +67,7 @@ import type { Point } from '../../src/core/align.js';
 import { calibrationFor, DEFAULT_THRESHOLD, pipelineModelId } from '../../src/core/calibration.js';
 import { cosine, meanEmbedding } from '../../src/core/match.js';
 import { DEFAULT_POSE_TARGETS, estimateHeadPose, matchesPose, type HeadPose, type PoseName, type PoseTargets } from '../../src/core/pose.js';
-import type { BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
+import { BLAZEFACE_RANGES, type BlazeFaceRange, type BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
 import { POSES } from '../../src/protocol/constants.js';
 import type { Pose } from '../../src/protocol/fields.js';
 import { VisionError, messageOf } from './errors.js';
@@ -100,6 +100,12 @@ export interface FaceExaminerOptions {
   readonly poseTargets?: PoseTargets;
   /** 'mesh5' (default, as the page): five points from the face mesh; 'keypoints': the detector's four. Part of the model id. */
   readonly alignment?: 'mesh5' | 'keypoints';
+  /**
+   * BlazeFace 'short' range (default: faces within ~2 m) or 'full' range (smaller, more distant faces
+   * and people further back, so more second faces are seen and refused; ~3x the detection time:
+   * bench/results/detector.md). Not part of the model id (alignment comes from the mesh).
+   */
+  readonly detectorRange?: BlazeFaceRange;
 }
 
 /** What is kept of one frame once its pixels are dropped. */
@@ -153,6 +159,8 @@ export class ServerFaceExaminer implements FaceExaminer {
     }
     const alignment = options.alignment ?? 'mesh5';
     if (alignment !== 'mesh5' && alignment !== 'keypoints') throw new VisionError('invalid-input', `alignment must be "mesh5" or "keypoints", got ${JSON.stringify(alignment)}.`);
+    const detectorRange = options.detectorRange ?? 'short';
+    if (!BLAZEFACE_RANGES.includes(detectorRange)) throw new VisionError('invalid-input', `detectorRange must be "short" or "full", got ${JSON.stringify(detectorRange)}.`);
     await initTfRuntime(); // before loading any model: the detector does not choose a backend itself
     const embedder = await MobileFaceNetNodeEmbedder.create({ modelsDir });
     let mesh: NodeMeshAligner | null = null;
@@ -160,7 +168,7 @@ export class ServerFaceExaminer implements FaceExaminer {
     try {
       if (alignment === 'mesh5') mesh = await NodeMeshAligner.create({ modelsDir });
       try {
-        detector = await loadBlazeFaceDetector(modelsDir, options.minScore !== undefined ? { minScore: options.minScore } : {});
+        detector = await loadBlazeFaceDetector(modelsDir, { range: detectorRange, ...(options.minScore !== undefined ? { minScore: options.minScore } : {}) });
       } catch (e) {
         throw new VisionError('model-load-failed', `The face detection model could not be loaded: ${messageOf(e)}`, { cause: e });
       }

@@ -55,7 +55,7 @@ const isCaptureRefusal = (code: string): code is CaptureRefusal => (CAPTURE_REFU
  * @attr threshold - Cosine similarity needed to accept (default: the calibrated DEFAULT_THRESHOLD).
  * @attr server - URL of a face-login verification server: the server decides (default: none, the device decides).
  * @attr backend - The TF.js backend: auto (default) | webgl | wasm | cpu. Deprecated, for one release: a server URL here is taken as `server` (with a console warning).
- * @attr detector - mediapipe (default: MediaPipe's tasks-vision, 3.9 MB gzip of wasm) | tfjs (the same BlazeFace model on TF.js: a lighter first visit, the detector the server runs). Anything else: face-login-error invalid-input (the engine does not load).
+ * @attr detector - mediapipe (default: MediaPipe's tasks-vision, 3.9 MB gzip of wasm) | tfjs (the same BlazeFace model on TF.js: a lighter first visit, the detector the server runs) | tfjs-full (BlazeFace full range on TF.js: smaller, more distant faces, for kiosks; about 3x the detection time). Anything else: face-login-error invalid-input (the engine does not load).
  * @attr compute - Deprecated alias of `backend` (with a console warning); goes in the next release.
  * @attr offline - allow | deny (default): with a server, may the device decide while it is unreachable? Anything else: face-login-error invalid-input (the engine does not load). With allow, the device trusts only templates it sealed itself (see IdbTemplateStore).
  * @attr guided - Enroll from five guided poses (centre, left, right, up, down) instead of three frontal frames.
@@ -183,7 +183,7 @@ export class FaceLoginElement extends LitElement {
   /** Where the wasm is served ('' = `<assetBase>wasm/`). */
   wasmUrl = '';
   dbName = 'face-login';
-  /** The face detector: 'mediapipe' ('' = default) or 'tfjs'. */
+  /** The face detector: 'mediapipe' ('' = default), 'tfjs' or 'tfjs-full'. */
   detector: DetectorChoice | '' = '';
   override lang = '';
   /**

@@ -115,6 +115,7 @@ vi.mock('../../src/adapters/camera/user-media-camera.js', () => ({
 
 const { createFaceAuth } = await import('../../src/face-auth.js');
 const { MemoryTemplateStore } = await import('../../src/adapters/store/memory-template-store.js');
+const { TfjsFaceDetector } = await import('../../src/adapters/detector/tfjs-face-detector.js');
 
 afterEach(() => {
   made.detectors.length = made.embedders.length = made.aligners.length = made.stores.length = made.cameras.length = 0;
@@ -201,11 +202,21 @@ describe('createFaceAuth: aborts free what was loaded', () => {
     expect(auth.detector).toBe(made.detectors[0]);
     auth.dispose();
     expect(made.detectors[0]!.dispose).toHaveBeenCalledOnce();
-    await expect(createFaceAuth({ detector: 'opencv' as never })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringContaining('"mediapipe" or "tfjs"') });
+    await expect(createFaceAuth({ detector: 'opencv' as never })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringContaining('"mediapipe", "tfjs" or "tfjs-full"') });
     expect(made.detectors).toHaveLength(1);
     const { auth: again } = await createFaceAuth();
     expect((made.detectors[1] as unknown as { id: string }).id).toBe('fake');
     again.dispose();
+  });
+
+  it("detector: 'tfjs-full' loads the TF.js detector with range 'full'; 'tfjs' with range 'short'", async () => {
+    const create = vi.mocked(TfjsFaceDetector.create);
+    create.mockClear();
+    const { auth } = await createFaceAuth({ detector: 'tfjs-full' });
+    const { auth: short } = await createFaceAuth({ detector: 'tfjs' });
+    expect(create.mock.calls.map(([o]) => o.range)).toEqual(['full', 'short']);
+    auth.dispose();
+    short.dispose();
   });
 });
 

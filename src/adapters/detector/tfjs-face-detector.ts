@@ -1,12 +1,14 @@
 import { FaceLoginError } from '../../core/errors.js';
 import type { Detection, FaceDetector, Frame } from '../../core/types.js';
 import type { FetchModelOptions, ModelManifest } from '../models/model-files.js';
-import { BlazeFaceTfjsDetector } from './blazeface-tfjs.js';
+import { BlazeFaceTfjsDetector, type BlazeFaceRange } from './blazeface-tfjs.js';
 
 export interface TfjsFaceDetectorOptions {
   /** Base URL of public/models (the manifest's `blazeface/` graph). */
   modelsUrl: string;
   manifest: ModelManifest;
+  /** 'short' (default, the manifest's `blazeface/`) or 'full' (`blazeface-full/`: smaller, more distant faces). */
+  range?: BlazeFaceRange;
   /** Faces below this score are ignored; 0.6 as the MediaPipe adapter. */
   minScore?: number;
   signal?: AbortSignal | undefined;
@@ -34,8 +36,8 @@ export class TfjsFaceDetector implements FaceDetector {
 
   /** Loads the graph (every file checked against the manifest) and warms it up. */
   static async create(options: TfjsFaceDetectorOptions): Promise<TfjsFaceDetector> {
-    const { modelsUrl, manifest, minScore, signal } = options;
-    const inner = await BlazeFaceTfjsDetector.create({ source: { modelsUrl, manifest }, signal, ...(minScore !== undefined ? { minScore } : {}) });
+    const { modelsUrl, manifest, range, minScore, signal } = options;
+    const inner = await BlazeFaceTfjsDetector.create({ source: { modelsUrl, manifest }, signal, ...(range !== undefined ? { range } : {}), ...(minScore !== undefined ? { minScore } : {}) });
     return new TfjsFaceDetector(inner);
   }
 
