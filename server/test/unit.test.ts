@@ -250,3 +250,16 @@ describe('config from the environment', () => {
     }
   });
 });
+
+describe('PostgresStore search settings', () => {
+  it("refuses candidates / ef_search outside pgvector's 1..1000 (PostgreSQL would drop the setting and search at ef 40)", async () => {
+    const { PostgresStore } = await import('../store/postgres.js');
+    const url = 'postgres://nobody@127.0.0.1:1/none'; // never connected: the constructor refuses first
+    for (const bad of [{ vectorEfSearch: 1600 }, { vectorCandidates: 0 }, { vectorCandidates: 1001 }, { vectorEfSearch: 80.5 }]) {
+      expect(() => new PostgresStore({ url, ...bad }), JSON.stringify(bad)).toThrow(RangeError);
+    }
+    expect(() => new PostgresStore({ url, vectorCandidates: 2000, vectorEfSearch: 80 })).toThrow(/1\.\.1000/);
+    const ok = new PostgresStore({ url, vectorCandidates: 200, vectorEfSearch: 1000 });
+    await ok.close();
+  });
+});
