@@ -87,7 +87,7 @@ const { decodeJpeg } = await tsImport('server/vision/jpeg-decoder.ts');
 const { RgbaAligner } = await tsImport('server/vision/rgba-aligner.ts');
 const { blazeFaceInput } = await tsImport('src/adapters/detector/blazeface-tfjs.ts');
 const { FACE_MESH_DIR, runFaceMesh } = await tsImport('src/adapters/landmarks/face-mesh-model.ts');
-const { FACE_MESH_INPUT, faceMeshPresence, meshCropSimilarity } = await tsImport('src/core/face-mesh.ts');
+const { FACE_MESH_INPUT, meshCropSimilarity } = await tsImport('src/core/face-mesh.ts');
 const { pinnedFile } = await import('../../scripts/lib/pinned-packages.mjs');
 const { runTfliteReferenceOutputs } = await import('../../scripts/models/tflite-reference.mjs');
 
@@ -124,7 +124,7 @@ function meshPresence(frame, det) {
   }
   const crop = warper.warp(frame, m, FACE_MESH_INPUT);
   const out = runFaceMesh(meshModel, () => tf.expandDims(tf.browser.fromPixels({ data: new Uint8Array(crop.data.buffer, crop.data.byteOffset, crop.data.length), width: crop.width, height: crop.height }, 3), 0));
-  return faceMeshPresence(out.presence[0]);
+  return out.presence[0]; // the graph's own Sigmoid output: a probability already
 }
 
 /** Index of the detection whose box centre is nearest the image centre (the "subject"). */

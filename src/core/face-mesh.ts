@@ -86,7 +86,3 @@ export function fivePointAlignment(points: readonly Point[]): Similarity {
   return estimateSimilarity(points, ARCFACE_TEMPLATE_5);
 }
 
-/** The mesh's face-presence output is a logit; this is its probability. */
-export function faceMeshPresence(logit: number): number {
-  return 1 / (1 + Math.exp(-logit));
-}

@@ -9,13 +9,16 @@ import { FACE_MESH_INPUT, FACE_MESH_POINTS } from '../../core/face-mesh.js';
 import { FaceLoginError } from '../../core/errors.js';
 
 export const FACE_MESH_DIR = 'facemesh';
-/** The graph's outputs (model.json signature): output_mesh [n, 1404] and output_faceflag [n, 1] (a logit). */
+/**
+ * The graph's outputs (model.json signature): output_mesh [n, 1404] and output_faceflag [n, 1], a
+ * probability already (the graph ends in a Sigmoid: tests/unit/face-mesh.test.ts reads it).
+ */
 const OUTPUTS = ['Identity_2:0', 'Identity_1:0'];
 
 export interface MeshOutput {
   /** FACE_MESH_POINTS x (x, y, z) per face, in mesh input pixels. */
   readonly mesh: Float32Array;
-  /** The face-presence logit per face. */
+  /** The face-presence probability per face, in [0, 1] (the graph's own Sigmoid output). */
   readonly presence: Float32Array;
 }
 
