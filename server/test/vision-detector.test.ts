@@ -164,34 +164,46 @@ describe('BlazeFace on TF.js WASM in Node', () => {
   });
 });
 
+/**
+ * The converted graph of `range` (public/models/<its folder>/) against the float64 interpreter of the
+ * pinned .tflite, on a fixture photo placed in a 640x480 frame: the same shapes, and every output
+ * within 1e-5 of the largest reference magnitude (float32 kernels vs float64).
+ */
+async function expectGraphMatchesReference(range: BlazeFaceRange, tfliteName: string, photo: string): Promise<void> {
+  const load = async (path: string) => (await import(pathToFileURL(join(ROOT, path)).href)) as Record<string, (...args: never[]) => unknown>;
+  const { pinnedFile } = await load('scripts/lib/pinned-packages.mjs');
+  const { runTfliteReferenceOutputs } = await load('scripts/models/tflite-reference.mjs');
+  const { loadConverted } = await load('scripts/models/load-converted.mjs');
+  const tflite = (pinnedFile as (name: string, file: string) => Uint8Array)('@mediapipe/face_detection', tfliteName);
+  const dir = join(MODELS, blazeFaceModelDir(range));
+  const conv = {
+    modelJson: JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')),
+    weightData: new Uint8Array(readFileSync(join(dir, 'weights.bin'))),
+  };
+  const model = await (loadConverted as (c: typeof conv) => Promise<GraphModel>)(conv);
+  const input = blazeFaceInput(inFrame(fixture(photo), 150, 60), range);
+  const n = Math.round(Math.sqrt(input.length / 3));
+  const got = tf.tidy(() => (model.execute(tf.tensor4d(input, [1, n, n, 3]), ['regressors', 'classificators']) as tf.Tensor[]).map((t) => t.dataSync()));
+  model.dispose();
+  const ref = (runTfliteReferenceOutputs as (b: Uint8Array, x: Float32Array, n: number) => { shape: number[]; data: Float64Array }[])(tflite, input, 1);
+  const rows = range === 'short' ? 896 : 2304;
+  expect(ref.map((r) => r.shape)).toEqual([[1, rows, 16], [1, rows, 1]]);
+  ref.forEach((r, k) => {
+    let maxDiff = 0;
+    let maxMag = 0;
+    r.data.forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - got[k]![i]!));
+      maxMag = Math.max(maxMag, Math.abs(v));
+    });
+    console.log(`${range} range ${['regressors', 'classificators'][k]}: max |TF.js - reference| ${maxDiff.toExponential(2)} (|reference| max ${maxMag.toFixed(1)})`);
+    expect(maxMag).toBeGreaterThan(1);
+    expect(maxDiff / maxMag).toBeLessThan(1e-5);
+  });
+}
+
 describe('the converted graph in public/models/blazeface/', () => {
   it('computes what the pinned face_detection_short_range.tflite computes (float64 reference), on a real photo', async () => {
-    const load = async (path: string) => (await import(pathToFileURL(join(ROOT, path)).href)) as Record<string, (...args: never[]) => unknown>;
-    const { pinnedFile } = await load('scripts/lib/pinned-packages.mjs');
-    const { runTfliteReferenceOutputs } = await load('scripts/models/tflite-reference.mjs');
-    const { loadConverted } = await load('scripts/models/load-converted.mjs');
-    const tflite = (pinnedFile as (name: string, file: string) => Uint8Array)('@mediapipe/face_detection', 'face_detection_short_range.tflite');
-    const conv = {
-      modelJson: JSON.parse(readFileSync(join(MODELS, 'blazeface/model.json'), 'utf8')),
-      weightData: new Uint8Array(readFileSync(join(MODELS, 'blazeface/weights.bin'))),
-    };
-    const model = await (loadConverted as (c: typeof conv) => Promise<GraphModel>)(conv);
-    const input = blazeFaceInput(inFrame(fixture('Tony_Blair_0002'), 150, 60));
-    const got = tf.tidy(() => (model.execute(tf.tensor4d(input, [1, 128, 128, 3]), ['regressors', 'classificators']) as tf.Tensor[]).map((t) => t.dataSync()));
-    model.dispose();
-    const ref = (runTfliteReferenceOutputs as (b: Uint8Array, x: Float32Array, n: number) => { shape: number[]; data: Float64Array }[])(tflite, input, 1);
-    expect(ref.map((r) => r.shape)).toEqual([[1, 896, 16], [1, 896, 1]]);
-    ref.forEach((r, k) => {
-      let maxDiff = 0;
-      let maxMag = 0;
-      r.data.forEach((v, i) => {
-        maxDiff = Math.max(maxDiff, Math.abs(v - got[k]![i]!));
-        maxMag = Math.max(maxMag, Math.abs(v));
-      });
-      console.log(`${['regressors', 'classificators'][k]}: max |TF.js - reference| ${maxDiff.toExponential(2)} (|reference| max ${maxMag.toFixed(1)})`);
-      expect(maxMag).toBeGreaterThan(1);
-      expect(maxDiff / maxMag).toBeLessThan(1e-5); // float32 kernels vs float64: measured ~1e-6
-    });
+    await expectGraphMatchesReference('short', 'face_detection_short_range.tflite', 'Tony_Blair_0002'); // measured ~1e-6
   }, 60_000);
 });
 
@@ -275,31 +287,6 @@ describe('BlazeFace full range (range: \'full\', public/models/blazeface-full/)'
   });
 
   it('the converted graph computes what the pinned face_detection_full_range.tflite computes (float64 reference), on a real photo', async () => {
-    const load = async (path: string) => (await import(pathToFileURL(join(ROOT, path)).href)) as Record<string, (...args: never[]) => unknown>;
-    const { pinnedFile } = await load('scripts/lib/pinned-packages.mjs');
-    const { runTfliteReferenceOutputs } = await load('scripts/models/tflite-reference.mjs');
-    const { loadConverted } = await load('scripts/models/load-converted.mjs');
-    const tflite = (pinnedFile as (name: string, file: string) => Uint8Array)('@mediapipe/face_detection', 'face_detection_full_range.tflite');
-    const conv = {
-      modelJson: JSON.parse(readFileSync(join(MODELS, 'blazeface-full/model.json'), 'utf8')),
-      weightData: new Uint8Array(readFileSync(join(MODELS, 'blazeface-full/weights.bin'))),
-    };
-    const model = await (loadConverted as (c: typeof conv) => Promise<GraphModel>)(conv);
-    const input = blazeFaceInput(inFrame(fixture('Colin_Powell_0003'), 150, 60), 'full');
-    const got = tf.tidy(() => (model.execute(tf.tensor4d(input, [1, 192, 192, 3]), ['regressors', 'classificators']) as tf.Tensor[]).map((t) => t.dataSync()));
-    model.dispose();
-    const ref = (runTfliteReferenceOutputs as (b: Uint8Array, x: Float32Array, n: number) => { shape: number[]; data: Float64Array }[])(tflite, input, 1);
-    expect(ref.map((r) => r.shape)).toEqual([[1, 2304, 16], [1, 2304, 1]]);
-    ref.forEach((r, k) => {
-      let maxDiff = 0;
-      let maxMag = 0;
-      r.data.forEach((v, i) => {
-        maxDiff = Math.max(maxDiff, Math.abs(v - got[k]![i]!));
-        maxMag = Math.max(maxMag, Math.abs(v));
-      });
-      console.log(`full range ${['regressors', 'classificators'][k]}: max |TF.js - reference| ${maxDiff.toExponential(2)} (|reference| max ${maxMag.toFixed(1)})`);
-      expect(maxMag).toBeGreaterThan(1);
-      expect(maxDiff / maxMag).toBeLessThan(1e-5); // float32 kernels vs float64: measured ~7e-7 on LFW photos
-    });
+    await expectGraphMatchesReference('full', 'face_detection_full_range.tflite', 'Colin_Powell_0003'); // measured ~7e-7 on LFW photos
   }, 60_000);
 });
