@@ -156,10 +156,14 @@ test('verify through a session: the turns in the server\'s order; Gerhard is acc
     // The person was told which turn of two they were on (the status line passes quickly: read the events).
     const said = (await events(page)).filter((e) => e.type === 'status').map((e) => String(e.detail.message));
     expect(said.some((m) => /Liveness check 1 of 2/.test(m)), said.join(' | ')).toBe(true);
-    // The hints asked for the turns in the server's order.
-    const turns = (await events(page)).filter((e) => e.type === 'status' && /^turn-(left|right)$/.test(e.detail.status as string)).map((e) => e.detail.status);
-    expect(turns[0]).toBe(`turn-${order[0]}`);
-    expect(turns).toContain(`turn-${order[1]}`);
+    // The hints asked for the turns in the server's order: every turn hint shown during liveness step k
+    // names the server's k-th turn. (A step's hint is skipped when the head is already there as the step
+    // starts, as the turning clip sometimes is, so not every step need show one; CI once saw that.)
+    const hints = (await events(page))
+      .filter((e) => e.type === 'status' && /^turn-(left|right)$/.test(e.detail.status as string))
+      .map((e) => ({ status: e.detail.status, step: Number(/Liveness check (\d) of 2/.exec(String(e.detail.message))?.[1]) }));
+    expect(hints.length).toBeGreaterThan(0);
+    for (const h of hints) expect(h, JSON.stringify(hints)).toEqual({ status: `turn-${order[h.step - 1]}`, step: expect.any(Number) });
     expect(await site.sessionResult(v.sessionId)).toMatchObject({ action: 'verify', userId: 'gerhard', state: 'done', decision: 'accept', liveness: 'passed' });
 
     // A new session in the attribute: the element starts over with it (autostart).
