@@ -28,7 +28,8 @@ control="/usr/share/postgresql/$pg_version/extension/vector.control"
 export DEBIAN_FRONTEND=noninteractive
 
 at_least() { [ -n "$1" ] && [ "$(printf '%s\n%s\n' "$MIN" "$1" | sort -V | head -n 1)" = "$MIN" ]; }
-control_version() { sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$1" 2>/dev/null; }
+# Empty (not an error: set -e) when the control file is absent, i.e. pgvector not installed.
+control_version() { [ -f "$1" ] || return 0; sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$1"; }
 upstream() { local v="${1#*:}"; echo "${v%%-*}"; }  # 1:0.8.0-1 -> 0.8.0
 
 # The suite after this machine's (deb-src of the release that has a recent pgvector).
@@ -67,7 +68,8 @@ write_deb_src() {
 }
 
 # The newest pgvector source version apt knows (empty when none).
-source_version() { apt-cache showsrc pgvector 2>/dev/null | sed -n 's/^Version: *//p' | sort -V | tail -n 1; }
+# (apt-cache showsrc fails when no deb-src has it: that is "none", not an error under pipefail.)
+source_version() { { apt-cache showsrc pgvector 2>/dev/null || true; } | sed -n 's/^Version: *//p' | sort -V | tail -n 1; }
 
 build_from_source() {
   local v
@@ -92,6 +94,8 @@ build_from_source() {
   rm -rf "$tmp"
 }
 
+server_version() { dpkg-query -W -f='${Version}' "postgresql-$pg_version" 2>/dev/null || true; }
+server_before="$(server_version)"
 installed="$(control_version "$control")"
 if [ "${PGVECTOR_FORCE_BUILD:-0}" != 1 ] && at_least "$installed"; then
   echo "== pgvector $installed already installed for PostgreSQL $pg_version"
@@ -105,6 +109,16 @@ else
     build_from_source
   fi
   [ -n "${PGVECTOR_DESTDIR:-}" ] || at_least "$(control_version "$control")" || { echo "install-pgvector: $control missing after install" >&2; exit 1; }
+fi
+
+# Installing postgresql-server-dev-<v> can pull a newer point release of postgresql-<v> itself
+# (15.18 -> 15.20 on a fresh machine): the running server then fails to load its own new libraries
+# (plpgsql.so: undefined symbol). Restart the cluster when the server package changed under it.
+server_after="$(server_version)"
+if [ -n "$server_before" ] && [ "$server_before" != "$server_after" ]; then
+  echo "== postgresql-$pg_version moved from $server_before to $server_after during the install: restarting the cluster"
+  pg_ctlcluster "$pg_version" main restart
+  pg_isready -q -t 30 -h 127.0.0.1 -p 5432 || true
 fi
 
 if [ -n "${PGVECTOR_DESTDIR:-}" ]; then
