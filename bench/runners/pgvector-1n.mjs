@@ -5,6 +5,7 @@
  *
  *   DATABASE_URL=... npx tsx bench/runners/pgvector-1n.mjs [--sizes 10000,100000] [--probes 2000]
  *       [--grid 16:40,32:80,64:160] [--seconds 8] [--concurrency 8]
+ *       [--hnsw-m 16] [--hnsw-ef-construction 64] [--name pgvector-1n]
  *
  * Synthetic templates (no real faces at this scale): unit vectors of an anisotropic Gaussian (variance
  * exp(-i / tau) along dimension i, tau chosen so that two random templates have the cosine spread of
@@ -20,7 +21,9 @@
  * vectors) with the HNSW index dropped, then the index built once (timed, maintenance_work_mem 2GB),
  * then for each K:ef_search pair of the grid: every probe through the store (sequential: p50 / p99)
  * and `--concurrency` concurrent searches for `--seconds` (req/s).
- * Writes bench/results/server/pgvector-1n.json and .md.
+ * --hnsw-m / --hnsw-ef-construction build the index with other parameters than the migration's
+ * (HNSW_M, HNSW_EF_CONSTRUCTION); --name picks the results' file name (default pgvector-1n).
+ * Writes bench/results/server/<name>.json and .md.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -50,6 +53,9 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '8' },
     concurrency: { type: 'string', default: '8' },
     out: { type: 'string', default: OUT },
+    'hnsw-m': { type: 'string', default: String(HNSW_M) },
+    'hnsw-ef-construction': { type: 'string', default: String(HNSW_EF_CONSTRUCTION) },
+    name: { type: 'string', default: 'pgvector-1n' },
   },
 });
 if (!process.env.DATABASE_URL) throw new Error('pgvector-1n needs DATABASE_URL (PostgreSQL with the vector extension)');
@@ -58,6 +64,11 @@ const probesN = Number(values.probes);
 const grid = values.grid.split(',').map((s) => s.split(':').map(Number));
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
+const hnswM = Number(values['hnsw-m']);
+const hnswEfc = Number(values['hnsw-ef-construction']);
+if (!Number.isInteger(hnswM) || hnswM < 2 || hnswM > 100) throw new RangeError(`--hnsw-m must be an integer in 2..100 (pgvector's range), got ${values['hnsw-m']}`);
+if (!Number.isInteger(hnswEfc) || hnswEfc < 2 * hnswM || hnswEfc > 1000) throw new RangeError(`--hnsw-ef-construction must be an integer in 2m..1000, got ${values['hnsw-ef-construction']}`);
+if (!/^[\w.-]+$/.test(values.name)) throw new RangeError(`--name must be a plain file name, got ${values.name}`);
 
 // ---- synthetic templates ----------------------------------------------------------------------
 const TAU = 23;
@@ -124,7 +135,9 @@ async function runSize(n) {
   try {
     let store = await openStore({ ...db, vectorIndex: 'require' });
     await store.migrate();
-    const indexDef = (await sql(db, "SELECT pg_get_indexdef('template_vectors_hnsw'::regclass) AS d"))[0].d;
+    const migrated = (await sql(db, "SELECT pg_get_indexdef('template_vectors_hnsw'::regclass) AS d"))[0].d;
+    const indexDef = migrated.replace(/WITH \(m='?\d+'?, ef_construction='?\d+'?\)/, `WITH (m='${hnswM}', ef_construction='${hnswEfc}')`);
+    if (!indexDef.includes(`m='${hnswM}'`)) throw new Error(`could not set the HNSW parameters in: ${migrated}`);
     await sql(db, 'DROP INDEX template_vectors_hnsw');
     const exact = new ModelGallery(D);
     const templates = [];
@@ -153,7 +166,7 @@ async function runSize(n) {
     await c.end();
     result.hnswBuildS = +((performance.now() - t0) / 1000).toFixed(1);
     result.bytes = { hnswIndex: Number(size.i), vectorTable: Number(size.t), templatesTable: Number(size.tt) };
-    console.log(`[${n}] HNSW (m ${HNSW_M}, ef_construction ${HNSW_EF_CONSTRUCTION}) built in ${result.hnswBuildS} s, ${JSON.stringify(result.bytes)}`);
+    console.log(`[${n}] HNSW (m ${hnswM}, ef_construction ${hnswEfc}) built in ${result.hnswBuildS} s, ${JSON.stringify(result.bytes)}`);
     await store.close();
 
     // Probes and the exact reference.
@@ -234,13 +247,15 @@ const env = {
   memGiB: +(totalmem() / 2 ** 30).toFixed(1),
   postgres: pgInfo.v.split(',')[0],
   pgvector: pgInfo.x,
-  hnsw: { m: HNSW_M, efConstruction: HNSW_EF_CONSTRUCTION, column: 'halfvec(192) of Q x (secret orthogonal transform)', ops: 'halfvec_cosine_ops' },
+  hnsw: { m: hnswM, efConstruction: hnswEfc, migrationDefault: { m: HNSW_M, efConstruction: HNSW_EF_CONSTRUCTION }, column: 'halfvec(192) of Q x (secret orthogonal transform)', ops: 'halfvec_cosine_ops' },
   node: process.version,
   wallS: Math.round((Date.now() - started) / 1000),
 };
-const command = `DATABASE_URL=... npx tsx bench/runners/pgvector-1n.mjs --sizes ${values.sizes} --probes ${probesN} --grid ${values.grid} --seconds ${seconds} --concurrency ${concurrency}`;
+const indexArgs = hnswM !== HNSW_M || hnswEfc !== HNSW_EF_CONSTRUCTION ? ` --hnsw-m ${hnswM} --hnsw-ef-construction ${hnswEfc}` : '';
+const nameArg = values.name !== 'pgvector-1n' ? ` --name ${values.name}` : '';
+const command = `DATABASE_URL=... npx tsx bench/runners/pgvector-1n.mjs --sizes ${values.sizes} --probes ${probesN} --grid ${values.grid} --seconds ${seconds} --concurrency ${concurrency}${indexArgs}${nameArg}`;
 mkdirSync(values.out, { recursive: true });
-writeFileSync(join(values.out, 'pgvector-1n.json'), JSON.stringify({ benchmark: 'pgvector 1:N', command, env, synthetic: { tau: TAU, ...calib }, results }, null, 1) + '\n');
+writeFileSync(join(values.out, `${values.name}.json`), JSON.stringify({ benchmark: 'pgvector 1:N', command, env, synthetic: { tau: TAU, ...calib }, results }, null, 1) + '\n');
 
 const md = [
   '### 1:N on PostgreSQL + pgvector: HNSW candidates re-ranked exactly, against the exact scan',
@@ -251,7 +266,7 @@ const md = [
     `cosine mean ${calib.impostor.mean}, sd ${calib.impostor.sd}, p1 ${calib.impostor.p1}, p99 ${calib.impostor.p99} (LFW impostors: mean 0.008, p1 -0.317, p99 0.344). ` +
     `Genuine probes: a template + isotropic noise (cosine mean ${calib.genuine.mean}, sd ${calib.genuine.sd}; LFW genuine mean 0.719). Half the probes genuine, half impostors (never enrolled).`,
   '',
-  `Index: HNSW m ${HNSW_M}, ef_construction ${HNSW_EF_CONSTRUCTION}, halfvec_cosine_ops on Q x. Search: the store call (PostgresStore.searchGallery = what identify and the duplicate check run on PostgreSQL, ` +
+  `Index: HNSW m ${hnswM}, ef_construction ${hnswEfc}${indexArgs ? ` (the migration's default is m ${HNSW_M}, ef_construction ${HNSW_EF_CONSTRUCTION})` : ''}, halfvec_cosine_ops on Q x. Search: the store call (PostgresStore.searchGallery = what identify and the duplicate check run on PostgreSQL, ` +
     'one SQL statement: K candidates from the index with their approximate cosine, the templates and data keys of the users within 0.02 of the second-best (the only ones that can be best or runner-up exactly), the gallery count; then decryption and exact cosine in Node). ' +
     'Rank-1: same best user as the exact scan. Decision: the open-set rule (threshold for the gallery size, ambiguity) gives the same accept(user) / reject / ambiguous.',
   '',
@@ -267,5 +282,5 @@ const md = [
   `Probes per size: ${probesN}. "exact scan in RAM": the in-memory int8+float32 exact scan (ModelGallery) this process would need with the whole gallery loaded (what SQLite keeps).`,
   '',
 ];
-writeFileSync(join(values.out, 'pgvector-1n.md'), md.join('\n'));
+writeFileSync(join(values.out, `${values.name}.md`), md.join('\n'));
 console.log(md.join('\n'));
