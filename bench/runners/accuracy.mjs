@@ -13,8 +13,12 @@
  * ident (1:N open-set on LFW), orl (ORL verification + 1:N, both systems), calib (thresholds at FMR
  * 1e-3 / 1e-4 over ALL cross-identity pairs of every LFW image (~69.6 M) and of ORL, pooled too, with
  * bootstrap-over-identities intervals: lfw-calibration.json/.md; --calib-recipes, --calib-boot N),
- * exp (experiments), summary (bench/results/ACCURACY.md from the result files).
- * Default: lfw,faceapi,ident,orl,calib,summary.
+ * agg (template aggregation and score normalisation: E enrolled templates per LFW identity, best-of
+ * vs mean vs quality-weighted mean vs Z/T/S-norm, every probe against every enrolment, pooled and
+ * 10-fold over identities: lfw-aggregation-<recipe>.json/.md; --agg-templates E, --agg-probes P,
+ * --agg-cohort N, --agg-identities K (the first K only); bench/lib/aggregation.mjs), exp (experiments), summary (bench/results/ACCURACY.md
+ * from the result files).
+ * Default: lfw,faceapi,ident,orl,calib,agg,summary.
  *
  * Ours = the product's default (flip TTA: recipe s1.00+s1.00-m; beside it s1.00, no flip) unless
  * given: --scale S (template scale), --weights w1,w2,w3,w4 (keypoint weights; bench/pages/variant-aligner.ts),
@@ -40,9 +44,10 @@ import { EmbedCache, DEFAULT_CACHE_ROOT, hashFiles, fromBase64 } from '../lib/em
 import { cosine, euclidean, fuse, search, opensetMetrics, ratesAtT } from '../lib/openset.mjs';
 import { rocSvg, detSvg, svgToPng } from '../lib/plots.mjs';
 import { verification, cells, pct, num, thr } from '../lib/verify-report.mjs';
+import { runAggregation } from '../lib/aggregation.mjs';
 
 const log = makeLog('accuracy');
-const SECTIONS = ['lfw', 'faceapi', 'ident', 'orl', 'calib', 'exp', 'summary'];
+const SECTIONS = ['lfw', 'faceapi', 'ident', 'orl', 'calib', 'agg', 'exp', 'summary'];
 /** Bump when the pages' framing / face choice / output semantics change (invalidates caches and stored results). */
 const PAGE_VERSION = 1;
 const BATCH = 8;
@@ -102,6 +107,10 @@ const { values: args } = parseArgs({
     'faceapi-workers': { type: 'string' },
     'calib-recipes': { type: 'string' },
     'calib-boot': { type: 'string', default: '200' },
+    'agg-templates': { type: 'string', default: '3' },
+    'agg-probes': { type: 'string', default: '10' },
+    'agg-cohort': { type: 'string', default: '500' },
+    'agg-identities': { type: 'string' },
     'exp-recipes': { type: 'string', default: DEFAULT_EXP },
     'exp-folds': { type: 'string', default: 'all' },
     'exp-baseline': { type: 'string', default: 's1.00' },
@@ -120,7 +129,7 @@ if (args.help) {
 }
 
 const SMOKE = args.smoke;
-const only = new Set((args.only ?? 'lfw,faceapi,ident,orl,calib,summary').split(',').map((s) => s.trim()).filter(Boolean));
+const only = new Set((args.only ?? 'lfw,faceapi,ident,orl,calib,agg,summary').split(',').map((s) => s.trim()).filter(Boolean));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (known: ${SECTIONS.join(', ')})`);
 const outDir = args.out ? resolve(args.out) : SMOKE ? mkdtempSync(join(os.tmpdir(), 'face-login-accuracy-smoke-')) : join(ROOT, 'bench/results');
 const cacheDisabled = args['no-cache'] || SMOKE;
@@ -1197,6 +1206,92 @@ function calibMd(r) {
 // ---------------------------------------------------------------------------------------------
 // Experiments
 
+/**
+ * Template aggregation / score normalisation (issue 13): identities with >= E + 1 images where a
+ * face is found enrol their first E (file order) and probe with up to P of the rest; the cohort for
+ * the normalisations = N seeded images of identities with one image (never enrolled, never probed).
+ */
+async function aggregation() {
+  requireDir(LFW, 'LFW');
+  const E = SMOKE ? 2 : Number(args['agg-templates']);
+  const P = SMOKE ? 1 : Number(args['agg-probes']);
+  const N = SMOKE ? 30 : Number(args['agg-cohort']);
+  const seed = Number(args['ident-seed']);
+  const { pool, singles } = identSelection();
+  let candidates = pool.filter((i) => i.images.length >= E + 1);
+  if (args['agg-identities']) candidates = candidates.slice(0, Number(args['agg-identities']));
+  const cohortImages = shuffled(singles.flatMap((i) => i.images), seed + 2).slice(0, N);
+  // A few spare images per identity in case no face is found in some (LFW: almost never).
+  const keys = [...candidates.flatMap((i) => i.images.slice(0, E + P + 3)), ...cohortImages].map((p) => `lfw/${p}`);
+  const t0 = Date.now();
+  const cache = await ensureOurs(keys, allVariantIds([OURS]), FRAME_IMAGE, `aggregation ${OURS}`);
+  const emb = (p) => recipeEmb(cache, OURS, `lfw/${p}`);
+  const identities = [];
+  const skipped = [];
+  for (const i of candidates) {
+    const withFace = i.images.slice(0, E + P + 3).filter((p) => emb(p));
+    if (withFace.length < E + 1) {
+      skipped.push(i.name);
+      continue;
+    }
+    const g = withFace.slice(0, E);
+    identities.push({ id: i.name, gallery: g.map(emb), quality: g.map((p) => cache.getDet(`lfw/${p}`).faceScore), probes: withFace.slice(E, E + P).map(emb) });
+  }
+  const cohort = cohortImages.map(emb).filter(Boolean);
+  const out = runAggregation({ identities, cohort, folds: 10, seed });
+  const name = `lfw-aggregation-${OURS.replace(/\+/g, '_')}`;
+  const r = {
+    benchmark: 'LFW template aggregation and score normalisation, ours',
+    date: new Date().toISOString(),
+    config: {
+      recipe: OURS, description: describeRecipe(OURS), templatesPerIdentity: E, probesPerIdentity: P, cohortImages: N, seed, minScore, frame: FRAME_IMAGE, backend: args.backend, smoke: SMOKE,
+      protocol: `identities of LFW with >= ${E + 1} images in which a face is found enrol their first ${E} (file order); up to ${P} of their other images are genuine probes; every probe is compared with every other identity's enrolment (impostors). Cohort (Z/T-norm) = ${N} seeded images of identities with one image. Threshold at FMR f = the (floor(f m)+1)-th highest impostor score, accept when above. 10-fold: identities in 10 seeded folds, the threshold from the comparisons among the other 9 folds only, TAR and FMR measured on the test fold's probes. McNemar: genuine decisions of each scorer vs best at the pooled thresholds of each FMR (fixed = accepted only by the scorer, broken = only by best; exact two-sided p). Not a pose set: LFW images of a person come from different days, while the product enrols five poses in one sitting.`,
+    },
+    sources: ourSrc.per,
+    detection: { ...detSummary(cache, keys), identitiesSkipped: skipped.length },
+    seconds: (Date.now() - t0) / 1000,
+    ...out,
+  };
+  writeJson(join(outDir, `${name}.json`), r);
+  writeMd(join(outDir, `${name}.md`), aggregationMd(r));
+  log(`wrote ${name}.json/.md`);
+  console.log(aggregationMd(r));
+  return r;
+}
+
+function aggregationMd(r) {
+  const c = r.config;
+  const k = r.counts;
+  const at = (x, far) => x.find((y) => y.far === far);
+  const rows = r.scorers.map(({ name, description }) => {
+    const x = r.results[name];
+    const p3 = at(x.pooled, 1e-3);
+    const p4 = at(x.pooled, 1e-4);
+    const f3 = at(x.tenFold, 1e-3);
+    const f4 = at(x.tenFold, 1e-4);
+    return [
+      `${name}${name === 'best' ? ' (ships)' : ''}`, description,
+      `${pct(p3.tar)} (T ${num(p3.threshold)})`, `${pct(p4.tar)}`,
+      `${pct(f3.tarMean)} ± ${pct(f3.tarSd)} (FMR ${f3.fmrMean.toExponential(1)})`, `${pct(f4.tarMean)} ± ${pct(f4.tarSd)} (FMR ${f4.fmrMean.toExponential(1)})`,
+      ...[1e-3, 1e-4].map((far) => {
+        const v = at(x.vsBest, far);
+        const f = v.tenFoldDiff;
+        return name === 'best' ? '' : `+${v.fixed} / -${v.broken} (p ${v.pExact < 1e-4 ? v.pExact.toExponential(1) : v.pExact.toFixed(4)}); folds ${f.mean >= 0 ? '+' : ''}${(100 * f.mean).toFixed(2)} ± ${(100 * f.sd).toFixed(2)} pp, ${f.better} better / ${f.worse} worse`;
+      }),
+    ];
+  });
+  return [
+    `### Template aggregation and score normalisation on LFW (${c.recipe}${c.smoke ? ', SMOKE' : ''})`,
+    '',
+    `\`node bench/runners/accuracy.mjs --only agg --recipe ${c.recipe}\` (${r.date.slice(0, 10)}). ${k.identities} identities x ${k.templatesPerIdentity} enrolled templates, ${k.genuine.toLocaleString('en')} genuine probes, ${k.impostorComparisons.toLocaleString('en')} impostor comparisons (every probe against every other enrolment), cohort ${k.cohort} images.`,
+    '',
+    c.protocol,
+    '',
+    mdTable(['scorer', 'what', 'TAR @ FMR 1e-3, pooled', 'TAR @ 1e-4, pooled', 'TAR @ 1e-3, 10-fold (FMR reached)', 'TAR @ 1e-4, 10-fold (FMR reached)', 'vs best at 1e-3: fixed / broken (McNemar); 10-fold TAR difference', 'vs best at 1e-4'], rows),
+    '',
+  ].join('\n');
+}
+
 async function experiments() {
   const sel = lfwSelection();
   const folds = args['exp-folds'] === 'all' ? null : new Set(args['exp-folds'].split(',').map(Number));
@@ -1370,6 +1465,10 @@ async function main() {
         if (!(r.metrics.impostorComparisons > 1000) || bad.length) failures.push(`calib: ${r.metrics.impostorComparisons} impostor comparisons, ${bad.length} bad tarAtFar entries`);
         else log(`smoke: calib over ${r.metrics.impostorComparisons.toLocaleString('en')} impostor comparisons: ok`);
       }
+    }
+    if (only.has('agg')) {
+      const r = await aggregation();
+      if (SMOKE && !Object.values(r.results).every((x) => x.pooled.every((p) => Number.isFinite(p.tar)))) failures.push('agg: a scorer produced no TAR');
     }
     if (only.has('exp')) await experiments();
     if (ctx.offOrigin.length) failures.push(`${ctx.offOrigin.length} off-origin requests, e.g. ${ctx.offOrigin[0]}`);
