@@ -201,6 +201,17 @@ describe('ServerFaceExaminer: frames it cannot decide from', () => {
     expect(o.framesUsed).toBe(2);
   }, 60_000);
 
+  it('a second detection the face mesh calls no face (a background patch) does not refuse; the real face is used', async () => {
+    const photo = new Uint8Array(readFileSync(join(OWN, 'Jennifer_Capriati_0011.jpg')));
+    const raw = detector.detect(decodeJpeg(photo));
+    expect(raw.length).toBe(2); // the detector alone sees two "faces"
+    const o = await examiner.examine(upload(photo, photo), enrol(['center']));
+    // Both frames get past the face step (2 frames used) to the challenge, which this turned
+    // photo does not meet (she is not frontal): liveness-failed, not multiple-faces.
+    expect(refusal(o)).toBe('liveness-failed');
+    expect(o.framesUsed).toBe(2);
+  }, 60_000);
+
   it('a blank frame: no-face (not tolerated mid-turn either)', async () => {
     expect(refusal(await examiner.examine(upload(F.blank!, F.center!), enrol(['center'])))).toBe('no-face');
     expect(refusal(await examiner.examine(upload(F.center!, F.blank!, F.left!, F.right!), turns('left', 'right')))).toBe('no-face');

@@ -25,7 +25,10 @@
  *    MediaPipe adapter's). No frame without a face is tolerated, not even mid-turn: the page
  *    uploads only frames in which its own detector (same model) saw one face, and a gap in the
  *    sequence is exactly where one face could be swapped for another unseen. A second face is
- *    always refused (a helper, or a photo held next to the face).
+ *    always refused (a helper, or a photo held next to the face) once the face mesh confirms it:
+ *    with several detections, those of mesh presence < MESH_PRESENCE_MIN (0.5) are not faces
+ *    (facesByMesh; a patch of hair or backdrop scored 0.62-0.68 by BlazeFace has presence < 0.002).
+ *    The page applies the same rule, so it uploads what the server accepts.
  * 3. Challenge -> `liveness-failed`. Each frame's pose is `estimateHeadPose` of its keypoints,
  *    checked with `matchesPose` (DEFAULT_POSE_TARGETS: centre |yaw|,|pitch| <= 12 deg, turns
  *    |yaw| >= 22 deg, tilts |pitch| >= 12 deg, off-axis <= 20 deg), the page's gates.
@@ -64,6 +67,7 @@
  * challenge (a server bug), 'disposed', and 'model-load-failed' if a model fails at run time.
  */
 import type { Point } from '../../src/core/align.js';
+import { facesByMesh } from '../../src/core/face-mesh.js';
 import { calibrationFor, DEFAULT_THRESHOLD, pipelineModelId } from '../../src/core/calibration.js';
 import { cosine, meanEmbedding } from '../../src/core/match.js';
 import { DEFAULT_POSE_TARGETS, estimateHeadPose, matchesPose, type HeadPose, type PoseName, type PoseTargets } from '../../src/core/pose.js';
@@ -237,12 +241,16 @@ export class ServerFaceExaminer implements FaceExaminer {
         if (e instanceof VisionError) throw new Refused('bad-frames', `Frame ${i} is not an acceptable JPEG (${e.code}): ${e.message}`, i + 1);
         throw e;
       }
-      let faces: ReturnType<BlazeFaceTfjsDetector['detect']>;
+      let faces: readonly ReturnType<BlazeFaceTfjsDetector['detect']>[number][];
       try {
         faces = detector.detect(rgba);
       } catch (e) {
         throw new VisionError('model-load-failed', `The face detection model failed: ${messageOf(e)}`, { cause: e });
       }
+      // Several detections: only those the face mesh calls faces count (as on the page), so a patch
+      // of hair or background scored as a face does not refuse a one-person upload.
+      const mesh = this.mesh;
+      if (faces.length > 1 && mesh) faces = facesByMesh(faces, (f) => mesh.presence(rgba, f.box, f.keypoints));
       if (faces.length === 0) throw new Refused('no-face', `No face was found in frame ${i}.`, i + 1);
       if (faces.length > 1) throw new Refused('multiple-faces', `Frame ${i} shows ${faces.length} faces; exactly one must be in view.`, i + 1);
       const keypoints: readonly Point[] = faces[0]!.keypoints;

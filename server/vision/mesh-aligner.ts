@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import type { Point } from '../../src/core/align.js';
+import type { Point, Similarity } from '../../src/core/align.js';
 import { ALIGNED_SIZE } from '../../src/core/align.js';
 import { FACE_MESH_INPUT, fivePointAlignment, fivePointsFromMesh, meshCropSimilarity, type MeshBox } from '../../src/core/face-mesh.js';
 import { FACE_MESH_DIR, runFaceMesh } from '../../src/adapters/landmarks/face-mesh-model.js';
@@ -46,8 +46,8 @@ export class NodeMeshAligner {
     return new NodeMeshAligner(model);
   }
 
-  /** The 112x112 crop aligned on five mesh points of the face with this box and keypoints (the eyes first). */
-  align(frame: RgbaImage, box: MeshBox, keypoints: readonly Point[]): RgbaImage {
+  /** The mesh of the face with this box and keypoints: its crop from the frame and the model's output. */
+  private runMesh(frame: RgbaImage, box: MeshBox, keypoints: readonly Point[]): { toCrop: Similarity; mesh: Float32Array; presence: number } {
     const model = this.model;
     if (!model) throw new VisionError('disposed', 'The face aligner has been disposed.');
     if (keypoints.length < 2) throw new VisionError('invalid-input', 'Alignment needs the eye keypoints.');
@@ -58,12 +58,30 @@ export class NodeMeshAligner {
       throw new VisionError('invalid-input', `The face gives no mesh crop: ${messageOf(e)}`, { cause: e });
     }
     const input = this.warper.warp(frame, toCrop, FACE_MESH_INPUT);
-    let mesh: Float32Array;
     try {
-      mesh = runFaceMesh(model, () => tf.expandDims(tf.browser.fromPixels({ data: new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.length), width: input.width, height: input.height }, 3), 0) as tf.Tensor4D).mesh;
+      const out = runFaceMesh(model, () => tf.expandDims(tf.browser.fromPixels({ data: new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.length), width: input.width, height: input.height }, 3), 0) as tf.Tensor4D);
+      return { toCrop, mesh: out.mesh, presence: out.presence[0]! };
     } catch (e) {
       throw new VisionError('model-load-failed', `The face mesh model failed: ${messageOf(e)}`, { cause: e });
     }
+  }
+
+  /**
+   * The mesh's face-presence probability (0..1) for this detection, as the page's MeshAligner
+   * reads it; 0 for a box that gives no mesh crop. For the multiple-faces rule (facesByMesh).
+   */
+  presence(frame: RgbaImage, box: MeshBox, keypoints: readonly Point[]): number {
+    try {
+      return this.runMesh(frame, box, keypoints).presence;
+    } catch (e) {
+      if (e instanceof VisionError && e.code === 'invalid-input') return 0;
+      throw e;
+    }
+  }
+
+  /** The 112x112 crop aligned on five mesh points of the face with this box and keypoints (the eyes first). */
+  align(frame: RgbaImage, box: MeshBox, keypoints: readonly Point[]): RgbaImage {
+    const { toCrop, mesh } = this.runMesh(frame, box, keypoints);
     let fit;
     try {
       fit = fivePointAlignment(fivePointsFromMesh(mesh, toCrop));

@@ -4,6 +4,7 @@
  * a frame that cannot be processed to `sink.error`, a camera that ends by itself to `sink.ended`.
  */
 import { FaceLoginError, abortError, disposedError, isFaceLoginError } from './errors.js';
+import { facesByMesh } from './face-mesh.js';
 import { estimateHeadPose, type HeadPose } from './pose.js';
 import type { Camera, Detection, FaceDetector, Frame } from './types.js';
 
@@ -49,6 +50,11 @@ export class FrameLoop {
     /** Faces narrower than this (frame pixels) are 'too-small'. */
     private readonly minFaceSize: number,
     private readonly sink: FrameSink,
+    /**
+     * The landmark model's face-presence probability (Aligner.facePresence): when the detector
+     * reports several faces, only those it calls faces count (facesByMesh). Absent: all count.
+     */
+    private readonly facePresence?: (frame: Frame, face: Detection) => number,
   ) {}
 
   /** 'opening' from start() until the camera runs (or the open fails). */
@@ -155,7 +161,9 @@ export class FrameLoop {
     const frame = this.camera.frame();
     if (!frame || frame.timestamp === this.lastTimestamp) return;
     this.lastTimestamp = frame.timestamp;
-    const faces = this.detector.detect(frame);
+    const detected = this.detector.detect(frame);
+    const presence = this.facePresence;
+    const faces = presence && detected.length > 1 ? facesByMesh(detected, (f) => presence(frame, f)) : detected;
     const pose = faces.length === 1 && faces[0]!.keypoints.length >= 6 ? estimateHeadPose(faces[0]!.keypoints) : null;
     const observation: FrameObservation = {
       timestamp: frame.timestamp,

@@ -82,6 +82,13 @@ export interface Aligner {
    * model). Called synchronously while `frame` is current. Absent: align()'s crop is embedded.
    */
   alignForEmbedding?(frame: Frame, face: Detection): ImageData;
+  /**
+   * The landmark model's probability (0..1) that this detection is a face. Called synchronously,
+   * only on frames where the detector reports more than one face, so that a false "face" (a patch of
+   * hair or background) does not refuse a single-person login as multiple-faces (facesByMesh).
+   * Absent: every detection counts as a face.
+   */
+  facePresence?(frame: Frame, face: Detection): number;
   /** Frees a landmark model; idempotent. */
   dispose?(): void;
 }

@@ -7,6 +7,8 @@ import { RgbaAligner } from '../../server/vision/rgba-aligner.js';
 import { NodeMeshAligner } from '../../server/vision/mesh-aligner.js';
 import type { MeshAligner } from '../../src/adapters/aligner/mesh-aligner.js';
 import { initTfRuntime } from '../../server/vision/tf-runtime.js';
+import { loadBlazeFaceDetector } from '../../server/vision/model-files.js';
+import { MESH_PRESENCE_MIN } from '../../src/core/face-mesh.js';
 import type { CanvasAligner } from '../../src/adapters/aligner/canvas-aligner.js';
 import type { MediaPipeDetector } from '../../src/adapters/detector/mediapipe-detector.js';
 import type { MobileFaceNetEmbedder } from '../../src/adapters/embedder/mobilefacenet-embedder.js';
@@ -292,4 +294,75 @@ test('the server pipeline (jpeg-js, RgbaAligner, MobileFaceNet on Node WASM) emb
   expect(below, `faces below cosine ${MIN_COSINE}`).toEqual([]);
   const meshBelow = rows.filter((r) => !(r.mesh >= MIN_MESH_COSINE));
   expect(meshBelow, `five-point crops below cosine ${MIN_MESH_COSINE}`).toEqual([]);
+});
+
+/**
+ * The multiple-faces rule's evidence (facesByMesh): the face mesh's presence probability, read by
+ * the page's MeshAligner.facePresence and the server's NodeMeshAligner.presence on the same
+ * detections. Jennifer_Capriati_0011 (server/test/fixtures/examine) uploaded raw gives the server's
+ * BlazeFace a second "face" on the background: both sides must score it below MESH_PRESENCE_MIN
+ * and her face above, and the committed fixtures' faces above it, within 0.02 of each other.
+ */
+test('face presence: the page and the server call the same detections faces (the background patch is none)', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/tests/browser/harness.html');
+  await page.waitForFunction(() => window.apiReady === true);
+  const photo = readFileSync(join(ROOT, 'server/test/fixtures/examine/Jennifer_Capriati_0011.jpg'));
+  await initTfRuntime();
+  const detector = await loadBlazeFaceDetector();
+  const meshAligner = await NodeMeshAligner.create();
+  try {
+    const frames: { name: string; bytes: Uint8Array; detections: { box: { x: number; y: number; width: number; height: number }; keypoints: { x: number; y: number }[]; score: number }[] }[] = [];
+    for (const f of [{ name: 'Jennifer_Capriati_0011.jpg', bytes: new Uint8Array(photo) }, ...committedFrames().slice(0, 5)]) {
+      const d = detector.detect(decodeJpeg(f.bytes));
+      frames.push({ ...f, detections: d.map((x) => ({ box: { ...x.box }, keypoints: x.keypoints.map((k) => ({ x: k.x, y: k.y })), score: x.score })) });
+    }
+    expect(frames[0]!.detections.length, 'the server detector sees two "faces" in the raw Capriati photo').toBe(2);
+    const pagePresence = await page.evaluate(
+      async (frames) => {
+        const { be, files, meshAlign } = window.api;
+        await be.selectBackend('wasm', '/wasm/tfjs/');
+        const manifest = await files.fetchManifest('/models/');
+        const mesh = await meshAlign.MeshAligner.create({ modelsUrl: '/models/', manifest });
+        try {
+          const out: number[][] = [];
+          for (const f of frames) {
+            const url = URL.createObjectURL(new Blob([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }));
+            try {
+              const img = new Image();
+              img.src = url;
+              await img.decode();
+              const frame = { source: img, width: img.naturalWidth, height: img.naturalHeight, timestamp: performance.now() };
+              out.push(f.detections.map((d) => mesh.facePresence(frame, d)));
+            } finally {
+              URL.revokeObjectURL(url);
+            }
+          }
+          return out;
+        } finally {
+          mesh.dispose();
+        }
+      },
+      frames.map((f) => ({ b64: Buffer.from(f.bytes).toString('base64'), detections: f.detections })),
+    );
+    const serverPresence = frames.map((f) => f.detections.map((d) => meshAligner.presence(decodeJpeg(f.bytes), d.box, d.keypoints)));
+    const summary = frames.map((f, i) => `${f.name}: ${f.detections.map((d, j) => `det ${d.score.toFixed(3)} page ${pagePresence[i]![j]!.toFixed(4)} server ${serverPresence[i]![j]!.toFixed(4)}`).join('; ')}`).join(' | ');
+    test.info().annotations.push({ type: 'presence', description: summary });
+    console.log(`face presence: ${summary}`);
+    const [her, patch] = [0, 1];
+    expect(pagePresence[0]![her]!, summary).toBeGreaterThanOrEqual(MESH_PRESENCE_MIN);
+    expect(pagePresence[0]![patch]!, summary).toBeLessThan(MESH_PRESENCE_MIN);
+    expect(serverPresence[0]![her]!, summary).toBeGreaterThanOrEqual(MESH_PRESENCE_MIN);
+    expect(serverPresence[0]![patch]!, summary).toBeLessThan(MESH_PRESENCE_MIN);
+    for (let i = 1; i < frames.length; i++) {
+      expect(frames[i]!.detections.length, frames[i]!.name).toBe(1);
+      expect(pagePresence[i]![0]!, summary).toBeGreaterThanOrEqual(MESH_PRESENCE_MIN);
+    }
+    for (let i = 0; i < frames.length; i++) {
+      for (let j = 0; j < frames[i]!.detections.length; j++) expect(Math.abs(pagePresence[i]![j]! - serverPresence[i]![j]!), summary).toBeLessThan(0.02);
+    }
+  } finally {
+    meshAligner.dispose();
+    detector.dispose();
+  }
 });

@@ -69,6 +69,8 @@ class ScriptedDetector implements FaceDetector {
     if (this.failure) throw this.failure;
     if (this.scene === 'none') return [];
     if (this.scene === 'two') return [face(50), face(350)];
+    // Ann and a patch of background the detector scores as a small face (x 480: PresenceAligner says 0.001).
+    if (this.scene === 'ann+patch') return [face(200), { ...face(480, 50), score: 0.65 }];
     const f = face(200, this.small ? 30 : 120);
     const shift = Math.tan((this.yaw * Math.PI) / 180) * 65 * (110 / 70) * (this.small ? 0.25 : 1);
     return [{ ...f, keypoints: f.keypoints.map((k, i) => (i === 2 ? { x: k.x + shift, y: k.y } : k)) }];
@@ -90,7 +92,16 @@ class TaggingAligner implements Aligner {
     const data = new Uint8ClampedArray(112 * 112 * 4);
     for (let i = 0; i < 112 * 112; i++) data.fill(i % 7 === 0 ? 200 : 110, i * 4, i * 4 + 3), (data[i * 4 + 3] = 255);
     if (!this.still) this.view++;
-    return { data, width: 112, height: 112, person: this.det.scene, view: this.view } as unknown as ImageData;
+    return { data, width: 112, height: 112, person: this.det.scene.split('+')[0], view: this.view } as unknown as ImageData;
+  }
+}
+
+/** A landmark model's presence: the patch at x 480 is not a face, everything else is. */
+class PresenceAligner extends TaggingAligner {
+  presenceCalls = 0;
+  facePresence(_frame: Frame, f: Detection): number {
+    this.presenceCalls++;
+    return f.box.x === 480 ? 0.001 : 0.99;
   }
 }
 
@@ -194,6 +205,39 @@ describe('FaceAuth', () => {
 
   it('refuses with multiple-faces after a run of frames with two faces, and stores nothing', async () => {
     detector.scene = 'two';
+    const p = auth.enroll('ann');
+    const check = expect(p).rejects.toMatchObject({ code: 'multiple-faces' });
+    await vi.advanceTimersByTimeAsync(2000);
+    await check;
+    expect(await store.listUsers()).toEqual([]);
+  });
+
+  it('a second detection the aligner\'s landmark model calls no face does not refuse; a real second face still does; single faces never run it', async () => {
+    let presence!: PresenceAligner;
+    auth.dispose();
+    build((d) => ({ aligner: (presence = new PresenceAligner(d)) }));
+    await auth.startCamera();
+    const seen: number[] = [];
+    auth.addEventListener('frame', (e) => seen.push(e.detail.faces.length));
+    detector.scene = 'ann';
+    await vi.advanceTimersByTimeAsync(500);
+    expect(presence.presenceCalls).toBe(0);
+    detector.scene = 'ann+patch';
+    const enrolled = auth.enroll('ann');
+    await vi.advanceTimersByTimeAsync(3000);
+    await enrolled;
+    expect(await store.hasUser('ann')).toBe(true);
+    expect(presence.presenceCalls).toBeGreaterThan(0);
+    expect(seen.at(-1)).toBe(1);
+    detector.scene = 'two';
+    const p = auth.verify('ann');
+    const check = expect(p).rejects.toMatchObject({ code: 'multiple-faces' });
+    await vi.advanceTimersByTimeAsync(2000);
+    await check;
+  });
+
+  it('without a landmark model (the aligner has no facePresence) any second detection refuses', async () => {
+    detector.scene = 'ann+patch';
     const p = auth.enroll('ann');
     const check = expect(p).rejects.toMatchObject({ code: 'multiple-faces' });
     await vi.advanceTimersByTimeAsync(2000);

@@ -54,15 +54,31 @@ export class MeshAligner extends CanvasAligner implements Aligner {
     return new MeshAligner(model);
   }
 
-  /** The similarity from the frame onto the 5-point template, from the mesh of this face. */
-  fivePointFit(frame: Frame, face: Detection): Similarity {
+  /** The mesh of this face (its crop from the frame, the model's output). */
+  private runMesh(frame: Frame, face: Detection): { toCrop: Similarity; mesh: Float32Array; presence: number } {
     const model = this.model;
     if (!model) throw new FaceLoginError('disposed', 'The face aligner has been disposed.');
     if (face.keypoints.length < 2) throw new FaceLoginError('invalid-input', 'Alignment needs the eye keypoints.');
     const toCrop = meshCropSimilarity(face.box, face.keypoints[0]!, face.keypoints[1]!);
     const pixels = warpOnto(this.meshCtx, FACE_MESH_INPUT, frame, toCrop);
-    const { mesh } = runFaceMesh(model, () => tf.expandDims(tf.browser.fromPixels(pixels, 3), 0) as tf.Tensor4D);
+    const { mesh, presence } = runFaceMesh(model, () => tf.expandDims(tf.browser.fromPixels(pixels, 3), 0) as tf.Tensor4D);
+    return { toCrop, mesh, presence: presence[0]! };
+  }
+
+  /** The similarity from the frame onto the 5-point template, from the mesh of this face. */
+  fivePointFit(frame: Frame, face: Detection): Similarity {
+    const { toCrop, mesh } = this.runMesh(frame, face);
     return fivePointAlignment(fivePointsFromMesh(mesh, toCrop));
+  }
+
+  /** The mesh's face-presence probability for this detection; 0 for a box that gives no mesh crop. */
+  facePresence(frame: Frame, face: Detection): number {
+    try {
+      return this.runMesh(frame, face).presence;
+    } catch (e) {
+      if (e instanceof RangeError || (e instanceof FaceLoginError && e.code === 'invalid-input')) return 0; // an empty or non-finite box
+      throw e;
+    }
   }
 
   alignForEmbedding(frame: Frame, face: Detection): ImageData {
