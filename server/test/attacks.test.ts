@@ -14,8 +14,11 @@ import { buildApp } from '../app.js';
 import { configFromEnv, DEFAULT_MODEL_ID, type ServerConfig } from '../config.js';
 import { DEVICE_ROUTES, pathOf, type SessionChallenge } from '../../src/protocol/index.js';
 import { Client, cos, createDb, SITE_KEY, type SessionRig, type TestDb, type WireFrame } from './helpers.js';
-import { realRig } from './real-rig.js';
+import { join, resolve } from 'node:path';
+import { cameraFrame } from '../../scripts/lib/camera-frame.mjs';
+import { PHOTOS, readPhoto, realRig, sideBySide } from './real-rig.js';
 
+const ROOT = resolve(import.meta.dirname, '../..');
 const SITE = { 'x-face-login-site-key': SITE_KEY };
 const VICTIM = 'gerhard';
 
@@ -164,6 +167,25 @@ describe('attacks on a default server (sessions on, device routes off), real exa
     });
     expect([mixed.up.status, mixed.up.body.status, mixed.up.body.refusal]).toEqual([200, 'refused', 'identity-changed']);
     expect(mixed.result).toMatchObject({ state: 'refused', refusal: 'identity-changed' });
+  }, 60_000);
+
+  it('a helper\'s face in view while the victim performs the challenge (one frame with both): multiple-faces, no decision, nothing stored', async () => {
+    // The second-face rule counts only detections the face mesh calls faces (facesByMesh): a real
+    // person beside the victim is one, so the upload is still refused, not decided on either face.
+    const before = await snapshot();
+    const frame = (pose: string, helper?: string) => {
+      const hers = readPhoto(join(ROOT, PHOTOS['schroeder-verify']![pose]!));
+      return Buffer.from(cameraFrame(helper ? sideBySide(hers, readPhoto(join(ROOT, PHOTOS.powell![helper]!))) : hers)).toString('base64');
+    };
+    const s = await run('verify', VICTIM, async (ch) => {
+      const poses = ch.kind === 'turns' ? ['center', ...ch.order] : [...ch.poses];
+      return poses.map((pose, i) => ({ jpeg: frame(pose, i === 1 ? 'center' : undefined), t: i * 400 }));
+    });
+    expect([s.up.status, s.up.body.status, s.up.body.refusal]).toEqual([200, 'refused', 'multiple-faces']);
+    expect(s.result).toMatchObject({ state: 'refused', refusal: 'multiple-faces' });
+    expect(s.result.decision).toBeUndefined();
+    expect((await snapshot()).templates).toEqual(before.templates);
+    expect((await app.store.listAttempts(0, 10_000)).at(-1)).toMatchObject({ action: 'verify', claimedUser: VICTIM, decision: 'refused', refusal: 'multiple-faces', score: null });
   }, 60_000);
 
   it('no route lets the page enrol, re-enrol, back up, restore, export or delete: only the site key opens or reads', async () => {

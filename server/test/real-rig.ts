@@ -1,6 +1,7 @@
 /** The session rig on the real examiner and real photos (sessions.test.ts, attacks.test.ts). */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import jpeg from 'jpeg-js';
 import { ServerFaceExaminer } from '../vision/examine.js';
 import type { SessionRig } from './helpers.js';
 
@@ -31,6 +32,26 @@ export const PHOTOS: Record<string, Record<string, string>> = {
     right: 'server/test/fixtures/examine/Colin_Powell_0233.jpg',
   },
 };
+
+export interface Rgba {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** A JPEG file decoded to RGBA (jpeg-js, as the server decodes uploads). */
+export const readPhoto = (path: string): Rgba => jpeg.decode(readFileSync(path), { useTArray: true, formatAsRGBA: true }) as Rgba;
+
+/** Two photos of the same height side by side. */
+export function sideBySide(a: Rgba, b: Rgba): Rgba {
+  const width = a.width + b.width;
+  const data = new Uint8Array(width * a.height * 4);
+  for (let y = 0; y < a.height; y++) {
+    data.set(a.data.subarray(y * a.width * 4, (y + 1) * a.width * 4), y * width * 4);
+    data.set(b.data.subarray(y * b.width * 4, (y + 1) * b.width * 4), (y * width + a.width) * 4);
+  }
+  return { width, height: a.height, data };
+}
 
 export async function realRig(): Promise<SessionRig> {
   const examiner = await ServerFaceExaminer.create();

@@ -11,6 +11,7 @@ import { cosine } from '../../src/core/match.js';
 import { estimateHeadPose, matchesPose } from '../../src/core/pose.js';
 import type { Pose } from '../../src/protocol/fields.js';
 import { cameraFrame } from '../../scripts/lib/camera-frame.mjs';
+import { readPhoto, sideBySide } from './real-rig.js';
 import { ServerFaceExaminer, VisionError, decodeJpeg, type ExamineOutcome, type SessionChallenge, type UploadedFrame } from '../vision/index.js';
 
 /**
@@ -25,25 +26,6 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const MODELS = join(ROOT, 'public/models');
 const E2E = join(ROOT, 'e2e/fixtures');
 const OWN = join(ROOT, 'server/test/fixtures/examine');
-
-interface Rgba {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
-
-const readPhoto = (path: string): Rgba => jpeg.decode(readFileSync(path), { useTArray: true, formatAsRGBA: true }) as Rgba;
-
-/** Two photos of the same height side by side. */
-function sideBySide(a: Rgba, b: Rgba): Rgba {
-  const width = a.width + b.width;
-  const data = new Uint8Array(width * a.height * 4);
-  for (let y = 0; y < a.height; y++) {
-    data.set(a.data.subarray(y * a.width * 4, (y + 1) * a.width * 4), y * width * 4);
-    data.set(b.data.subarray(y * b.width * 4, (y + 1) * b.width * 4), (y * width + a.width) * 4);
-  }
-  return { width, height: a.height, data };
-}
 
 const blankFrame = (): Uint8Array => new Uint8Array(jpeg.encode({ data: new Uint8Array(640 * 480 * 4).fill(128), width: 640, height: 480 }, 90).data);
 

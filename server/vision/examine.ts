@@ -71,7 +71,7 @@ import { facesByMesh } from '../../src/core/face-mesh.js';
 import { calibrationFor, DEFAULT_THRESHOLD, pipelineModelId } from '../../src/core/calibration.js';
 import { cosine, meanEmbedding } from '../../src/core/match.js';
 import { DEFAULT_POSE_TARGETS, estimateHeadPose, matchesPose, type HeadPose, type PoseName, type PoseTargets } from '../../src/core/pose.js';
-import { BLAZEFACE_RANGES, type BlazeFaceRange, type BlazeFaceTfjsDetector } from '../../src/adapters/detector/blazeface-tfjs.js';
+import { BLAZEFACE_RANGES, type BlazeFaceRange, type BlazeFaceTfjsDetector, type DetectedFace } from '../../src/adapters/detector/blazeface-tfjs.js';
 import { POSES } from '../../src/protocol/constants.js';
 import type { Pose } from '../../src/protocol/fields.js';
 import { VisionError, messageOf } from './errors.js';
@@ -241,7 +241,7 @@ export class ServerFaceExaminer implements FaceExaminer {
         if (e instanceof VisionError) throw new Refused('bad-frames', `Frame ${i} is not an acceptable JPEG (${e.code}): ${e.message}`, i + 1);
         throw e;
       }
-      let faces: readonly ReturnType<BlazeFaceTfjsDetector['detect']>[number][];
+      let faces: readonly DetectedFace[];
       try {
         faces = detector.detect(rgba);
       } catch (e) {

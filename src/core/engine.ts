@@ -171,7 +171,7 @@ export class FaceAuth extends EventTarget {
         this.setPhase('stopped');
         this.emit('cameraended', { error });
       },
-    }, this.aligner.facePresence ? (frame, face) => this.aligner.facePresence!(frame, face) : undefined);
+    }, this.aligner.facePresence?.bind(this.aligner));
   }
 
   get phase(): EnginePhase {

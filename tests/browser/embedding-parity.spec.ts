@@ -153,25 +153,17 @@ async function pageEmbeddings(page: Page, frames: Frame[]): Promise<PageFace[]> 
       await page.evaluate(
         async ({ name, b64 }) => {
           const p = (window as unknown as { parity: Parity }).parity;
-          const url = URL.createObjectURL(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }));
-          try {
-            const img = new Image();
-            img.src = url;
-            await img.decode();
-            const frame = { source: img, width: img.naturalWidth, height: img.naturalHeight, timestamp: performance.now() };
-            const faces = p.detector.detect(frame);
-            const centre = (f: (typeof faces)[number]) => Math.hypot(f.box.x + f.box.width / 2 - frame.width / 2, f.box.y + f.box.height / 2 - frame.height / 2);
-            const face = [...faces].sort((a, b) => centre(a) - centre(b))[0];
-            if (!face) return { name, faces: 0, width: frame.width, height: frame.height, score: 0, keypoints: [], box: { x: 0, y: 0, width: 0, height: 0 }, flip: [], plain: [], mesh: [] };
-            const crop = p.aligner.align(frame, face);
-            const [flip] = await p.flip.embed([crop]);
-            const [plain] = await p.plain.embed([crop]);
-            const [mesh] = await p.plain.embed([p.mesh.alignForEmbedding(frame, face)]);
-            const box = { x: face.box.x, y: face.box.y, width: face.box.width, height: face.box.height };
-            return { name, faces: faces.length, width: frame.width, height: frame.height, score: face.score, keypoints: face.keypoints.map((k) => ({ x: k.x, y: k.y })), box, flip: Array.from(flip!), plain: Array.from(plain!), mesh: Array.from(mesh!) };
-          } finally {
-            URL.revokeObjectURL(url);
-          }
+          const frame = await window.api.jpegFrame(b64);
+          const faces = p.detector.detect(frame);
+          const centre = (f: (typeof faces)[number]) => Math.hypot(f.box.x + f.box.width / 2 - frame.width / 2, f.box.y + f.box.height / 2 - frame.height / 2);
+          const face = [...faces].sort((a, b) => centre(a) - centre(b))[0];
+          if (!face) return { name, faces: 0, width: frame.width, height: frame.height, score: 0, keypoints: [], box: { x: 0, y: 0, width: 0, height: 0 }, flip: [], plain: [], mesh: [] };
+          const crop = p.aligner.align(frame, face);
+          const [flip] = await p.flip.embed([crop]);
+          const [plain] = await p.plain.embed([crop]);
+          const [mesh] = await p.plain.embed([p.mesh.alignForEmbedding(frame, face)]);
+          const box = { x: face.box.x, y: face.box.y, width: face.box.width, height: face.box.height };
+          return { name, faces: faces.length, width: frame.width, height: frame.height, score: face.score, keypoints: face.keypoints.map((k) => ({ x: k.x, y: k.y })), box, flip: Array.from(flip!), plain: Array.from(plain!), mesh: Array.from(mesh!) };
         },
         { name: frame.name, b64: Buffer.from(frame.bytes).toString('base64') },
       ),
@@ -327,16 +319,8 @@ test('face presence: the page and the server call the same detections faces (the
         try {
           const out: number[][] = [];
           for (const f of frames) {
-            const url = URL.createObjectURL(new Blob([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }));
-            try {
-              const img = new Image();
-              img.src = url;
-              await img.decode();
-              const frame = { source: img, width: img.naturalWidth, height: img.naturalHeight, timestamp: performance.now() };
-              out.push(f.detections.map((d) => mesh.facePresence(frame, d)));
-            } finally {
-              URL.revokeObjectURL(url);
-            }
+            const frame = await window.api.jpegFrame(f.b64);
+            out.push(f.detections.map((d) => mesh.facePresence(frame, d)));
           }
           return out;
         } finally {

@@ -15,8 +15,22 @@ import * as idbStore from '../../src/adapters/store/idb-template-store.js';
 import * as seal from '../../src/adapters/store/template-seal.js';
 import * as localVerifier from '../../src/adapters/verifier/local-verifier.js';
 import * as idb from 'idb';
+import type { Frame } from '../../src/core/types.js';
 
-export const api = { tf, det, bf, emb, be, files, align, meshAlign, match, cal, quality, pose, idbStore, seal, localVerifier, idb };
+/** A frame (an <img> decoded by Chromium) from a base64 JPEG sent by the test. */
+async function jpegFrame(b64: string): Promise<Frame> {
+  const url = URL.createObjectURL(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }));
+  try {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    return { source: img, width: img.naturalWidth, height: img.naturalHeight, timestamp: performance.now() };
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+export const api = { tf, det, bf, emb, be, files, align, meshAlign, match, cal, quality, pose, idbStore, seal, localVerifier, idb, jpegFrame };
 export type Api = typeof api;
 
 declare global {
